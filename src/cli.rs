@@ -1,0 +1,99 @@
+//! The command line, as clap definitions. `build.rs`-free: the man pages and completions are
+//! generated from these same definitions by `unitgen __man` and `unitgen completions`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// A systemd-native process manager: your ecosystem file becomes ordinary systemd units.
+#[derive(Debug, Parser)]
+#[command(name = "unitgen", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Drive the calling user's systemd instead of the system one.
+    #[arg(long, global = true)]
+    pub user: bool,
+    /// The unit directory [default: /etc/systemd/system, or ~/.config/systemd/user with --user].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub unit_dir: Option<PathBuf>,
+    /// Print less.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Print more (repeat for more still).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// When to use colors.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+/// When to color the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// On a terminal.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check ecosystem files: every error, with file, line, key and fix. Touches nothing.
+    Validate(FilesArgs),
+    /// Write the unit files of ecosystem files into a directory, for review or packaging.
+    Render(RenderArgs),
+    /// Show what `apply` would change: units added, changed (with a diff) or removed.
+    Plan(FilesArgs),
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+    /// Write the man pages into a directory (used by packaging).
+    #[command(name = "__man", hide = true)]
+    Man(ManArgs),
+}
+
+/// One or more ecosystem files.
+#[derive(Debug, Args)]
+pub struct FilesArgs {
+    /// Ecosystem files (TOML), one namespace each.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+/// `render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Ecosystem files (TOML), one namespace each.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Where to write the unit files.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `__man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Where to write the pages.
+    pub out: PathBuf,
+}

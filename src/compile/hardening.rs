@@ -1,0 +1,79 @@
+//! The sandboxing profiles: which directives a service gets for `hardening = ...`.
+
+use std::path::Path;
+
+use crate::config::{App, Hardening, User};
+
+/// Is the path somewhere `ProtectHome=yes` would hide?
+fn under_home(p: &Path) -> bool {
+    ["/home", "/root", "/run/user"]
+        .iter()
+        .any(|h| p.starts_with(h))
+}
+
+/// The directives of the app's profile, as `Key=value` lines, for the system manager.
+///
+/// `default` is what a typical Node or Python web server and worker tolerates: no new
+/// privileges, a read-only system with `cwd` and `read_write_paths` writable, private /tmp and
+/// devices, kernel and cgroup settings out of reach, no capabilities, the `@system-service`
+/// system calls. It leaves out `MemoryDenyWriteExecute=` (V8's and other JITs need W+X pages)
+/// and `ProcSubset=pid` (Node's `os.cpus()` reads /proc/cpuinfo). `strict` adds both, hides
+/// the home directories entirely and narrows address families and system calls further.
+pub fn directives(app: &App, user_manager: bool) -> Vec<String> {
+    let profile = app.hardening;
+    if profile == Hardening::Off {
+        return Vec::new();
+    }
+    let mut d: Vec<String> = Vec::new();
+    let mut add = |s: &str| d.push(s.to_string());
+    add("NoNewPrivileges=yes");
+    add("LockPersonality=yes");
+    add("RestrictRealtime=yes");
+    add("RestrictSUIDSGID=yes");
+    add("SystemCallArchitectures=native");
+    add("SystemCallFilter=@system-service");
+    add("SystemCallErrorNumber=EPERM");
+    if profile == Hardening::Strict {
+        add("SystemCallFilter=~@privileged @resources");
+        add("MemoryDenyWriteExecute=yes");
+    }
+    add("UMask=0027");
+    if user_manager {
+        // A user manager cannot set up mount namespaces or drop capabilities it lacks.
+        return d;
+    }
+    let home = std::iter::once(app.cwd.as_path())
+        .chain(app.read_write_paths.iter().map(|p| p.as_path()))
+        .chain(app.env_files.iter().map(|p| p.as_path()))
+        .any(under_home);
+    add("ProtectSystem=strict");
+    add(if home && profile != Hardening::Strict {
+        "ProtectHome=read-only"
+    } else {
+        "ProtectHome=yes"
+    });
+    add("PrivateTmp=yes");
+    add("PrivateDevices=yes");
+    add("ProtectKernelTunables=yes");
+    add("ProtectKernelModules=yes");
+    add("ProtectKernelLogs=yes");
+    add("ProtectControlGroups=yes");
+    add("ProtectClock=yes");
+    add("ProtectHostname=yes");
+    add("ProtectProc=invisible");
+    if profile == Hardening::Strict {
+        add("ProcSubset=pid");
+        add("RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6");
+        add("PrivateIPC=yes");
+    } else {
+        // AF_NETLINK: Node's os.networkInterfaces() and many resolvers read it.
+        add("RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK");
+    }
+    add("RestrictNamespaces=yes");
+    add("CapabilityBoundingSet=");
+    add("AmbientCapabilities=");
+    if !matches!(app.user, Some(User::Dynamic)) {
+        add("RemoveIPC=yes");
+    }
+    d
+}

@@ -1,0 +1,355 @@
+//! A resolved [`Namespace`] compiled into unit files: a slice and a target for the namespace,
+//! a template service per app, a socket per app that listens, a timer per scheduled restart.
+//! Pure: no filesystem, no D-Bus, no clock.
+
+mod hardening;
+
+use serde::Serialize;
+
+use crate::config::{App, Namespace, Ready, Restart, User};
+use crate::names;
+use crate::render::Renderer;
+
+/// Which systemd manager the units are for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// The system manager (`/etc/systemd/system`).
+    #[default]
+    System,
+    /// The calling user's manager (`~/.config/systemd/user`).
+    User,
+}
+
+/// One generated unit file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitFile {
+    /// The file name, which is the unit name.
+    pub name: String,
+    /// The whole text.
+    pub content: String,
+}
+
+#[derive(Serialize)]
+struct Head<'a> {
+    source: String,
+    namespace: &'a str,
+    app: &'a str,
+    target: String,
+}
+
+#[derive(Serialize)]
+struct EnvVar<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+struct ServiceView<'a> {
+    head: Head<'a>,
+    description: String,
+    after: Vec<String>,
+    wants: Vec<String>,
+    requires: Vec<String>,
+    start_limit: Option<(String, String)>,
+    kind: &'static str,
+    notify: bool,
+    exec: &'a [String],
+    ready_port: Option<String>,
+    reload: Option<&'static str>,
+    cwd: String,
+    env: Vec<EnvVar<'a>>,
+    env_files: Vec<String>,
+    user: Option<String>,
+    dynamic_user: bool,
+    group: Option<&'a str>,
+    slice: String,
+    socket: Option<String>,
+    restart: &'static str,
+    restart_sec: Option<String>,
+    timeout_start: Option<String>,
+    timeout_stop: Option<String>,
+    kill_signal: Option<&'static str>,
+    limits: Vec<String>,
+    level_prefix: Option<&'static str>,
+    hardening: Vec<String>,
+    read_write_paths: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct SocketView<'a> {
+    head: Head<'a>,
+    listen: Vec<String>,
+    service: String,
+}
+
+#[derive(Serialize)]
+struct SliceView<'a> {
+    head: Head<'a>,
+    description: String,
+    limits: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct TargetView<'a> {
+    head: Head<'a>,
+    description: String,
+    wants: Vec<String>,
+    wanted_by: &'static str,
+}
+
+#[derive(Serialize)]
+struct TimerView<'a> {
+    head: Head<'a>,
+    cron: &'a str,
+    on_calendar: &'a [String],
+}
+
+#[derive(Serialize)]
+struct RestartView<'a> {
+    head: Head<'a>,
+    cron: &'a str,
+    commands: Vec<Vec<String>>,
+}
+
+fn limit_lines(l: &crate::config::Limits) -> Vec<String> {
+    let mut v = Vec::new();
+    if let Some(m) = l.memory_high {
+        v.push(format!("MemoryHigh={m}"));
+    }
+    if let Some(m) = l.memory_max {
+        v.push(format!("MemoryMax={m}"));
+        // Without this, a process over the limit could be pushed to swap instead of killed.
+        v.push("MemorySwapMax=0".to_string());
+    }
+    if let Some(c) = l.cpu_quota {
+        v.push(format!("CPUQuota={}%", c.0));
+    }
+    if let Some(t) = l.tasks_max {
+        v.push(format!("TasksMax={t}"));
+    }
+    v
+}
+
+/// Every instance unit of every app, in order: what the target wants.
+fn instances(ns: &Namespace) -> impl Iterator<Item = String> + '_ {
+    ns.apps
+        .iter()
+        .flat_map(move |a| (1..=a.instances).map(move |i| names::instance(&ns.name, &a.name, i)))
+}
+
+fn head<'a>(ns: &'a Namespace, app: &'a str) -> Head<'a> {
+    Head {
+        source: ns.source.display().to_string(),
+        namespace: &ns.name,
+        app,
+        target: names::target(&ns.name),
+    }
+}
+
+fn service(ns: &Namespace, app: &App, scope: Scope, r: &Renderer) -> UnitFile {
+    let mut after = vec!["network.target".to_string()];
+    let mut requires = app.requires.clone();
+    let socket = (!app.listen.is_empty()).then(|| names::socket(&ns.name, &app.name));
+    if let Some(s) = &socket {
+        after.push(s.clone());
+        requires.push(s.clone());
+    }
+    after.extend(app.after.iter().cloned());
+    after.extend(app.requires.iter().cloned());
+    after.extend(app.wants.iter().cloned());
+    for dep in &app.depends_on {
+        if let Some(d) = ns.apps.iter().find(|a| &a.name == dep) {
+            after.extend((1..=d.instances).map(|i| names::instance(&ns.name, dep, i)));
+        }
+    }
+    after.dedup();
+    let start_limit = match (app.restart, app.max_restarts) {
+        (Restart::Never, _) | (_, None) => None,
+        (_, Some(n)) => {
+            let window = app.restart_window.unwrap_or_else(|| {
+                let per = app.restart_delay.map_or(100, |d| d.0) + 1_000;
+                crate::config::Duration((per * u64::from(n)).max(10_000))
+            });
+            Some((n.to_string(), window.to_string()))
+        }
+    };
+    let ready_port = (app.ready == Ready::Listen)
+        .then(|| {
+            app.env
+                .get("PORT")
+                .and_then(|p| p.trim().parse::<u16>().ok())
+                .map(|p| p.to_string())
+        })
+        .flatten();
+    let (user, dynamic_user) = match (&app.user, scope) {
+        (_, Scope::User) | (None, _) => (None, false),
+        (Some(User::Dynamic), _) => (None, true),
+        (Some(User::Named(u)), _) => (Some(u.clone()), false),
+    };
+    let view = ServiceView {
+        head: head(ns, &app.name),
+        description: app
+            .description
+            .clone()
+            .unwrap_or_else(|| format!("{}/{}", ns.name, app.name)),
+        after,
+        wants: app.wants.clone(),
+        requires,
+        start_limit,
+        kind: if app.ready == Ready::Notify {
+            "notify"
+        } else {
+            "exec"
+        },
+        notify: app.ready == Ready::Notify,
+        exec: &app.exec,
+        ready_port,
+        reload: app.reload_signal.as_ref().map(|s| s.0),
+        cwd: app.cwd.display().to_string(),
+        env: app
+            .env
+            .iter()
+            .map(|(k, v)| EnvVar { name: k, value: v })
+            .collect(),
+        env_files: app
+            .env_files
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        user,
+        dynamic_user,
+        group: if scope == Scope::User {
+            None
+        } else {
+            app.group.as_deref()
+        },
+        slice: names::slice(&ns.name),
+        socket,
+        restart: app.restart.systemd(),
+        restart_sec: app.restart_delay.map(|d| d.to_string()),
+        timeout_start: app.start_timeout.map(|d| d.to_string()),
+        timeout_stop: app.stop_timeout.map(|d| d.to_string()),
+        kill_signal: app.stop_signal.as_ref().map(|s| s.0),
+        limits: limit_lines(&app.limits),
+        level_prefix: app.log_level_prefix.map(|b| if b { "yes" } else { "no" }),
+        hardening: hardening::directives(app, scope == Scope::User),
+        read_write_paths: if app.hardening == crate::config::Hardening::Off || scope == Scope::User
+        {
+            Vec::new()
+        } else {
+            std::iter::once(&app.cwd)
+                .chain(app.read_write_paths.iter())
+                .map(|p| p.display().to_string())
+                .collect()
+        },
+    };
+    UnitFile {
+        name: names::template(&ns.name, &app.name),
+        content: render(r, "service", &view),
+    }
+}
+
+fn render<T: Serialize>(r: &Renderer, template: &str, view: &T) -> String {
+    // The views are built here and the templates ship in the binary: a failure is a bug that
+    // the golden tests catch, not something a user's input can cause.
+    r.render(template, view)
+        .unwrap_or_else(|e| panic!("template {template}: {e}"))
+}
+
+/// Compile a namespace into its unit files, sorted by name.
+pub fn compile(ns: &Namespace, scope: Scope, r: &Renderer) -> Vec<UnitFile> {
+    let mut out = Vec::new();
+    let description = ns
+        .description
+        .clone()
+        .unwrap_or_else(|| format!("unitgen namespace {}", ns.name));
+    out.push(UnitFile {
+        name: names::slice(&ns.name),
+        content: render(
+            r,
+            "slice",
+            &SliceView {
+                head: head(ns, ""),
+                description: description.clone(),
+                limits: limit_lines(&ns.limits),
+            },
+        ),
+    });
+    let mut wants: Vec<String> = instances(ns).collect();
+    for app in &ns.apps {
+        out.push(service(ns, app, scope, r));
+        if !app.listen.is_empty() {
+            wants.push(names::socket(&ns.name, &app.name));
+            out.push(UnitFile {
+                name: names::socket(&ns.name, &app.name),
+                content: render(
+                    r,
+                    "socket",
+                    &SocketView {
+                        head: head(ns, &app.name),
+                        listen: app.listen.iter().map(|l| l.to_string()).collect(),
+                        service: names::instance(&ns.name, &app.name, 1),
+                    },
+                ),
+            });
+        }
+        if let Some(cron) = &app.cron_restart {
+            let stem = names::restart_stem(&ns.name, &app.name);
+            wants.push(format!("{stem}.timer"));
+            out.push(UnitFile {
+                name: format!("{stem}.timer"),
+                content: render(
+                    r,
+                    "timer",
+                    &TimerView {
+                        head: head(ns, &app.name),
+                        cron: &cron.source,
+                        on_calendar: &cron.on_calendar,
+                    },
+                ),
+            });
+            let systemctl = |unit: String| {
+                let mut c = vec!["/usr/bin/systemctl".to_string()];
+                if scope == Scope::User {
+                    c.push("--user".into());
+                }
+                c.extend(["restart".to_string(), unit]);
+                c
+            };
+            out.push(UnitFile {
+                name: format!("{stem}.service"),
+                content: render(
+                    r,
+                    "restart",
+                    &RestartView {
+                        head: head(ns, &app.name),
+                        cron: &cron.source,
+                        // One instance after the other: each restart waits for readiness.
+                        commands: (1..=app.instances)
+                            .map(|i| systemctl(names::instance(&ns.name, &app.name, i)))
+                            .collect(),
+                    },
+                ),
+            });
+        }
+    }
+    out.push(UnitFile {
+        name: names::target(&ns.name),
+        content: render(
+            r,
+            "target",
+            &TargetView {
+                head: head(ns, ""),
+                description,
+                wants,
+                wanted_by: if scope == Scope::User {
+                    "default.target"
+                } else {
+                    "multi-user.target"
+                },
+            },
+        ),
+    });
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}

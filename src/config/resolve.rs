@@ -1,0 +1,703 @@
+//! Merge `[defaults]` into each app, check every value against the rules and the machine, and
+//! produce resolved [`Namespace`]s. Every problem is recorded; nothing stops at the first.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path, PathBuf};
+
+use super::parse::{AppSpec, FileSpec, Instances, LimitSpec, Sp};
+use super::value::{Hardening, Listen, Ready, Restart};
+use super::{App, Limits, Namespace, User};
+use crate::diagnostic::{did_you_mean, Diagnostics, Source, Span};
+use crate::host::Host;
+use crate::names;
+
+/// A port or socket an app will hold, with where the file says so.
+struct Claim {
+    app: String,
+    listen: Listen,
+    span: Span,
+    key: String,
+    via_env: bool,
+}
+
+struct Ctx<'a> {
+    src: &'a Source,
+    diags: &'a mut Diagnostics,
+    host: &'a dyn Host,
+    dir: PathBuf,
+}
+
+impl Ctx<'_> {
+    fn error(&mut self, span: Span, key: &str, message: String, help: impl Into<Option<String>>) {
+        let mut d = self.src.diag(span, key, message);
+        d.help = help.into();
+        self.diags.push(d);
+    }
+
+    /// A path from the file, made absolute against `base` and normalized, or an error if it
+    /// cannot be written to a unit file as it is.
+    fn path(&mut self, s: &Sp<String>, base: &Path) -> Option<PathBuf> {
+        if let Some(why) = unwritable(&s.v) {
+            self.error(
+                s.span.clone(),
+                &s.key,
+                format!("this path cannot be written to a unit file faithfully: {why}"),
+                "rename the file or directory, or point to it through a symlink with a plain name"
+                    .to_string(),
+            );
+            return None;
+        }
+        let p = base.join(&s.v);
+        let mut out = PathBuf::from("/");
+        for c in p.components() {
+            match c {
+                Component::Normal(n) => out.push(n),
+                Component::ParentDir => {
+                    out.pop();
+                }
+                _ => {}
+            }
+        }
+        Some(out)
+    }
+
+    /// Check a piece of text that goes to a unit file line as it is (description, names).
+    fn text(&mut self, s: &Sp<String>) -> Option<String> {
+        if let Some(why) = unwritable(&s.v) {
+            self.error(
+                s.span.clone(),
+                &s.key,
+                format!("this text cannot be written to a unit file faithfully: {why}"),
+                "keep it on one line, without control characters".to_string(),
+            );
+            return None;
+        }
+        Some(s.v.clone())
+    }
+}
+
+/// Why a value that systemd reads as the rest of a line cannot carry this string, if it can't.
+fn unwritable(s: &str) -> Option<&'static str> {
+    if s.contains('\0') {
+        Some("it contains a NUL byte")
+    } else if s.contains(['\n', '\r']) {
+        Some("it contains a line break")
+    } else if s.chars().any(char::is_control) {
+        Some("it contains a control character")
+    } else if s != s.trim() {
+        Some("it begins or ends with white space, which systemd strips")
+    } else {
+        None
+    }
+}
+
+fn pick<T: Clone>(app: &Option<T>, defaults: &Option<T>) -> Option<T> {
+    app.clone().or_else(|| defaults.clone())
+}
+
+fn limits(l: &LimitSpec) -> Limits {
+    Limits {
+        memory_max: l.memory_max.as_ref().map(|s| s.v),
+        memory_high: l.memory_high.as_ref().map(|s| s.v),
+        cpu_quota: l.cpu_quota.as_ref().map(|s| s.v),
+        tasks_max: l.tasks_max.as_ref().map(|s| s.v),
+    }
+}
+
+fn unit_names(c: &mut Ctx<'_>, list: &Option<Sp<Vec<Sp<String>>>>) -> Vec<String> {
+    let mut out = Vec::new();
+    for s in list.iter().flat_map(|l| l.v.iter()) {
+        match names::check_foreign_unit(&s.v) {
+            Ok(()) => out.push(s.v.clone()),
+            Err(help) => c.error(
+                s.span.clone(),
+                &s.key,
+                format!("expected a systemd unit name, found {:?}", s.v),
+                help,
+            ),
+        }
+    }
+    out
+}
+
+fn resolve_app(
+    c: &mut Ctx<'_>,
+    ns: &str,
+    name: &Sp<String>,
+    a: &AppSpec,
+    d: &AppSpec,
+    claims: &mut Vec<Claim>,
+) -> Option<App> {
+    let errors_before = c.diags.len();
+    if let Err(help) = names::check_app(&name.v) {
+        c.error(
+            name.span.clone(),
+            &name.key,
+            format!("{:?} cannot be used as an app name", name.v),
+            help,
+        );
+    } else if let Err(why) = names::check_unit_len(ns, &name.v) {
+        c.error(
+            name.span.clone(),
+            &name.key,
+            why,
+            "use a shorter name".to_string(),
+        );
+    }
+    let description = pick(&a.description, &d.description).and_then(|s| c.text(&s));
+
+    let dir = c.dir.clone();
+    let cwd = match pick(&a.cwd, &d.cwd) {
+        Some(s) => {
+            let p = c.path(&s, &dir);
+            if let Some(p) = &p {
+                if !c.host.is_dir(p) {
+                    c.error(s.span.clone(), &s.key, format!("the working directory {} does not exist", p.display()),
+                        "create it, or fix the path (a relative path is taken from the ecosystem file's directory)".to_string());
+                }
+            }
+            p
+        }
+        None => Some(dir.clone()),
+    };
+
+    let exec = match pick(&a.command, &d.command) {
+        None => {
+            c.error(
+                name.span.clone(),
+                &name.key,
+                "this app has no `command`".into(),
+                "say what to run, like command = \"node dist/server.js\"".to_string(),
+            );
+            None
+        }
+        Some(cmd) => resolve_command(c, &cmd, cwd.as_deref()),
+    };
+
+    let instances = match pick(&a.instances, &d.instances) {
+        None => 1,
+        Some(Sp {
+            v: Instances::Count(n),
+            ..
+        }) => n,
+        Some(Sp {
+            v: Instances::Max, ..
+        }) => c.host.cpu_count().max(1),
+    };
+
+    let mut env = BTreeMap::new();
+    for (k, v) in d.env.iter().chain(a.env.iter()) {
+        if !names::is_env_name(&k.v) {
+            c.error(
+                k.span.clone(),
+                &k.key,
+                format!("{:?} is not a valid environment variable name", k.v),
+                "use letters, digits and underscores, not starting with a digit".to_string(),
+            );
+            continue;
+        }
+        if v.v.contains('\0') {
+            c.error(
+                v.span.clone(),
+                &v.key,
+                "the value contains a NUL byte, which no environment can hold".into(),
+                "remove the \\u0000 from the value".to_string(),
+            );
+            continue;
+        }
+        env.insert(k.v.clone(), v.v.clone());
+    }
+
+    let listen: Vec<Listen> = pick(&a.listen, &d.listen)
+        .map(|l| l.v)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| {
+            if let Listen::Unix(p) = &s.v {
+                if let Some(why) = unwritable(p) {
+                    c.error(
+                        s.span.clone(),
+                        &s.key,
+                        format!(
+                            "this socket path cannot be written to a unit file faithfully: {why}"
+                        ),
+                        None,
+                    );
+                }
+            }
+            claims.push(Claim {
+                app: name.v.clone(),
+                listen: s.v.clone(),
+                span: s.span.clone(),
+                key: s.key.clone(),
+                via_env: false,
+            });
+            s.v
+        })
+        .collect();
+
+    // The app binds PORT itself: that port is claimed too (the seed incident was two of those).
+    let port_env = a
+        .env
+        .iter()
+        .chain(d.env.iter())
+        .find(|(k, _)| k.v == "PORT")
+        .map(|(_, v)| v.clone());
+    if let Some(pv) = &port_env {
+        if let Ok(p) = pv.v.trim().parse::<u16>() {
+            let held = listen.iter().any(|l| l.tcp_port() == Some(p));
+            if !held {
+                if instances > 1 {
+                    c.error(pv.span.clone(), &pv.key,
+                        format!("{instances} instances would each bind port {p} themselves; all but one would crash-loop with EADDRINUSE"),
+                        format!("add `listen = [{p}]` so that systemd holds the socket and shares it with every instance (the app must accept it as LISTEN_FDS, e.g. server.listen({{fd: 3}}) in Node)"));
+                }
+                claims.push(Claim {
+                    app: name.v.clone(),
+                    listen: Listen::Port(p),
+                    span: pv.span.clone(),
+                    key: pv.key.clone(),
+                    via_env: true,
+                });
+            }
+        }
+    }
+
+    let ready = pick(&a.ready, &d.ready);
+    if let Some(r) = &ready {
+        if r.v == Ready::Listen && !listen.is_empty() {
+            c.error(r.span.clone(), &r.key, "ready = \"listen\" cannot tell anything when systemd holds the socket: the port accepts before the app runs".into(),
+                "use ready = \"notify\" (the app sends READY=1) or \"started\"".to_string());
+        }
+        if r.v == Ready::Listen
+            && listen.is_empty()
+            && port_env
+                .as_ref()
+                .and_then(|p| p.v.trim().parse::<u16>().ok())
+                .is_none()
+        {
+            c.error(
+                r.span.clone(),
+                &r.key,
+                "ready = \"listen\" needs to know the port: set env.PORT to the port the app binds"
+                    .into(),
+                None,
+            );
+        }
+    }
+
+    let env_files = pick(&a.env_file, &d.env_file)
+        .map(|l| l.v)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|s| {
+            let base = cwd.clone().unwrap_or_else(|| dir.clone());
+            let p = c.path(s, &base)?;
+            if !c.host.is_file(&p) {
+                c.error(
+                    s.span.clone(),
+                    &s.key,
+                    format!("the environment file {} does not exist", p.display()),
+                    "create it (it may be empty), or fix the path (relative to cwd)".to_string(),
+                );
+            }
+            Some(p)
+        })
+        .collect();
+
+    let user = pick(&a.user, &d.user).and_then(|u| {
+        if u.v == "dynamic" {
+            Some(User::Dynamic)
+        } else if names::is_user_name(&u.v) {
+            Some(User::Named(u.v))
+        } else {
+            c.error(u.span.clone(), &u.key, format!("{:?} is not a valid user name", u.v),
+                "a user name is lower-case letters, digits, '_' and '-', or a numeric uid, or \"dynamic\"".to_string());
+            None
+        }
+    });
+    let group = pick(&a.group, &d.group).and_then(|g| {
+        if names::is_user_name(&g.v) {
+            Some(g.v)
+        } else {
+            c.error(
+                g.span.clone(),
+                &g.key,
+                format!("{:?} is not a valid group name", g.v),
+                None,
+            );
+            None
+        }
+    });
+
+    let read_write_paths = pick(&a.read_write_paths, &d.read_write_paths)
+        .map(|l| l.v)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|s| {
+            let base = cwd.clone().unwrap_or_else(|| dir.clone());
+            c.path(s, &base)
+        })
+        .collect();
+
+    let after = unit_names(c, &pick(&a.after, &d.after));
+    let requires = unit_names(c, &pick(&a.requires, &d.requires));
+    let wants = unit_names(c, &pick(&a.wants, &d.wants));
+
+    if c.diags.len() > errors_before {
+        return None;
+    }
+    Some(App {
+        name: name.v.clone(),
+        description,
+        exec: exec?,
+        cwd: cwd?,
+        instances,
+        listen,
+        ready: ready.map_or(Ready::Started, |r| r.v),
+        start_timeout: pick(&a.start_timeout, &d.start_timeout).map(|s| s.v),
+        stop_timeout: pick(&a.stop_timeout, &d.stop_timeout).map(|s| s.v),
+        stop_signal: pick(&a.stop_signal, &d.stop_signal).map(|s| s.v),
+        reload_signal: pick(&a.reload_signal, &d.reload_signal).map(|s| s.v),
+        restart: pick(&a.restart, &d.restart).map_or(Restart::Always, |s| s.v),
+        restart_delay: pick(&a.restart_delay, &d.restart_delay).map(|s| s.v),
+        max_restarts: pick(&a.max_restarts, &d.max_restarts).map(|s| s.v),
+        restart_window: pick(&a.restart_window, &d.restart_window).map(|s| s.v),
+        limits: Limits {
+            memory_max: pick(&a.memory_max, &d.memory_max).map(|s| s.v),
+            memory_high: pick(&a.memory_high, &d.memory_high).map(|s| s.v),
+            cpu_quota: pick(&a.cpu_quota, &d.cpu_quota).map(|s| s.v),
+            tasks_max: pick(&a.tasks_max, &d.tasks_max).map(|s| s.v),
+        },
+        env,
+        env_files,
+        user,
+        group,
+        after,
+        requires,
+        wants,
+        depends_on: pick(&a.depends_on, &d.depends_on)
+            .map(|l| l.v.into_iter().map(|s| s.v).collect())
+            .unwrap_or_default(),
+        cron_restart: pick(&a.cron_restart, &d.cron_restart).map(|s| s.v),
+        hardening: pick(&a.hardening, &d.hardening).map_or(Hardening::Default, |s| s.v),
+        read_write_paths,
+        log_level_prefix: pick(&a.log_level_prefix, &d.log_level_prefix).map(|s| s.v),
+    })
+}
+
+/// Find the program: a bare name in `cwd` first, then `PATH`; a relative path from `cwd`.
+fn resolve_command(
+    c: &mut Ctx<'_>,
+    cmd: &Sp<Vec<String>>,
+    cwd: Option<&Path>,
+) -> Option<Vec<String>> {
+    for w in &cmd.v {
+        if w.contains('\0') {
+            c.error(
+                cmd.span.clone(),
+                &cmd.key,
+                "an argument contains a NUL byte, which no program can receive".into(),
+                None,
+            );
+            return None;
+        }
+    }
+    let prog = &cmd.v[0];
+    if prog.contains('$') || prog.chars().any(char::is_control) {
+        c.error(
+            cmd.span.clone(),
+            &cmd.key,
+            format!("the program name {prog:?} contains '$' or a control character"),
+            None,
+        );
+        return None;
+    }
+    let cwd = cwd?;
+    let found = if prog.starts_with('/') {
+        let p = PathBuf::from(prog);
+        c.host.is_executable(&p).then_some(p)
+    } else if prog.contains('/') {
+        let p = cwd.join(prog);
+        c.host.is_executable(&p).then_some(p)
+    } else {
+        std::iter::once(cwd.to_path_buf())
+            .chain(c.host.search_path())
+            .map(|d| d.join(prog))
+            .find(|p| c.host.is_executable(p))
+    };
+    let Some(path) = found else {
+        let script = [".js", ".mjs", ".cjs", ".ts", ".py", ".rb", ".php"]
+            .iter()
+            .any(|e| prog.ends_with(e));
+        let help = if script {
+            let interp = if prog.ends_with(".py") {
+                "python3"
+            } else if prog.ends_with(".rb") {
+                "ruby"
+            } else if prog.ends_with(".php") {
+                "php"
+            } else {
+                "node"
+            };
+            format!(
+                "a script runs through its interpreter: command = \"{interp} {}\"",
+                cmd.v.join(" ")
+            )
+        } else {
+            format!(
+                "install it, or give its absolute path (looked in {} and PATH)",
+                cwd.display()
+            )
+        };
+        c.error(
+            cmd.span.clone(),
+            &cmd.key,
+            format!("the program {prog:?} was not found or is not executable"),
+            help,
+        );
+        return None;
+    };
+    let mut exec = vec![path.to_string_lossy().into_owned()];
+    exec.extend(cmd.v[1..].iter().cloned());
+    Some(exec)
+}
+
+/// `depends_on` must name apps of this namespace and form no cycle.
+fn check_depends(c: &mut Ctx<'_>, apps: &[(Sp<String>, AppSpec)], defaults: &AppSpec) {
+    let known: Vec<&str> = apps.iter().map(|(n, _)| n.v.as_str()).collect();
+    let mut graph: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (name, a) in apps {
+        let deps = a.depends_on.as_ref().or(defaults.depends_on.as_ref());
+        for dep in deps.iter().flat_map(|l| l.v.iter()) {
+            if known.contains(&dep.v.as_str()) {
+                graph
+                    .entry(name.v.as_str())
+                    .or_default()
+                    .push(dep.v.as_str());
+            } else {
+                let help = did_you_mean(&dep.v, &known)
+                    .map(|s| format!("did you mean {s:?}?"))
+                    .unwrap_or_else(|| format!("apps in this file: {}", known.join(", ")));
+                c.error(
+                    dep.span.clone(),
+                    &dep.key,
+                    format!("depends on {:?}, which is not an app of this file", dep.v),
+                    help,
+                );
+            }
+        }
+    }
+    // Depth-first search for a cycle, reported once with its path.
+    fn visit<'a>(
+        n: &'a str,
+        g: &BTreeMap<&'a str, Vec<&'a str>>,
+        stack: &mut Vec<&'a str>,
+        done: &mut BTreeSet<&'a str>,
+    ) -> Option<Vec<&'a str>> {
+        if let Some(i) = stack.iter().position(|&s| s == n) {
+            let mut cycle = stack[i..].to_vec();
+            cycle.push(n);
+            return Some(cycle);
+        }
+        if !done.insert(n) {
+            return None;
+        }
+        stack.push(n);
+        for &m in g.get(n).into_iter().flatten() {
+            if let Some(c) = visit(m, g, stack, done) {
+                return Some(c);
+            }
+        }
+        stack.pop();
+        None
+    }
+    let mut done = BTreeSet::new();
+    for (name, a) in apps {
+        if let Some(cycle) = visit(name.v.as_str(), &graph, &mut Vec::new(), &mut done) {
+            let span = a
+                .depends_on
+                .as_ref()
+                .map_or(name.span.clone(), |d| d.span.clone());
+            c.error(
+                span,
+                &format!("apps.{}.depends_on", cycle[0]),
+                format!("depends_on forms a cycle: {}", cycle.join(" -> ")),
+                "remove one of these dependencies".to_string(),
+            );
+            break;
+        }
+    }
+}
+
+/// Two names that turn into the same unit names, or into each other's.
+fn check_collisions(c: &mut Ctx<'_>, ns: &str, apps: &[(Sp<String>, AppSpec)], defaults: &AppSpec) {
+    let mut stems: BTreeMap<String, String> = BTreeMap::new();
+    for (name, a) in apps {
+        let mut mine = vec![(names::app_stem(ns, &name.v), format!("app {:?}", name.v))];
+        if a.cron_restart.is_some() || defaults.cron_restart.is_some() {
+            mine.push((
+                names::restart_stem(ns, &name.v),
+                format!("the restart timer of app {:?}", name.v),
+            ));
+        }
+        for (stem, what) in mine {
+            if let Some(other) = stems.get(&stem.to_ascii_lowercase()) {
+                c.error(
+                    name.span.clone(),
+                    &name.key,
+                    format!("{what} would be named {stem}, like {other}"),
+                    "rename one of the two apps".to_string(),
+                );
+            } else {
+                stems.insert(stem.to_ascii_lowercase(), what);
+            }
+        }
+    }
+}
+
+fn resolve_file(
+    src: &Source,
+    f: &FileSpec,
+    host: &dyn Host,
+    diags: &mut Diagnostics,
+    claims: &mut Vec<Claim>,
+) -> Option<Namespace> {
+    let before = diags.len();
+    let abs = host.absolute(&src.path);
+    let dir = abs
+        .parent()
+        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+    let mut c = Ctx {
+        src,
+        diags,
+        host,
+        dir,
+    };
+    let ns = match &f.namespace {
+        None => {
+            c.error(
+                f.top.clone(),
+                "namespace",
+                "the file has no `namespace`".into(),
+                "add a first line such as namespace = \"prod\"".to_string(),
+            );
+            None
+        }
+        Some(n) => match names::check_namespace(&n.v) {
+            Ok(()) => Some(n.v.clone()),
+            Err(help) => {
+                c.error(
+                    n.span.clone(),
+                    "namespace",
+                    format!("{:?} cannot be used as a namespace", n.v),
+                    help,
+                );
+                None
+            }
+        },
+    };
+    let description = f.description.as_ref().and_then(|s| c.text(s));
+    let ns_name = ns.clone().unwrap_or_default();
+    let mut apps = Vec::new();
+    if f.apps.is_empty() {
+        c.error(
+            f.top.clone(),
+            "apps",
+            "the file has no apps".into(),
+            "add at least one [apps.NAME] table with a command".to_string(),
+        );
+    }
+    for (name, spec) in &f.apps {
+        if let Some(app) = resolve_app(&mut c, &ns_name, name, spec, &f.defaults, claims) {
+            apps.push(app);
+        }
+    }
+    check_depends(&mut c, &f.apps, &f.defaults);
+    if ns.is_some() {
+        check_collisions(&mut c, &ns_name, &f.apps, &f.defaults);
+    }
+    if diags.len() > before {
+        return None;
+    }
+    Some(Namespace {
+        name: ns?,
+        description,
+        source: abs,
+        limits: limits(&f.limits),
+        apps,
+    })
+}
+
+/// Resolve every file, then check ports across files and against the installed namespaces.
+pub fn resolve_all(
+    files: &[(Source, FileSpec)],
+    host: &dyn Host,
+    diags: &mut Diagnostics,
+) -> Vec<Namespace> {
+    let mut out = Vec::new();
+    let mut all_claims: Vec<(usize, String, Claim)> = Vec::new();
+    for (i, (src, f)) in files.iter().enumerate() {
+        let mut claims = Vec::new();
+        if let Some(ns) = resolve_file(src, f, host, diags, &mut claims) {
+            out.push(ns);
+        }
+        let ns = f
+            .namespace
+            .as_ref()
+            .map(|n| n.v.clone())
+            .unwrap_or_default();
+        all_claims.extend(claims.into_iter().map(|c| (i, ns.clone(), c)));
+    }
+    let applying: BTreeSet<String> = files
+        .iter()
+        .filter_map(|(_, f)| f.namespace.as_ref().map(|n| n.v.clone()))
+        .collect();
+    let installed: Vec<_> = host
+        .installed_claims()
+        .into_iter()
+        .filter(|c| !applying.contains(&c.namespace))
+        .collect();
+    for (k, (i, _, claim)) in all_claims.iter().enumerate() {
+        let src = &files[*i].0;
+        let how = |c: &Claim| if c.via_env { "binds" } else { "listens on" };
+        // Against earlier claims of this run (each pair reported once).
+        if let Some((j, ons, other)) = all_claims[..k]
+            .iter()
+            .find(|(_, _, o)| o.listen.conflicts(&claim.listen))
+        {
+            let where_ = if j == i {
+                String::new()
+            } else {
+                format!(" in {}", files[*j].0.path.display())
+            };
+            let mut d = src.diag(
+                claim.span.clone(),
+                &claim.key,
+                format!(
+                    "app {:?} {} {}, which app {:?} of namespace {:?}{where_} {} already",
+                    claim.app,
+                    how(claim),
+                    claim.listen,
+                    other.app,
+                    ons,
+                    how(other)
+                ),
+            );
+            d.help = Some(
+                "two apps on one port crash-loop with EADDRINUSE: give each app its own port"
+                    .into(),
+            );
+            diags.push(d);
+            continue;
+        }
+        if let Some(other) = installed.iter().find(|o| o.listen.conflicts(&claim.listen)) {
+            let mut d = src.diag(claim.span.clone(), &claim.key, format!(
+                "app {:?} {} {}, which app {:?} of the installed namespace {:?} already claims ({})",
+                claim.app, how(claim), claim.listen, other.app, other.namespace, other.origin.display()));
+            d.help = Some("two apps on one port crash-loop with EADDRINUSE: choose another port, or remove that app first".into());
+            diags.push(d);
+        }
+    }
+    out
+}

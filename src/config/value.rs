@@ -1,0 +1,366 @@
+//! The value types of the ecosystem file, parsed from strings as systemd reads them.
+//!
+//! Each parser returns `Err((what was expected, how to fix it))` so that the caller can say
+//! where the bad value is.
+
+use std::fmt;
+
+/// A parse failure: what was expected, and a hint.
+pub type ValueError = (String, Option<String>);
+
+/// A time span, kept in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Duration(pub u64);
+
+impl Duration {
+    /// Parse `"500ms"`, `"4s"`, `"2min"`, `"1h"`, `"1min 30s"`, `"1d"`.
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
+        let expected = || {
+            (
+                format!("a duration like \"500ms\", \"4s\", \"2min\" or \"1h\", found {s:?}"),
+                Some("write a number followed by one of ms, s, min, h, d".to_string()),
+            )
+        };
+        let t = s.trim();
+        if t.is_empty() {
+            return Err(expected());
+        }
+        let mut total: u64 = 0;
+        let mut rest = t;
+        while !rest.is_empty() {
+            let digits = rest
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(rest.len());
+            if digits == 0 {
+                return Err(expected());
+            }
+            let n: u64 = rest[..digits].parse().map_err(|_| expected())?;
+            rest = rest[digits..].trim_start();
+            let unit_len = rest
+                .find(|c: char| !c.is_ascii_alphabetic())
+                .unwrap_or(rest.len());
+            let unit = &rest[..unit_len];
+            let mult: u64 = match unit {
+                "ms" | "msec" => 1,
+                "s" | "sec" | "second" | "seconds" => 1_000,
+                "min" | "minute" | "minutes" | "m" => 60_000,
+                "h" | "hr" | "hour" | "hours" => 3_600_000,
+                "d" | "day" | "days" => 86_400_000,
+                "" => {
+                    return Err((
+                        format!("a duration with a unit, found {s:?}"),
+                        Some(format!("say which unit: \"{n}s\" or \"{n}ms\"")),
+                    ))
+                }
+                _ => return Err(expected()),
+            };
+            total = n
+                .checked_mul(mult)
+                .and_then(|v| total.checked_add(v))
+                .ok_or_else(expected)?;
+            rest = rest[unit_len..].trim_start();
+        }
+        Ok(Duration(total))
+    }
+}
+
+impl fmt::Display for Duration {
+    /// The form systemd reads back: `4s`, `500ms`, `2min`, `1h`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0;
+        if ms == 0 {
+            write!(f, "0")
+        } else if ms % 3_600_000 == 0 {
+            write!(f, "{}h", ms / 3_600_000)
+        } else if ms % 60_000 == 0 {
+            write!(f, "{}min", ms / 60_000)
+        } else if ms % 1_000 == 0 {
+            write!(f, "{}s", ms / 1_000)
+        } else {
+            write!(f, "{ms}ms")
+        }
+    }
+}
+
+/// A memory size in bytes (powers of 1024, as systemd reads `K`, `M`, `G`, `T`), or a percentage
+/// of physical memory, or no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    /// An amount of bytes.
+    Bytes(u64),
+    /// A share of the machine's memory.
+    Percent(u32),
+    /// No limit.
+    Infinity,
+}
+
+impl Size {
+    /// Parse `"500M"`, `"2G"`, `"1024"`, `"50%"`, `"infinity"`.
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
+        let t = s.trim();
+        let bad = |hint: String| {
+            (
+                format!("a size like \"500M\" or \"2G\", found {s:?}"),
+                Some(hint),
+            )
+        };
+        if t == "infinity" {
+            return Ok(Size::Infinity);
+        }
+        if let Some(p) = t.strip_suffix('%') {
+            return match p.parse::<u32>() {
+                Ok(v) if v <= 100 => Ok(Size::Percent(v)),
+                _ => Err(bad(
+                    "a percentage is a whole number from 0 to 100, like \"50%\"".into(),
+                )),
+            };
+        }
+        let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let hint = "sizes use systemd's suffixes K, M, G, T (powers of 1024), like \"500M\"";
+        if digits == 0 {
+            return Err(bad(hint.into()));
+        }
+        let n: u64 = t[..digits].parse().map_err(|_| bad(hint.into()))?;
+        let suffix = &t[digits..];
+        let mult: u64 = match suffix {
+            "" | "B" => 1,
+            "K" | "k" => 1 << 10,
+            "M" | "m" => 1 << 20,
+            "G" | "g" => 1 << 30,
+            "T" | "t" => 1 << 40,
+            other => {
+                let first = other.chars().next().unwrap_or('M').to_ascii_uppercase();
+                let hint = if "KMGT".contains(first) {
+                    format!("write \"{n}{first}\": systemd sizes are powers of 1024 with a one-letter suffix")
+                } else {
+                    hint.into()
+                };
+                return Err(bad(hint));
+            }
+        };
+        n.checked_mul(mult)
+            .map(Size::Bytes)
+            .ok_or_else(|| bad("the size is too large".into()))
+    }
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Size::Infinity => write!(f, "infinity"),
+            Size::Percent(p) => write!(f, "{p}%"),
+            Size::Bytes(b) => {
+                for (shift, suffix) in [(40, 'T'), (30, 'G'), (20, 'M'), (10, 'K')] {
+                    if b != 0 && b % (1u64 << shift) == 0 {
+                        return write!(f, "{}{suffix}", b >> shift);
+                    }
+                }
+                write!(f, "{b}")
+            }
+        }
+    }
+}
+
+/// A CPU quota in percent of one CPU (`"300%"` is three CPUs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuQuota(pub u32);
+
+impl CpuQuota {
+    /// Parse `"50%"` or `"300%"`.
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
+        match s.trim().strip_suffix('%').map(str::parse::<u32>) {
+            Some(Ok(v)) if v > 0 => Ok(CpuQuota(v)),
+            _ => Err((
+                format!("a CPU quota like \"50%\" or \"300%\", found {s:?}"),
+                Some("100% is one whole CPU; use a whole number followed by %".into()),
+            )),
+        }
+    }
+}
+
+/// A task (process and thread) limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TasksMax {
+    /// At most this many.
+    Count(u64),
+    /// No limit.
+    Infinity,
+}
+
+impl fmt::Display for TasksMax {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TasksMax::Count(n) => write!(f, "{n}"),
+            TasksMax::Infinity => write!(f, "infinity"),
+        }
+    }
+}
+
+/// The signals unitgen accepts by name.
+pub const SIGNALS: &[&str] = &[
+    "SIGHUP", "SIGINT", "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2", "SIGTERM", "SIGCONT",
+    "SIGSTOP", "SIGWINCH", "SIGPWR", "SIGALRM", "SIGABRT",
+];
+
+/// A signal by its canonical name, such as `SIGINT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signal(pub &'static str);
+
+impl Signal {
+    /// Parse `"SIGINT"`, `"INT"` or `"sigint"`.
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
+        let up = s.trim().to_ascii_uppercase();
+        let full = if up.starts_with("SIG") {
+            up
+        } else {
+            format!("SIG{up}")
+        };
+        SIGNALS
+            .iter()
+            .find(|&&n| n == full)
+            .map(|&n| Signal(n))
+            .ok_or_else(|| {
+                let hint = crate::diagnostic::did_you_mean(&full, SIGNALS)
+                    .map(|n| format!("did you mean \"{n}\"?"))
+                    .unwrap_or_else(|| format!("one of {}", SIGNALS.join(", ")));
+                (
+                    format!("a signal name like \"SIGINT\", found {s:?}"),
+                    Some(hint),
+                )
+            })
+    }
+}
+
+/// What systemd does when the program exits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    /// Restart whatever the exit (PM2's `autorestart: true`).
+    Always,
+    /// Restart after a crash, a signal or a timeout, not after a clean exit.
+    OnFailure,
+    /// Never restart.
+    Never,
+}
+
+impl Restart {
+    /// The value of `Restart=`.
+    pub fn systemd(self) -> &'static str {
+        match self {
+            Restart::Always => "always",
+            Restart::OnFailure => "on-failure",
+            Restart::Never => "no",
+        }
+    }
+}
+
+/// When an instance counts as up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ready {
+    /// As soon as the program has been executed.
+    Started,
+    /// When the program sends `READY=1` (sd_notify).
+    Notify,
+    /// When its port accepts connections.
+    Listen,
+}
+
+/// Which sandboxing profile a service gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hardening {
+    /// What a typical web server or worker tolerates.
+    Default,
+    /// More, for apps known to tolerate it.
+    Strict,
+    /// None.
+    Off,
+}
+
+/// One listening address held by systemd for an app.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Listen {
+    /// A TCP port on every address.
+    Port(u16),
+    /// A TCP port on one address (`127.0.0.1:3000`, `[::1]:3000`).
+    HostPort(String, u16),
+    /// A Unix socket path.
+    Unix(String),
+}
+
+impl Listen {
+    /// Parse a port number given as a string, `"host:port"` or an absolute path.
+    pub fn parse_str(s: &str) -> Result<Self, ValueError> {
+        let bad = || {
+            (
+                format!("a port, \"host:port\" or an absolute socket path, found {s:?}"),
+                Some(
+                    "for example 3000, \"127.0.0.1:3000\", \"[::1]:3000\" or \"/run/app.sock\""
+                        .into(),
+                ),
+            )
+        };
+        if s.starts_with('/') {
+            return Ok(Listen::Unix(s.to_string()));
+        }
+        if let Ok(p) = s.parse::<u16>() {
+            return Self::port(p.into()).ok_or_else(bad);
+        }
+        let (host, port) = s.rsplit_once(':').ok_or_else(bad)?;
+        let port: u16 = port.parse().map_err(|_| bad())?;
+        if port == 0 {
+            return Err(bad());
+        }
+        let host_ok = if let Some(h) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+            h.parse::<std::net::Ipv6Addr>().is_ok()
+        } else {
+            host.parse::<std::net::Ipv4Addr>().is_ok()
+        };
+        if !host_ok {
+            return Err((
+                format!("an IP address before the port, found {host:?}"),
+                Some("systemd binds addresses, not host names: use \"127.0.0.1:3000\" or \"[::1]:3000\"".into()),
+            ));
+        }
+        Ok(Listen::HostPort(host.to_string(), port))
+    }
+
+    /// A bare port number, 1..=65535.
+    pub fn port(p: i64) -> Option<Self> {
+        u16::try_from(p).ok().filter(|&p| p > 0).map(Listen::Port)
+    }
+
+    /// The TCP port, if any.
+    pub fn tcp_port(&self) -> Option<u16> {
+        match self {
+            Listen::Port(p) | Listen::HostPort(_, p) => Some(*p),
+            Listen::Unix(_) => None,
+        }
+    }
+
+    /// Would these two listening addresses fight over the same socket?
+    pub fn conflicts(&self, other: &Listen) -> bool {
+        match (self, other) {
+            (Listen::Unix(a), Listen::Unix(b)) => a == b,
+            (Listen::Port(a), Listen::Port(b) | Listen::HostPort(_, b)) => a == b,
+            (Listen::HostPort(_, a), Listen::Port(b)) => a == b,
+            (Listen::HostPort(ha, a), Listen::HostPort(hb, b)) => {
+                a == b && (ha == hb || is_any(ha) || is_any(hb))
+            }
+            _ => false,
+        }
+    }
+}
+
+fn is_any(host: &str) -> bool {
+    host == "0.0.0.0" || host == "[::]"
+}
+
+impl fmt::Display for Listen {
+    /// The value of `ListenStream=`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Listen::Port(p) => write!(f, "{p}"),
+            Listen::HostPort(h, p) => write!(f, "{h}:{p}"),
+            Listen::Unix(path) => write!(f, "{path}"),
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Errors about a user's input: where, which key, what was expected, and how to fix it.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+/// A byte range in a source file.
+pub type Span = Range<usize>;
+
+/// One problem in an ecosystem file, with enough context to fix it without reading the code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The file as the user named it.
+    pub file: PathBuf,
+    /// 1-based line, 0 when the problem is about the file as a whole.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub col: usize,
+    /// The dotted key, such as `apps.api.memory_max`.
+    pub key: String,
+    /// What was expected and what was found.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+    /// The source line, for the snippet under the message.
+    pub snippet: Option<(String, usize, usize)>,
+}
+
+impl Diagnostic {
+    /// A problem with the file as a whole (cannot be read, for instance).
+    pub fn whole_file(file: &Path, message: impl Into<String>) -> Self {
+        Diagnostic {
+            file: file.to_path_buf(),
+            line: 0,
+            col: 0,
+            key: String::new(),
+            message: message.into(),
+            help: None,
+            snippet: None,
+        }
+    }
+
+    /// Attach a hint on how to fix it.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            writeln!(f, "error: {}", self.message)?;
+        } else {
+            writeln!(f, "error: {}: {}", self.key, self.message)?;
+        }
+        if self.line == 0 {
+            write!(f, "  --> {}", self.file.display())?;
+        } else {
+            write!(
+                f,
+                "  --> {}:{}:{}",
+                self.file.display(),
+                self.line,
+                self.col
+            )?;
+        }
+        if let Some((text, start, width)) = &self.snippet {
+            let num = self.line.to_string();
+            let pad = " ".repeat(num.len());
+            write!(
+                f,
+                "\n{pad} |\n{num} | {text}\n{pad} | {}{}",
+                " ".repeat(*start),
+                "^".repeat((*width).max(1))
+            )?;
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n  = help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A source file with a way to turn byte offsets into lines and columns.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The path as the user named it.
+    pub path: PathBuf,
+    /// The whole text.
+    pub text: String,
+}
+
+impl Source {
+    /// Make a diagnostic pointing at `span`.
+    pub fn diag(&self, span: Span, key: &str, message: impl Into<String>) -> Diagnostic {
+        let start = span.start.min(self.text.len());
+        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |i| start + i);
+        let line = self.text[..start].matches('\n').count() + 1;
+        let col_chars = self.text[line_start..start].chars().count();
+        let line_text = self.text[line_start..line_end].trim_end_matches('\r');
+        let end = span.end.clamp(start, line_end);
+        let width = self.text[start..end].chars().count();
+        Diagnostic {
+            file: self.path.clone(),
+            line,
+            col: col_chars + 1,
+            key: key.to_string(),
+            message: message.into(),
+            help: None,
+            snippet: Some((line_text.to_string(), col_chars, width)),
+        }
+    }
+}
+
+/// All the problems found in one run; a run reports every one of them, not only the first.
+#[derive(Debug, Default, Clone)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// Record one more problem.
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+    /// True when nothing was wrong.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    /// How many problems.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+impl fmt::Display for Diagnostics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for d in &self.0 {
+            writeln!(f, "{d}\n")?;
+        }
+        let n = self.0.len();
+        write!(
+            f,
+            "{n} error{} found; nothing was changed",
+            if n == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl std::error::Error for Diagnostics {}
+
+/// The closest known word to `found`, if one is close enough to be a likely typo.
+pub fn did_you_mean<'a>(found: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(found, k), *k))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}

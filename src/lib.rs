@@ -1,0 +1,18 @@
+//! unitgen: a systemd-native process manager.
+//!
+//! The pure core turns an ecosystem file into unit files: [`config`] reads and checks it,
+//! [`compile`] decides the units, [`render`] writes their text through [`quote`]. The adapters
+//! around it talk to the outside world: [`unit_dir`] for the files. The [`commands`] are
+//! short scripts over both.
+
+pub mod cli;
+pub mod commands;
+pub mod compile;
+pub mod config;
+pub mod diagnostic;
+pub mod host;
+pub mod names;
+pub mod plan;
+pub mod quote;
+pub mod render;
+pub mod unit_dir;

@@ -1,0 +1,191 @@
+//! Unit names: what ops staff type into `systemctl`, and the rules for the names they are made of.
+
+/// The namespace's slice, a child of `unitgen.slice`.
+pub fn slice(ns: &str) -> String {
+    format!("unitgen-{ns}.slice")
+}
+
+/// The namespace's target: starting it starts every app, stopping it stops them.
+pub fn target(ns: &str) -> String {
+    format!("unitgen-{ns}.target")
+}
+
+/// The common prefix of an app's units, such as `prod-api`.
+pub fn app_stem(ns: &str, app: &str) -> String {
+    format!("{ns}-{app}")
+}
+
+/// The template service, `prod-api@.service`.
+pub fn template(ns: &str, app: &str) -> String {
+    format!("{ns}-{app}@.service")
+}
+
+/// One instance, `prod-api@2.service`.
+pub fn instance(ns: &str, app: &str, i: u32) -> String {
+    format!("{ns}-{app}@{i}.service")
+}
+
+/// The socket unit holding an app's listening sockets.
+pub fn socket(ns: &str, app: &str) -> String {
+    format!("{ns}-{app}.socket")
+}
+
+/// The common prefix of the scheduled-restart units, such as `prod-api-restart`.
+pub fn restart_stem(ns: &str, app: &str) -> String {
+    format!("{ns}-{app}-restart")
+}
+
+/// Check a namespace name: `[a-z][a-z0-9_]{0,31}`, no dash (a dash means a sub-slice).
+pub fn check_namespace(ns: &str) -> Result<(), String> {
+    fn valid(ns: &str) -> bool {
+        let mut chars = ns.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
+        first_ok
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && ns.len() <= 32
+    }
+    if valid(ns) {
+        return Ok(());
+    }
+    let suggestion: String = ns
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let mut help = "a namespace is a lower-case letter then up to 31 lower-case letters, digits or '_' (no '-': systemd reads a dash in a slice name as nesting)".to_string();
+    if valid(&suggestion) {
+        help.push_str(&format!("; for example {suggestion:?}"));
+    }
+    Err(help)
+}
+
+/// Check an app name: letters, digits, `_`, `.` and `-`, starting with a letter or digit.
+pub fn check_app(app: &str) -> Result<(), String> {
+    fn valid(app: &str) -> bool {
+        let mut chars = app.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+        first_ok && chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) && app.len() <= 64
+    }
+    if valid(app) {
+        return Ok(());
+    }
+    let suggestion: String = app
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .trim_matches(|c: char| !c.is_ascii_alphanumeric())
+        .to_string();
+    let mut help = "an app name is up to 64 ASCII letters, digits, '_', '.' or '-', starting with a letter or digit (it becomes part of unit names)".to_string();
+    if valid(&suggestion) {
+        help.push_str(&format!("; for example {suggestion:?}"));
+    }
+    Err(help)
+}
+
+/// Unit names are at most 255 bytes.
+pub fn check_unit_len(ns: &str, app: &str) -> Result<(), String> {
+    let longest = format!("{}.service", restart_stem(ns, app));
+    if longest.len() > 255 {
+        return Err(format!(
+            "the unit name {longest} would be longer than systemd's 255 bytes"
+        ));
+    }
+    Ok(())
+}
+
+/// The unit types a dependency may name.
+const UNIT_SUFFIXES: &[&str] = &[
+    "service",
+    "socket",
+    "target",
+    "device",
+    "mount",
+    "automount",
+    "swap",
+    "path",
+    "timer",
+    "slice",
+    "scope",
+];
+
+/// Check the name of a unit outside unitgen (`after`, `requires`, `wants`).
+pub fn check_foreign_unit(name: &str) -> Result<(), String> {
+    let chars_ok = !name.is_empty()
+        && name.len() <= 255
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ":-_.\\@".contains(c));
+    let suffix = name.rsplit_once('.').map(|(_, s)| s);
+    match suffix {
+        Some(s) if chars_ok && UNIT_SUFFIXES.contains(&s) => Ok(()),
+        _ if chars_ok && suffix.is_none() => Err(format!(
+            "a unit name ends with its type: did you mean \"{name}.service\"?"
+        )),
+        _ => Err(format!(
+            "a unit name is letters, digits and :-_.\\@ followed by a type ({})",
+            UNIT_SUFFIXES.join(", ")
+        )),
+    }
+}
+
+/// A valid environment variable name.
+pub fn is_env_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A user or group name systemd accepts, or a numeric id.
+pub fn is_user_name(s: &str) -> bool {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+        return s.parse::<u32>().is_ok();
+    }
+    let mut chars = s.chars();
+    s.len() <= 32
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespaces() {
+        assert!(check_namespace("prod").is_ok());
+        assert!(check_namespace("prod_eu2").is_ok());
+        assert!(check_namespace("prod-eu")
+            .unwrap_err()
+            .contains("\"prod_eu\""));
+        assert!(check_namespace("Prod").is_err());
+        assert!(check_namespace("").is_err());
+    }
+
+    #[test]
+    fn apps() {
+        assert!(check_app("proxy-service").is_ok());
+        assert!(check_app("api.v2").is_ok());
+        assert!(check_app("my app").unwrap_err().contains("\"my-app\""));
+        assert!(check_app("api@2").is_err());
+        assert!(check_app("-x").is_err());
+    }
+
+    #[test]
+    fn foreign_units() {
+        assert!(check_foreign_unit("postgresql.service").is_ok());
+        assert!(check_foreign_unit("postgresql")
+            .unwrap_err()
+            .contains("postgresql.service"));
+        assert!(check_foreign_unit("a b.service").is_err());
+    }
+}

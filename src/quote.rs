@@ -1,0 +1,184 @@
+//! The one place where user-supplied text becomes unit-file text, written from systemd's own
+//! rules (systemd.syntax(7), systemd.service(5) "Command lines", systemd.unit(5) "Specifiers").
+//!
+//! Values systemd splits into words (command lines, `Environment=`, path lists) are written in
+//! double quotes with C escapes, so that quotes, backslashes, spaces, newlines and control
+//! characters survive byte for byte. Values systemd takes as the rest of the line (paths,
+//! descriptions) are checked before they get here to hold no line break or control character.
+//! In every value, `%` is doubled so that no specifier is expanded; in command arguments, `$`
+//! is doubled so that no variable is substituted. No output of this module contains a line
+//! break, so no value can end a line or start a new directive.
+
+/// How a value is read back by systemd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// Rest of the line, specifiers expanded (`WorkingDirectory=`, `Description=`).
+    Line,
+    /// One quoted word, C-unescaped, specifiers expanded (`ReadWritePaths=`, `Environment=`).
+    Word,
+    /// One command-line argument: as `Word`, and `$` substituted.
+    ExecArg,
+    /// A value unitgen made itself from a checked, typed setting (a size, a duration, a
+    /// keyword) for a directive that expands no specifier: written as it is.
+    Verbatim,
+}
+
+/// Quote `s` for `ctx`. The result never contains a line break.
+pub fn quote(s: &str, ctx: Context) -> String {
+    match ctx {
+        Context::Verbatim => s
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect(),
+        Context::Line => {
+            let mut out = String::with_capacity(s.len());
+            for c in s.chars() {
+                match c {
+                    '%' => out.push_str("%%"),
+                    c if c.is_control() => out.push_str(&format!("\\x{:02x}", c as u32 & 0xff)),
+                    c => out.push(c),
+                }
+            }
+            out
+        }
+        Context::Word | Context::ExecArg => {
+            let mut out = String::with_capacity(s.len() + 2);
+            out.push('"');
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '%' => out.push_str("%%"),
+                    '$' if ctx == Context::ExecArg => out.push_str("$$"),
+                    '\n' => out.push_str("\\n"),
+                    '\t' => out.push_str("\\t"),
+                    '\r' => out.push_str("\\r"),
+                    c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                        out.push_str(&format!("\\x{:02x}", c as u32))
+                    }
+                    // C1 controls and other non-ASCII controls: \u escapes keep them intact.
+                    c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+    }
+}
+
+/// A whole command line: every word quoted as an argument.
+pub fn exec(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| quote(w, Context::ExecArg))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One `Environment=` assignment, `"NAME=value"`.
+pub fn env(name: &str, value: &str) -> String {
+    quote(&format!("{name}={value}"), Context::Word)
+}
+
+/// Split a line the way systemd splits quoted words (quotes removed, C escapes undone,
+/// `%%` and, for command lines, `$$` folded). The inverse of [`quote`] for `Word`/`ExecArg`;
+/// used to read installed units back and by tests. `None` on a malformed line.
+pub fn unquote_words(line: &str, exec: bool) -> Option<Vec<String>> {
+    let mut words = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        if chars.peek().is_none() {
+            return Some(words);
+        }
+        let mut w = String::new();
+        let mut quote: Option<char> = None;
+        while let Some(c) = chars.next() {
+            match (quote, c) {
+                (None, c) if c.is_whitespace() => break,
+                (None, '"' | '\'') => quote = Some(c),
+                (Some(q), c) if c == q => quote = None,
+                (_, '\\') => {
+                    let e = chars.next()?;
+                    match e {
+                        'n' => w.push('\n'),
+                        't' => w.push('\t'),
+                        'r' => w.push('\r'),
+                        'a' => w.push('\x07'),
+                        'b' => w.push('\x08'),
+                        'f' => w.push('\x0c'),
+                        'v' => w.push('\x0b'),
+                        's' => w.push(' '),
+                        'x' => {
+                            let h: String = [chars.next()?, chars.next()?].iter().collect();
+                            w.push(char::from_u32(u32::from_str_radix(&h, 16).ok()?)?);
+                        }
+                        'u' => {
+                            let h: String = (0..4).map(|_| chars.next()).collect::<Option<_>>()?;
+                            w.push(char::from_u32(u32::from_str_radix(&h, 16).ok()?)?);
+                        }
+                        other => w.push(other),
+                    }
+                }
+                (_, '%') => {
+                    if chars.next()? != '%' {
+                        return None;
+                    }
+                    w.push('%');
+                }
+                (_, '$') if exec => {
+                    if chars.next()? != '$' {
+                        return None;
+                    }
+                    w.push('$');
+                }
+                (_, c) => w.push(c),
+            }
+        }
+        if quote.is_some() {
+            return None;
+        }
+        words.push(w);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specifiers_and_variables_are_escaped() {
+        assert_eq!(quote("100%", Context::Line), "100%%");
+        assert_eq!(quote("a$HOME%i", Context::ExecArg), r#""a$$HOME%%i""#);
+        assert_eq!(quote("a$HOME", Context::Word), r#""a$HOME""#);
+    }
+
+    #[test]
+    fn nothing_breaks_the_line() {
+        let evil = "x\nExecStartPre=/bin/touch /tmp/pwned";
+        for ctx in [Context::Line, Context::Word, Context::ExecArg] {
+            assert!(!quote(evil, ctx).contains('\n'));
+        }
+        assert_eq!(
+            env("A", evil),
+            r#""A=x\nExecStartPre=/bin/touch /tmp/pwned""#
+        );
+    }
+
+    #[test]
+    fn round_trip() {
+        let words = vec![
+            "/usr/bin/node".to_string(),
+            "it's \"quoted\"".into(),
+            "back\\slash".into(),
+            "tab\there\r\n".into(),
+            "ünïcødé ✓".into(),
+            "".into(),
+            "\u{1}\u{7f}\u{85}".into(),
+        ];
+        assert_eq!(unquote_words(&exec(&words), true).unwrap(), words);
+    }
+}

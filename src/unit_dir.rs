@@ -1,0 +1,182 @@
+//! The unit directory: what unitgen installed there, and writing it back atomically.
+//!
+//! unitgen only ever touches top-level files that carry `X-Unitgen-Namespace=` with the
+//! namespace at hand; drop-ins (`NAME.d/*.conf`) and everything else are left alone.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::config::Listen;
+use crate::host::Claim;
+use crate::quote;
+
+/// The suffixes of the units unitgen writes.
+const SUFFIXES: &[&str] = &[".service", ".socket", ".slice", ".target", ".timer"];
+
+/// The mark line that says which namespace a unit belongs to.
+pub fn mark(ns: &str) -> String {
+    format!("X-Unitgen-Namespace={ns}")
+}
+
+/// The namespace a unit file's text is marked with, if any.
+pub fn marked_namespace(content: &str) -> Option<&str> {
+    content
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("X-Unitgen-Namespace="))
+        .map(str::trim)
+}
+
+fn app_of(content: &str) -> Option<&str> {
+    content
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("X-Unitgen-App="))
+        .map(str::trim)
+}
+
+/// A directory of unit files, such as `/etc/systemd/system`.
+#[derive(Debug, Clone)]
+pub struct UnitDir {
+    /// Its path.
+    pub path: PathBuf,
+}
+
+impl UnitDir {
+    /// The directory at `path` (it need not exist yet).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        UnitDir { path: path.into() }
+    }
+
+    /// Every unit file at the top of the directory, name → text. A missing directory is empty.
+    pub fn read_all(&self) -> io::Result<BTreeMap<String, String>> {
+        let mut out = BTreeMap::new();
+        let entries = match fs::read_dir(&self.path) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !SUFFIXES.iter().any(|s| name.ends_with(s)) || !entry.file_type()?.is_file() {
+                continue;
+            }
+            match fs::read_to_string(entry.path()) {
+                Ok(text) => {
+                    out.insert(name, text);
+                }
+                // A unit that is not UTF-8 is not one of ours.
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The files marked as belonging to namespace `ns`.
+    pub fn owned(&self, ns: &str) -> io::Result<BTreeMap<String, String>> {
+        Ok(self
+            .read_all()?
+            .into_iter()
+            .filter(|(_, t)| marked_namespace(t) == Some(ns))
+            .collect())
+    }
+
+    /// The namespaces that have units here.
+    pub fn namespaces(&self) -> io::Result<Vec<String>> {
+        let mut v: Vec<String> = self
+            .read_all()?
+            .values()
+            .filter_map(|t| marked_namespace(t).map(str::to_string))
+            .collect();
+        v.sort();
+        v.dedup();
+        Ok(v)
+    }
+
+    /// Ports and sockets claimed by installed apps of every namespace: the `ListenStream=`
+    /// of their sockets and the `PORT` their services bind.
+    pub fn claims(&self) -> io::Result<Vec<Claim>> {
+        let mut out = Vec::new();
+        for (name, text) in self.read_all()? {
+            let (Some(ns), Some(app)) = (marked_namespace(&text), app_of(&text)) else {
+                continue;
+            };
+            for line in text.lines() {
+                let listen = if let Some(v) = line.strip_prefix("ListenStream=") {
+                    let v = v.trim().replace("%%", "%");
+                    if v.starts_with('/') {
+                        Some(Listen::Unix(v))
+                    } else {
+                        Listen::parse_str(&v).ok()
+                    }
+                } else if let Some(v) = line.strip_prefix("Environment=") {
+                    quote::unquote_words(v, false)
+                        .unwrap_or_default()
+                        .iter()
+                        .find_map(|w| w.strip_prefix("PORT=").and_then(|p| p.trim().parse().ok()))
+                        .map(Listen::Port)
+                } else {
+                    None
+                };
+                if let Some(listen) = listen {
+                    out.push(Claim {
+                        namespace: ns.to_string(),
+                        app: app.to_string(),
+                        listen,
+                        origin: self.path.join(&name),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Write one file atomically: a temporary file in the same directory, flushed to disk,
+    /// then renamed over the old one. Readers see the old file or the new one, never a mix.
+    pub fn write(&self, name: &str, content: &str) -> io::Result<()> {
+        fs::create_dir_all(&self.path)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".unitgen-")
+            .tempfile_in(&self.path)?;
+        tmp.write_all(content.as_bytes())?;
+        tmp.as_file().sync_all()?;
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))?;
+        tmp.persist(self.path.join(name)).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    /// Make the renames durable.
+    pub fn sync(&self) -> io::Result<()> {
+        fs::File::open(&self.path)?.sync_all()
+    }
+
+    /// Remove one file (a missing file is not an error).
+    pub fn remove(&self, name: &str) -> io::Result<()> {
+        match fs::remove_file(self.path.join(name)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// The path of one unit file.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+}
+
+/// The default unit directory for the system or the user manager.
+pub fn default_dir(user: bool) -> PathBuf {
+    if user {
+        let base = std::env::var_os("XDG_CONFIG_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".config")))
+            .unwrap_or_else(|| PathBuf::from(".config"));
+        base.join("systemd/user")
+    } else {
+        PathBuf::from("/etc/systemd/system")
+    }
+}
