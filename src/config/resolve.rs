@@ -693,8 +693,9 @@ pub fn resolve_all(
         }
         if let Some(other) = installed.iter().find(|o| o.listen.conflicts(&claim.listen)) {
             let mut d = src.diag(claim.span.clone(), &claim.key, format!(
-                "app {:?} {} {}, which app {:?} of the installed namespace {:?} already claims ({})",
-                claim.app, how(claim), claim.listen, other.app, other.namespace, other.origin.display()));
+                "app {:?} {} {}, which app {:?} of the installed namespace {:?} already claims (unit {})",
+                claim.app, how(claim), claim.listen, other.app, other.namespace,
+                other.origin.file_name().map_or_else(|| other.origin.display().to_string(), |n| n.to_string_lossy().into_owned())));
             d.help = Some("two apps on one port crash-loop with EADDRINUSE: choose another port, or remove that app first".into());
             diags.push(d);
         }

@@ -1,0 +1,110 @@
+//! The bad-input corpus: every `tests/bad/*.toml` is refused by `validate` and `plan` with
+//! exit status 2 and exactly the error text of the `.err` file beside it, and the unit
+//! directory is left byte for byte as it was.
+//!
+//! Every case runs against a unit directory where the namespace of `tests/bad/installed.toml`
+//! (file name without `.toml`: not a case) is already installed, so that conflicts with an
+//! installed namespace can be shown. Bless new output with `UPDATE_EXPECT=1`.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn cases() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("tests/bad"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml") && !p.ends_with("installed.toml"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, std::time::SystemTime)> {
+    let mut out = BTreeMap::new();
+    for e in walk(dir) {
+        let m = std::fs::metadata(&e).unwrap();
+        out.insert(e.clone(), (std::fs::read(&e).unwrap(), m.modified().unwrap()));
+    }
+    out
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            v.extend(walk(&p));
+        } else {
+            v.push(p);
+        }
+    }
+    v
+}
+
+fn unitgen() -> Command {
+    let mut c = Command::cargo_bin("unitgen").unwrap();
+    c.current_dir(root()).env("NO_COLOR", "1");
+    c
+}
+
+#[test]
+fn corpus_is_large_enough() {
+    assert!(cases().len() >= 25, "the bad-input corpus has {} files, want at least 25", cases().len());
+}
+
+#[test]
+fn every_bad_file_gets_its_error_and_nothing_changes() {
+    let units = tempfile::tempdir().unwrap();
+    unitgen()
+        .args(["render", "-q", "tests/bad/installed.toml", "--out"])
+        .arg(units.path())
+        .assert()
+        .success();
+    // An ops drop-in, which must survive too.
+    std::fs::create_dir_all(units.path().join("other-web@.service.d")).unwrap();
+    std::fs::write(units.path().join("other-web@.service.d/override.conf"), "[Service]\nNice=5\n").unwrap();
+    let before = snapshot(units.path());
+    let update = std::env::var_os("UPDATE_EXPECT").is_some();
+    let mut failures = Vec::new();
+    for case in cases() {
+        let rel = case.strip_prefix(root()).unwrap();
+        let expected_path = case.with_extension("err");
+        for verb in ["validate", "plan"] {
+            let out = unitgen().arg(verb).arg("--unit-dir").arg(units.path()).arg(rel).output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+            if out.status.code() != Some(2) {
+                failures.push(format!("{verb} {}: exit {:?}, want 2\n{stderr}", rel.display(), out.status.code()));
+                continue;
+            }
+            if stderr.contains("panicked") {
+                failures.push(format!("{verb} {}: panicked\n{stderr}", rel.display()));
+            }
+            if verb == "validate" && update {
+                std::fs::write(&expected_path, &stderr).unwrap();
+            }
+            let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+            if stderr != expected {
+                failures.push(format!("{verb} {}: error text differs\n--- want\n{expected}\n--- got\n{stderr}", rel.display()));
+            }
+        }
+        assert_eq!(before, snapshot(units.path()), "{} changed the unit directory", rel.display());
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Every expected error names the file, a line and column, and a key.
+#[test]
+fn every_expected_error_names_file_line_and_key() {
+    for case in cases() {
+        let err = std::fs::read_to_string(case.with_extension("err")).unwrap_or_default();
+        let rel = case.strip_prefix(root()).unwrap().display().to_string();
+        assert!(err.contains(&format!("--> {rel}:")), "{rel}: the error does not name file:line:col:\n{err}");
+        assert!(err.lines().next().is_some_and(|l| l.starts_with("error: ")), "{rel}: no error line:\n{err}");
+    }
+}
