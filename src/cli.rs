@@ -57,6 +57,8 @@ pub enum Command {
     Render(RenderArgs),
     /// Show what `apply` would change: units added, changed (with a diff) or removed.
     Plan(FilesArgs),
+    /// Turn a PM2 ecosystem file (.js, .cjs, .json, .yaml) into unitgen TOML.
+    Import(ImportArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
     /// Write the man pages into a directory (used by packaging).
@@ -96,4 +98,21 @@ pub struct CompletionsArgs {
 pub struct ManArgs {
     /// Where to write the pages.
     pub out: PathBuf,
+}
+
+/// `import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The PM2 ecosystem file: ecosystem.config.js, .cjs, .json or .yaml.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Where to write the TOML [default: NAMESPACE.toml beside the PM2 file]; `-` for stdout.
+    #[arg(short, long, value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// Which PM2 `env_<NAME>` block to merge over `env` (as `pm2 start --env NAME`).
+    #[arg(long, value_name = "NAME")]
+    pub env: Option<String>,
+    /// The namespace of the TOML file, when the PM2 file names none.
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
 }

@@ -1,6 +1,7 @@
 //! One file per verb: each a short script over the modules of the crate.
 
 mod completions;
+mod import;
 mod man;
 mod plan;
 mod render;
@@ -48,6 +49,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Validate(a) => validate::run(g, &a.files),
         Command::Render(a) => render::run(g, &a.files, &a.out),
         Command::Plan(a) => plan::run(g, &a.files),
+        Command::Import(a) => import::run(g, &a),
         Command::Completions(a) => completions::run(a.shell),
         Command::Man(a) => man::run(&a.out),
     }
