@@ -65,8 +65,13 @@ pub fn demo_server_bin() -> PathBuf {
 pub fn build_demo_server() -> Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut cmd = Command::new(cargo);
-    cmd.current_dir(project_root())
-        .args(["build", "--quiet", "--example", "demo_server"]);
+    cmd.current_dir(project_root()).args([
+        "build",
+        "--quiet",
+        "--locked",
+        "--example",
+        "demo_server",
+    ]);
     match profile_dir().file_name().and_then(OsStr::to_str) {
         Some("debug") | None => {}
         Some("release") => {
