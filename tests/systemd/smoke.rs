@@ -18,6 +18,8 @@ pub fn tests() -> Vec<Test> {
         node_app_answers,
         node_app_takes_socket_from_systemd,
         write_and_read_files,
+        bus_reachable_from_outside,
+        unitgen_runs_inside,
         reboot_keeps_enabled_units,
     ]
 }
@@ -263,6 +265,28 @@ fn write_and_read_files(sb: &Sandbox) {
     let f = dir.path().join("b.txt");
     std::fs::write(&f, "from outside").unwrap();
     assert_eq!(sb.read(f.to_str().unwrap()), "from outside");
+}
+
+fn bus_reachable_from_outside(sb: &Sandbox) {
+    // what a D-Bus client on the host (zbus, busctl) would use to drive the sandbox's systemd
+    let out = std::process::Command::new("busctl")
+        .arg(format!("--address={}", sb.bus_address()))
+        .args([
+            "get-property",
+            "org.freedesktop.systemd1",
+            "/org/freedesktop/systemd1",
+            "org.freedesktop.systemd1.Manager",
+            "Version",
+        ])
+        .output()
+        .expect("run busctl");
+    assert!(out.status.success(), "{}", crate::harness::describe(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("s \""));
+}
+
+fn unitgen_runs_inside(sb: &Sandbox) {
+    let out = sb.unitgen(&["--help"]);
+    assert!(out.status.success(), "{}", crate::harness::describe(&out));
 }
 
 fn reboot_keeps_enabled_units(_shared: &Sandbox) {
