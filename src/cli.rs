@@ -57,6 +57,26 @@ pub enum Command {
     Render(RenderArgs),
     /// Show what `apply` would change: units added, changed (with a diff) or removed.
     Plan(FilesArgs),
+    /// Make systemd run exactly what the files say: write changed units, reload once, start
+    /// or restart what changed, stop and remove what the files no longer name.
+    Apply(ApplyArgs),
+    /// One row per instance: state, pid, uptime, restarts, cpu, memory, listen.
+    #[command(visible_aliases = ["ls", "list"])]
+    Status(StatusArgs),
+    /// One app in depth: its units, files, environment (secrets masked), limits, last exit,
+    /// recent log lines.
+    #[command(visible_alias = "describe")]
+    Show(TargetArgs),
+    /// Start an app (every instance and its socket), or `all` apps of a namespace.
+    Start(TargetArgs),
+    /// Stop an app (every instance and its socket), or `all` apps of a namespace.
+    Stop(TargetArgs),
+    /// Restart an app's instances, all at once (see `reload` for one at a time).
+    Restart(TargetArgs),
+    /// Send a signal to the main process of every instance of an app.
+    Signal(SignalArgs),
+    /// Stop and remove an app's units, or with `all` the whole namespace.
+    Delete(TargetArgs),
     /// Turn a PM2 ecosystem file (.js, .cjs, .json, .yaml) into unitgen TOML.
     Import(ImportArgs),
     /// Print shell completions.
@@ -98,6 +118,64 @@ pub struct CompletionsArgs {
 pub struct ManArgs {
     /// Where to write the pages.
     pub out: PathBuf,
+}
+
+/// `apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Ecosystem files (TOML), one namespace each.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Only show what would be done (the same as `plan`).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write and reload, but start or restart nothing.
+    #[arg(long)]
+    pub no_start: bool,
+    /// How long to wait for systemd's jobs, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub timeout: u64,
+}
+
+/// `status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// An app (`api`, `prod/api`, `api@2`); all apps when left out.
+    pub name: Option<String>,
+    /// The namespace.
+    #[arg(short, long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// One JSON array of instances, for scripts (like `pm2 jlist`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Commands that act on an app or on `all`.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// An app (`api`, `prod/api`, `api@2`) or `all`.
+    pub name: String,
+    /// The namespace (needed when the name exists in several).
+    #[arg(short, long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// JSON output (`show` only).
+    #[arg(long, hide = true)]
+    pub json: bool,
+    /// How long to wait for systemd's jobs, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub timeout: u64,
+}
+
+/// `signal`.
+#[derive(Debug, Args)]
+pub struct SignalArgs {
+    /// The signal, such as SIGUSR2 or HUP.
+    pub signal: String,
+    /// An app (`api`, `prod/api`, `api@2`).
+    pub name: String,
+    /// The namespace.
+    #[arg(short, long, value_name = "NS")]
+    pub namespace: Option<String>,
 }
 
 /// `import`.

@@ -168,6 +168,117 @@ impl UnitDir {
     }
 }
 
+/// What is installed for one app of a namespace, read back from the unit files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstalledApp {
+    /// The instance numbers the namespace target wants.
+    pub instances: Vec<u32>,
+    /// Its socket unit, if it listens.
+    pub socket: Option<String>,
+    /// What the socket listens on.
+    pub listen: Vec<String>,
+    /// Its scheduled-restart timer, if any.
+    pub timer: Option<String>,
+}
+
+/// The apps of namespace `ns` as installed: from the target's `Wants=` and the files.
+pub fn installed_apps(
+    ns: &str,
+    owned: &BTreeMap<String, String>,
+) -> BTreeMap<String, InstalledApp> {
+    let mut apps: BTreeMap<String, InstalledApp> = BTreeMap::new();
+    let prefix = format!("{ns}-");
+    for name in owned.keys() {
+        if let Some(app) = name
+            .strip_prefix(&prefix)
+            .and_then(|r| r.strip_suffix("@.service"))
+        {
+            apps.entry(app.to_string()).or_default();
+        }
+    }
+    if let Some(target) = owned.get(&crate::names::target(ns)) {
+        for w in target.lines().filter_map(|l| l.strip_prefix("Wants=")) {
+            let w = w.trim();
+            let Some(rest) = w.strip_prefix(&prefix) else {
+                continue;
+            };
+            if let Some((app, i)) = rest
+                .strip_suffix(".service")
+                .and_then(|r| r.rsplit_once('@'))
+            {
+                if let (Some(a), Ok(i)) = (apps.get_mut(app), i.parse()) {
+                    a.instances.push(i);
+                }
+            }
+        }
+    }
+    for (name, a) in apps.iter_mut() {
+        let socket = crate::names::socket(ns, name);
+        if let Some(text) = owned.get(&socket) {
+            a.listen = text
+                .lines()
+                .filter_map(|l| l.strip_prefix("ListenStream="))
+                .map(|v| v.trim().replace("%%", "%"))
+                .collect();
+            a.socket = Some(socket);
+        }
+        let timer = format!("{}.timer", crate::names::restart_stem(ns, name));
+        if owned.contains_key(&timer) {
+            a.timer = Some(timer);
+        }
+    }
+    apps
+}
+
+/// The directories systemd loads units from, in its order of precedence.
+pub fn search_path(user: bool) -> Vec<PathBuf> {
+    if user {
+        let mut v = vec![default_dir(true)];
+        v.extend(
+            [
+                "/etc/systemd/user",
+                "/run/systemd/user",
+                "/usr/local/lib/systemd/user",
+                "/usr/lib/systemd/user",
+            ]
+            .map(PathBuf::from),
+        );
+        v
+    } else {
+        [
+            "/etc/systemd/system",
+            "/run/systemd/system",
+            "/usr/local/lib/systemd/system",
+            "/usr/lib/systemd/system",
+            "/lib/systemd/system",
+        ]
+        .map(PathBuf::from)
+        .to_vec()
+    }
+}
+
+/// Files elsewhere in systemd's search path that carry one of `names` without namespace
+/// `ns`'s mark: units unitgen must not shadow or take over.
+pub fn foreign_elsewhere(names: &[String], ns: &str, ours: &Path, user: bool) -> Vec<PathBuf> {
+    let ours = fs::canonicalize(ours).unwrap_or_else(|_| ours.to_path_buf());
+    let mut out = Vec::new();
+    for dir in search_path(user) {
+        if fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone()) == ours {
+            continue;
+        }
+        for n in names {
+            let p = dir.join(n);
+            if p.exists() {
+                let text = fs::read_to_string(&p).unwrap_or_default();
+                if marked_namespace(&text) != Some(ns) {
+                    out.push(p);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The default unit directory for the system or the user manager.
 pub fn default_dir(user: bool) -> PathBuf {
     if user {

@@ -1,10 +1,18 @@
 //! One file per verb: each a short script over the modules of the crate.
 
+mod apply;
 mod completions;
+mod delete;
 mod import;
 mod man;
-mod plan;
+pub(crate) mod plan;
 mod render;
+mod restart;
+mod show;
+mod signal;
+mod start;
+mod status;
+mod stop;
 mod validate;
 
 use std::path::PathBuf;
@@ -49,6 +57,14 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Validate(a) => validate::run(g, &a.files),
         Command::Render(a) => render::run(g, &a.files, &a.out),
         Command::Plan(a) => plan::run(g, &a.files),
+        Command::Apply(a) => apply::run(g, &a),
+        Command::Status(a) => status::run(g, &a),
+        Command::Show(a) => show::run(g, &a),
+        Command::Start(a) => start::run(g, &a),
+        Command::Stop(a) => stop::run(g, &a),
+        Command::Restart(a) => restart::run(g, &a),
+        Command::Signal(a) => signal::run(g, &a),
+        Command::Delete(a) => delete::run(g, &a),
         Command::Import(a) => import::run(g, &a),
         Command::Completions(a) => completions::run(a.shell),
         Command::Man(a) => man::run(&a.out),
@@ -94,4 +110,52 @@ pub fn load(g: &Global, files: &[PathBuf]) -> Result<Vec<Namespace>, Failure> {
     })?;
     let host = SystemHost::new(claims);
     config::load_all(&texts, &host).map_err(Failure::Config)
+}
+
+/// Run jobs on the units of the selected apps, wait for them, report, and fail with the last
+/// log lines of any unit that did not reach its goal.
+pub fn act(
+    g: &Global,
+    a: &crate::cli::TargetArgs,
+    units: impl Fn(&crate::selector::Selected) -> Vec<(String, crate::systemd::Verb)>,
+) -> Result<(), Failure> {
+    use crate::systemd::{block_on, Systemd, Verb};
+    let selected =
+        crate::selector::select(&unit_dir(g), Some(&a.name), a.namespace.as_deref(), true)
+            .map_err(Failure::Usage)?;
+    let jobs: Vec<(String, Verb)> = selected.iter().flat_map(&units).collect();
+    let sd = block_on(Systemd::connect(g.user)).map_err(|e| Failure::Failed(e.to_string()))?;
+    let starts: Vec<String> = jobs
+        .iter()
+        .filter(|(_, v)| *v != Verb::Stop)
+        .map(|(u, _)| u.clone())
+        .collect();
+    block_on(sd.reset_failed(&starts));
+    let results = block_on(sd.run_jobs(&jobs, std::time::Duration::from_secs(a.timeout)))
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let mut failures = Vec::new();
+    for r in &results {
+        if r.ok() {
+            if !g.quiet {
+                println!("{} {}: {}", r.verb.as_str(), r.unit, r.result);
+            }
+        } else {
+            let logs = crate::journal::last_lines(std::slice::from_ref(&r.unit), 10, g.user);
+            failures.push(format!(
+                "error: {} {}: job {}\n  last log lines:\n{}",
+                r.verb.as_str(),
+                r.unit,
+                r.result,
+                logs.lines()
+                    .map(|l| format!("    {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            ));
+        }
+    }
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Failed(failures.join("\n\n")))
+    }
 }

@@ -1,0 +1,15 @@
+//! `unitgen restart NAME|all [-n NS]`: every instance at once (`reload` is one at a time).
+
+use super::{act, Failure};
+use crate::cli::{Global, TargetArgs};
+use crate::systemd::Verb;
+
+/// Restart the instances of the selected apps.
+pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
+    act(g, a, |s| {
+        s.instance_units()
+            .into_iter()
+            .map(|u| (u, Verb::Restart))
+            .collect()
+    })
+}

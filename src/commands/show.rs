@@ -1,0 +1,109 @@
+//! `unitgen show NAME [-n NS]`: one app in depth.
+
+use super::{unit_dir, Failure};
+use crate::cli::{Global, TargetArgs};
+use crate::selector::select;
+use crate::status::collect;
+use crate::systemd::{block_on, num, text, texts, Systemd};
+
+/// Names of variables whose values are not printed.
+fn secret(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    [
+        "SECRET",
+        "TOKEN",
+        "PASSWORD",
+        "PASSWD",
+        "PASS",
+        "KEY",
+        "CREDENTIAL",
+        "PRIVATE",
+        "AUTH",
+        "DSN",
+        "DATABASE_URL",
+    ]
+    .iter()
+    .any(|s| n.contains(s))
+}
+
+/// Print the app's units, files, environment, limits, last exit and recent logs.
+pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
+    let dir = unit_dir(g);
+    let selected =
+        select(&dir, Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::Usage)?;
+    let sd = block_on(Systemd::connect(g.user)).map_err(|e| Failure::Failed(e.to_string()))?;
+    let rows = block_on(collect(&sd, &selected)).map_err(|e| Failure::Failed(e.to_string()))?;
+    for s in &selected {
+        let template = crate::names::template(&s.namespace, &s.app);
+        println!("{}/{}", s.namespace, s.app);
+        println!("  unit file     {}", dir.file(&template).display());
+        let first = crate::names::instance(
+            &s.namespace,
+            &s.app,
+            s.installed.instances.first().copied().unwrap_or(1),
+        );
+        let p = block_on(sd.unit(&first)).unwrap_or_default();
+        let dropins = texts(&p, "DropInPaths");
+        if !dropins.is_empty() {
+            println!("  drop-ins      {}", dropins.join(", "));
+        }
+        if let Some(sock) = &s.installed.socket {
+            println!("  socket        {sock} ({})", s.installed.listen.join(", "));
+        }
+        if let Some(t) = &s.installed.timer {
+            println!("  timer         {t}");
+        }
+        println!("  instances     {}", s.installed.instances.len());
+        println!("  environment");
+        for e in texts(&p, "Environment") {
+            let (k, v) = e.split_once('=').unwrap_or((&e, ""));
+            println!("    {k}={}", if secret(k) { "********" } else { v });
+        }
+        for (k, label) in [
+            ("MemoryMax", "memory_max"),
+            ("MemoryHigh", "memory_high"),
+            ("TasksMax", "tasks_max"),
+        ] {
+            if let Some(v) = num(&p, k) {
+                println!("  {label:<13} {v} bytes");
+            }
+        }
+        if let Some(q) = num(&p, "CPUQuotaPerSecUSec") {
+            println!("  cpu_quota     {}%", q / 10_000);
+        }
+        let memory_note =
+            std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers").unwrap_or_default();
+        if !memory_note.split_whitespace().any(|c| c == "memory") {
+            println!("  note          the memory controller is not available here: MemoryMax= is written but not enforced");
+        }
+        for r in rows
+            .iter()
+            .filter(|r| r.app == s.app && r.namespace == s.namespace)
+        {
+            let up = sd_exit(&block_on(sd.unit(&r.unit)).unwrap_or_default());
+            println!(
+                "  @{:<3} {:<9} pid {:<8} restarts {:<4} {up}",
+                r.instance,
+                r.state,
+                r.pid.map_or("-".into(), |p| p.to_string()),
+                r.restarts.map_or("-".into(), |n| n.to_string())
+            );
+        }
+        let units = s.instance_units();
+        println!("  recent logs");
+        for l in crate::journal::last_lines(&units, 10, g.user).lines() {
+            println!("    {l}");
+        }
+    }
+    Ok(())
+}
+
+fn sd_exit(p: &crate::systemd::Props) -> String {
+    let result = text(p, "Result").unwrap_or_default();
+    let code = num(p, "ExecMainStatus").unwrap_or(0);
+    if result.is_empty() || (result == "success" && code == 0) {
+        String::new()
+    } else {
+        format!("last exit: {result}, status {code}")
+    }
+}

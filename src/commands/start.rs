@@ -1,0 +1,20 @@
+//! `unitgen start NAME|all [-n NS]`.
+
+use super::{act, Failure};
+use crate::cli::{Global, TargetArgs};
+use crate::systemd::Verb;
+
+/// Start the sockets and instances of the selected apps.
+pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
+    act(g, a, |s| {
+        let mut units: Vec<(String, Verb)> = s
+            .installed
+            .socket
+            .iter()
+            .filter(|_| s.instance.is_none())
+            .map(|u| (u.clone(), Verb::Start))
+            .collect();
+        units.extend(s.instance_units().into_iter().map(|u| (u, Verb::Start)));
+        units
+    })
+}

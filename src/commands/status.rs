@@ -1,0 +1,132 @@
+//! `unitgen status [NAME] [-n NS] [--json]`: one row per instance.
+
+use std::io::IsTerminal;
+
+use super::{unit_dir, Failure};
+use crate::cli::{Global, StatusArgs};
+use crate::selector::select;
+use crate::status::{collect, Instance};
+use crate::systemd::{block_on, Systemd};
+
+fn human_bytes(b: u64) -> String {
+    let units = ["B", "K", "M", "G", "T"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < units.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b}B")
+    } else {
+        format!("{v:.1}{}", units[i])
+    }
+}
+
+fn human_ms(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
+/// Print the table (or JSON, when asked or when the output is not a terminal... only when asked).
+pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
+    let selected = select(
+        &unit_dir(g),
+        a.name.as_deref(),
+        a.namespace.as_deref(),
+        false,
+    )
+    .map_err(Failure::Usage)?;
+    let sd = block_on(Systemd::connect(g.user)).map_err(|e| Failure::Failed(e.to_string()))?;
+    let rows = block_on(collect(&sd, &selected)).map_err(|e| Failure::Failed(e.to_string()))?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).map_err(anyhow::Error::from)?
+        );
+        return Ok(());
+    }
+    print_table(
+        &rows,
+        std::io::stdout().is_terminal() && g.color != crate::cli::Color::Never
+            || g.color == crate::cli::Color::Always,
+    );
+    Ok(())
+}
+
+fn print_table(rows: &[Instance], color: bool) {
+    let dash = || "-".to_string();
+    let table: Vec<[String; 10]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.namespace.clone(),
+                r.app.clone(),
+                r.instance.to_string(),
+                r.pid.map_or_else(dash, |p| p.to_string()),
+                r.state.to_string(),
+                r.uptime_ms.map_or_else(dash, human_ms),
+                r.restarts.map_or_else(dash, |n| n.to_string()),
+                r.cpu_ns
+                    .map_or_else(dash, |n| format!("{:.1}s", n as f64 / 1e9)),
+                r.memory_bytes.map_or_else(dash, human_bytes),
+                if r.listen.is_empty() {
+                    dash()
+                } else {
+                    r.listen.join(",")
+                },
+            ]
+        })
+        .collect();
+    let head = [
+        "NAMESPACE",
+        "APP",
+        "ID",
+        "PID",
+        "STATE",
+        "UPTIME",
+        "RESTARTS",
+        "CPU",
+        "MEMORY",
+        "LISTEN",
+    ];
+    let mut width = head.map(str::len);
+    for row in &table {
+        for (w, c) in width.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        cells
+            .iter()
+            .zip(width)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    println!("{}", line(&head.map(String::from)));
+    for (row, r) in table.iter().zip(rows) {
+        let text = line(row);
+        if color {
+            let code = match r.state {
+                "online" => "32",
+                "errored" => "31",
+                "starting" | "stopping" => "33",
+                _ => "2",
+            };
+            println!("\x1b[{code}m{text}\x1b[0m");
+        } else {
+            println!("{text}");
+        }
+    }
+    if rows.is_empty() {
+        println!("(no apps installed; `unitgen apply FILE` installs some)");
+    }
+}

@@ -1,0 +1,25 @@
+//! `unitgen stop NAME|all [-n NS]`.
+
+use super::{act, Failure};
+use crate::cli::{Global, TargetArgs};
+use crate::systemd::Verb;
+
+/// Stop the instances of the selected apps, and their socket (else a connection would start
+/// the app again) unless only one instance was named.
+pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
+    act(g, a, |s| {
+        let mut units: Vec<(String, Verb)> = s
+            .instance_units()
+            .into_iter()
+            .map(|u| (u, Verb::Stop))
+            .collect();
+        units.extend(
+            s.installed
+                .socket
+                .iter()
+                .filter(|_| s.instance.is_none())
+                .map(|u| (u.clone(), Verb::Stop)),
+        );
+        units
+    })
+}

@@ -1,0 +1,327 @@
+//! systemd over D-Bus: the manager's jobs and reload, unit state, enablement.
+//!
+//! The calls are async (zbus); commands drive them with [`block_on`]. Every wait has a time
+//! limit and names what it waited for when it gives up.
+
+mod timer;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use zbus::names::InterfaceName;
+use zbus::{Connection, OwnedVariant};
+use zbus_systemd::systemd1::ManagerProxy;
+
+pub use timer::timeout;
+
+/// Run a future to completion on this thread.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    zbus::block_on(f)
+}
+
+/// Something went wrong talking to systemd.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The bus could not be reached.
+    #[error("cannot connect to the {which} systemd over D-Bus: {source}\n  = help: {help}")]
+    Connect {
+        /// "system" or "user".
+        which: &'static str,
+        /// The cause.
+        source: zbus::Error,
+        /// What to do.
+        help: &'static str,
+    },
+    /// A call failed.
+    #[error("systemd refused to {what}: {source}")]
+    Call {
+        /// What unitgen asked for.
+        what: String,
+        /// The cause.
+        source: zbus::Error,
+    },
+}
+
+/// What to do to a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verb {
+    /// Start it.
+    Start,
+    /// Stop it.
+    Stop,
+    /// Restart it.
+    Restart,
+}
+
+impl Verb {
+    /// The word for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Start => "start",
+            Verb::Stop => "stop",
+            Verb::Restart => "restart",
+        }
+    }
+}
+
+/// The outcome of one job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobResult {
+    /// The unit.
+    pub unit: String,
+    /// What was asked.
+    pub verb: Verb,
+    /// systemd's job result: `done`, `failed`, `timeout`, `dependency`, `canceled`, … or
+    /// `no answer` when the time limit ran out first, or the error of the call.
+    pub result: String,
+}
+
+impl JobResult {
+    /// Did the job reach its goal?
+    pub fn ok(&self) -> bool {
+        self.result == "done"
+    }
+}
+
+/// A unit's properties, by name (interfaces `Unit` and, for services, `Service`).
+pub type Props = HashMap<String, OwnedVariant>;
+
+/// A connection to one systemd manager.
+pub struct Systemd {
+    conn: Connection,
+    /// The manager object.
+    pub manager: ManagerProxy<'static>,
+}
+
+fn call(what: impl Into<String>) -> impl FnOnce(zbus::Error) -> Error {
+    let what = what.into();
+    move |source| Error::Call { what, source }
+}
+
+impl Systemd {
+    /// Connect to the system manager, or with `user` to the calling user's manager.
+    pub async fn connect(user: bool) -> Result<Self, Error> {
+        let conn = if user {
+            Connection::session().await.map_err(|source| Error::Connect {
+                which: "user",
+                source,
+                help: "is a user manager running for you (loginctl enable-linger $USER) and XDG_RUNTIME_DIR set?",
+            })?
+        } else {
+            Connection::system()
+                .await
+                .map_err(|source| Error::Connect {
+                    which: "system",
+                    source,
+                    help: "is systemd the init system here? (use --user for your own manager)",
+                })?
+        };
+        let manager = ManagerProxy::new(&conn)
+            .await
+            .map_err(call("open the manager object"))?;
+        Ok(Systemd { conn, manager })
+    }
+
+    /// `daemon-reload`: read the unit files again. Returns when it is done.
+    pub async fn reload(&self) -> Result<(), Error> {
+        self.manager
+            .reload()
+            .await
+            .map_err(call("reload its unit files"))
+    }
+
+    /// Run jobs at once and wait for each to finish, up to `limit` in all.
+    pub async fn run_jobs(
+        &self,
+        jobs: &[(String, Verb)],
+        limit: Duration,
+    ) -> Result<Vec<JobResult>, Error> {
+        if jobs.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Listen before asking, so that no JobRemoved is missed.
+        let mut removed = self
+            .manager
+            .receive_job_removed()
+            .await
+            .map_err(call("send job signals"))?;
+        self.manager
+            .subscribe()
+            .await
+            .map_err(call("subscribe to job signals"))?;
+        let mut pending: HashMap<String, usize> = HashMap::new();
+        let mut results: Vec<JobResult> = Vec::new();
+        for (unit, verb) in jobs {
+            let mode = "replace".to_string();
+            let r = match verb {
+                Verb::Start => self.manager.start_unit(unit.clone(), mode).await,
+                Verb::Stop => self.manager.stop_unit(unit.clone(), mode).await,
+                Verb::Restart => self.manager.restart_unit(unit.clone(), mode).await,
+            };
+            let result = match r {
+                Ok(job) => {
+                    pending.insert(job.to_string(), results.len());
+                    "no answer".to_string()
+                }
+                Err(e) => format!("refused: {e}"),
+            };
+            results.push(JobResult {
+                unit: unit.clone(),
+                verb: *verb,
+                result,
+            });
+        }
+        let wait = async {
+            while !pending.is_empty() {
+                let Some(sig) = removed.next().await else {
+                    break;
+                };
+                let Ok(args) = sig.args() else { continue };
+                if let Some(i) = pending.remove(args.job.as_str()) {
+                    results[i].result = args.result.to_string();
+                }
+            }
+        };
+        timeout(limit, wait).await;
+        Ok(results)
+    }
+
+    /// Loaded units whose names match any of the glob `patterns`: name → (active, sub, path).
+    pub async fn list(
+        &self,
+        patterns: &[String],
+    ) -> Result<BTreeMap<String, (String, String, String)>, Error> {
+        let units = self
+            .manager
+            .list_units_by_patterns(Vec::new(), patterns.to_vec())
+            .await
+            .map_err(call("list units"))?;
+        Ok(units
+            .into_iter()
+            .map(|u| (u.0, (u.3, u.4, u.6.to_string())))
+            .collect())
+    }
+
+    /// The properties of many units at once (`Unit` and, where it applies, `Service` or
+    /// `Socket`), fetched as concurrent calls over the one connection.
+    pub async fn properties(&self, paths: &[(String, String)]) -> Vec<(String, Props)> {
+        let one = |name: String, path: String| async move {
+            let mut all = Props::new();
+            let iface = if name.ends_with(".service") {
+                Some("org.freedesktop.systemd1.Service")
+            } else if name.ends_with(".socket") {
+                Some("org.freedesktop.systemd1.Socket")
+            } else {
+                None
+            };
+            if let Ok(proxy) = self.props_proxy(&path).await {
+                for i in std::iter::once("org.freedesktop.systemd1.Unit").chain(iface) {
+                    if let Ok(n) = InterfaceName::try_from(i) {
+                        if let Ok(map) = proxy.get_all(n).await {
+                            all.extend(map);
+                        }
+                    }
+                }
+            }
+            (name, all)
+        };
+        futures_util::future::join_all(paths.iter().map(|(n, p)| one(n.clone(), p.clone()))).await
+    }
+
+    async fn props_proxy(&self, path: &str) -> zbus::Result<zbus::fdo::PropertiesProxy<'static>> {
+        zbus::fdo::PropertiesProxy::builder(&self.conn)
+            .destination("org.freedesktop.systemd1")
+            .path(path.to_string())
+            .build()
+            .await
+    }
+
+    /// Load a unit (even an inactive one) and return its properties.
+    pub async fn unit(&self, name: &str) -> Result<Props, Error> {
+        let path = self
+            .manager
+            .load_unit(name.to_string())
+            .await
+            .map_err(call(format!("load {name}")))?;
+        let mut v = self
+            .properties(&[(name.to_string(), path.to_string())])
+            .await;
+        Ok(v.pop().map(|p| p.1).unwrap_or_default())
+    }
+
+    /// Is the unit file enabled?
+    pub async fn is_enabled(&self, name: &str) -> bool {
+        matches!(
+            self.manager
+                .get_unit_file_state(name.to_string())
+                .await
+                .as_deref(),
+            Ok("enabled") | Ok("enabled-runtime")
+        )
+    }
+
+    /// Enable a unit file for boot (its `[Install]` section).
+    pub async fn enable(&self, file: &str) -> Result<(), Error> {
+        self.manager
+            .enable_unit_files(vec![file.to_string()], false, true)
+            .await
+            .map(|_| ())
+            .map_err(call(format!("enable {file}")))
+    }
+
+    /// Disable a unit file.
+    pub async fn disable(&self, file: &str) -> Result<(), Error> {
+        self.manager
+            .disable_unit_files(vec![file.to_string()], false)
+            .await
+            .map(|_| ())
+            .map_err(call(format!("disable {file}")))
+    }
+
+    /// Send a signal to the main process of a unit.
+    pub async fn kill(&self, unit: &str, signal: i32) -> Result<(), Error> {
+        self.manager
+            .kill_unit(unit.to_string(), "main".to_string(), signal)
+            .await
+            .map_err(call(format!("signal {unit}")))
+    }
+
+    /// Forget a failed state (and the start-limit counter) so the unit can be started again.
+    pub async fn reset_failed(&self, units: &[String]) {
+        for u in units {
+            let _ = self.manager.reset_failed_unit(u.clone()).await;
+        }
+    }
+}
+
+/// Read a property as a number, if it has one (systemd's "unset" maximum is `None`).
+pub fn num(p: &Props, key: &str) -> Option<u64> {
+    let v = p.get(key)?;
+    let n = u64::try_from(v)
+        .ok()
+        .or_else(|| u32::try_from(v).ok().map(u64::from))
+        .or_else(|| i32::try_from(v).ok().and_then(|n| u64::try_from(n).ok()))?;
+    (n != u64::MAX).then_some(n)
+}
+
+/// Read a property as text.
+pub fn text(p: &Props, key: &str) -> Option<String> {
+    p.get(key)
+        .and_then(|v| <&str>::try_from(v).ok())
+        .map(str::to_string)
+}
+
+/// Read a property as a list of text.
+pub fn texts(p: &Props, key: &str) -> Vec<String> {
+    p.get(key)
+        .and_then(|v| v.try_clone().ok())
+        .and_then(|v| Vec::<String>::try_from(v).ok())
+        .unwrap_or_default()
+}
+
+/// Names that appear in both lists.
+pub fn overlap(a: &[String], b: &[String]) -> Vec<String> {
+    let set: HashSet<&String> = b.iter().collect();
+    a.iter().filter(|x| set.contains(x)).cloned().collect()
+}
