@@ -12,6 +12,7 @@
 //! UNITGEN_SANDBOX_STATE overrides the state file of the shared sandbox
 //! (default /run/unitgen-sandbox-test.pid, distinct from a hand-booted tests/sandbox/sandbox).
 
+mod controller;
 mod harness;
 mod smoke;
 
@@ -26,6 +27,7 @@ use libtest_mimic::{Arguments, Failed, Trial};
 fn all_tests() -> Vec<Test> {
     let mut all = Vec::new();
     all.extend(smoke::tests());
+    all.extend(controller::tests());
     all
 }
 
