@@ -19,6 +19,7 @@ pub fn tests() -> Vec<Test> {
         ops_stop_dropins_and_foreign_units,
         delete_all_removes_one_namespace_only,
         user_manager_runs_apps_too,
+        reboot_brings_every_namespace_back,
     ]
 }
 
@@ -322,4 +323,28 @@ fn user_manager_runs_apps_too(sb: &Sandbox) {
     let out = sb.sh(&format!("{env} {} --user delete all -n c10", u.display()));
     assert!(out.status.success(), "{}", describe(&out));
     let _ = scratch_dir;
+}
+
+/// Must-show 9: power off and boot again with the same disk: every applied namespace is back
+/// online with no command run (no `pm2 save`, no `pm2 resurrect`).
+fn reboot_brings_every_namespace_back(_shared: &Sandbox) {
+    let upper = crate::harness::target_dir().join("systemd-tests/controller-reboot-upper");
+    let state = std::path::Path::new("/run/unitgen-sandbox-test-controller-reboot.pid");
+    let _ = std::fs::remove_dir_all(&upper);
+    let sb = Sandbox::boot(state, Some(&upper)).expect("boot the reboot sandbox");
+    let prod = eco(&sb, "rprod.toml", &two_apps("rprod", 3120, "back"));
+    let test = eco(&sb, "rtest.toml", &simple("rtest", 3121, 3));
+    apply(&sb, &prod);
+    apply(&sb, &test);
+    wait_online(&sb, "rprod", 3);
+    sb.down().expect("power off");
+    drop(sb);
+    let sb = Sandbox::boot(state, Some(&upper)).expect("boot again");
+    wait_online(&sb, "rprod", 3);
+    wait_online(&sb, "rtest", 1);
+    assert!(sb.wait_http(3120, Duration::from_secs(10)).contains("back"));
+    assert!(sb.wait_http(3121, Duration::from_secs(10)).contains("\"ITER\":\"3\""));
+    sb.down().expect("power off");
+    drop(sb);
+    std::fs::remove_dir_all(&upper).expect("remove the kept overlay");
 }
