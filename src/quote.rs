@@ -7,7 +7,9 @@
 //! descriptions) are checked before they get here to hold no line break or control character.
 //! In every value, `%` is doubled so that no specifier is expanded; in command arguments, `$`
 //! is doubled so that no variable is substituted. No output of this module contains a line
-//! break, so no value can end a line or start a new directive.
+//! break, so no value can start a new directive; a `Line` value that ends in a backslash
+//! would continue its line onto the next one, which [`crate::render`] prevents with a trailing
+//! space that systemd strips.
 
 /// How a value is read back by systemd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

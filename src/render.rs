@@ -76,6 +76,12 @@ impl Renderer {
                 blank = true;
             } else {
                 out.push_str(l);
+                // systemd joins a line that ends in an odd number of backslashes with the next
+                // one, which would swallow the next directive (`WorkingDirectory=/srv/a\` then
+                // `User=`). A trailing space stops that, and systemd strips it from the value.
+                if (l.len() - l.trim_end_matches('\\').len()) % 2 == 1 {
+                    out.push(' ');
+                }
                 out.push('\n');
                 blank = false;
             }
