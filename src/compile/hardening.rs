@@ -11,6 +11,18 @@ fn under_home(p: &Path) -> bool {
         .any(|h| p.starts_with(h))
 }
 
+/// Under `strict`, the app's own paths that are under a home directory: bound into the empty
+/// home directories of `ProtectHome=tmpfs` (`ReadWritePaths=` alone cannot reach through it).
+pub fn bind_paths(app: &App, user_manager: bool) -> Vec<&Path> {
+    if app.hardening != Hardening::Strict || user_manager {
+        return Vec::new();
+    }
+    std::iter::once(app.cwd.as_path())
+        .chain(app.read_write_paths.iter().map(|p| p.as_path()))
+        .filter(|p| under_home(p))
+        .collect()
+}
+
 /// The directives of the app's profile, as `Key=value` lines, for the system manager.
 ///
 /// `default` is what a typical Node or Python web server and worker tolerates: no new
@@ -47,7 +59,11 @@ pub fn directives(app: &App, user_manager: bool) -> Vec<String> {
         .chain(app.env_files.iter().map(|p| p.as_path()))
         .any(under_home);
     add("ProtectSystem=strict");
-    add(if home && profile != Hardening::Strict {
+    add(if profile == Hardening::Strict && !bind_paths(app, user_manager).is_empty() {
+        // `yes` would hide the app's own directory (200/CHDIR): an empty /home with only
+        // the app's paths bound into it.
+        "ProtectHome=tmpfs"
+    } else if home && profile != Hardening::Strict {
         "ProtectHome=read-only"
     } else {
         "ProtectHome=yes"

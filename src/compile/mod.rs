@@ -73,6 +73,7 @@ struct ServiceView<'a> {
     level_prefix: Option<&'static str>,
     hardening: Vec<String>,
     read_write_paths: Vec<String>,
+    bind_paths: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -233,6 +234,10 @@ fn service(ns: &Namespace, app: &App, scope: Scope, r: &Renderer) -> UnitFile {
         limits: limit_lines(&app.limits),
         level_prefix: app.log_level_prefix.map(|b| if b { "yes" } else { "no" }),
         hardening: hardening::directives(app, scope == Scope::User),
+        bind_paths: hardening::bind_paths(app, scope == Scope::User)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
         read_write_paths: if app.hardening == crate::config::Hardening::Off || scope == Scope::User
         {
             Vec::new()
