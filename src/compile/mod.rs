@@ -148,7 +148,12 @@ fn head<'a>(ns: &'a Namespace, app: &'a str) -> Head<'a> {
 }
 
 fn service(ns: &Namespace, app: &App, scope: Scope, r: &Renderer) -> UnitFile {
-    let mut after = vec!["network.target".to_string()];
+    // A user manager has no network.target (it cannot see system units).
+    let mut after: Vec<String> = if scope == Scope::User {
+        Vec::new()
+    } else {
+        vec!["network.target".to_string()]
+    };
     let mut requires = app.requires.clone();
     let socket = (!app.listen.is_empty()).then(|| names::socket(&ns.name, &app.name));
     if let Some(s) = &socket {
@@ -163,7 +168,9 @@ fn service(ns: &Namespace, app: &App, scope: Scope, r: &Renderer) -> UnitFile {
             after.extend((1..=d.instances).map(|i| names::instance(&ns.name, dep, i)));
         }
     }
-    after.dedup();
+    // A unit named in several of after/requires/wants is ordered once.
+    let mut seen = std::collections::HashSet::new();
+    after.retain(|u| seen.insert(u.clone()));
     let start_limit = match (app.restart, app.max_restarts) {
         (Restart::Never, _) | (_, None) => None,
         (_, Some(n)) => {
@@ -318,7 +325,9 @@ pub fn compile(ns: &Namespace, scope: Scope, r: &Renderer) -> Vec<UnitFile> {
                 if scope == Scope::User {
                     c.push("--user".into());
                 }
-                c.extend(["restart".to_string(), unit]);
+                // try-restart: an instance that an operator stopped, or that went down for
+                // good after max_restarts, stays down; the schedule only renews running ones.
+                c.extend(["try-restart".to_string(), unit]);
                 c
             };
             out.push(UnitFile {
