@@ -34,7 +34,7 @@
 //! ```
 use std::collections::BTreeMap;
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::{FromRawFd, IntoRawFd, RawFd};
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr as UnixAddr, UnixDatagram, UnixListener, UnixStream};
@@ -139,25 +139,22 @@ impl Listener {
         }
     }
 
-    /// Connects to itself, to wake a thread blocked in accept() when shutting down.
-    fn poke(&self) {
+    /// Waits up to `ms` for a connection to accept. The socket may be shared with other
+    /// processes (inherited from systemd), so the accept after this may still find none.
+    fn wait_readable(&self, ms: u16) -> bool {
+        use std::os::fd::AsFd;
+        let fd = match self {
+            Listener::Tcp(l) => l.as_fd(),
+            Listener::Unix(l) => l.as_fd(),
+        };
+        let mut fds = [nix::poll::PollFd::new(fd, nix::poll::PollFlags::POLLIN)];
+        nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(ms)).is_ok_and(|n| n > 0)
+    }
+
+    fn set_nonblocking(&self) -> io::Result<()> {
         match self {
-            Listener::Tcp(l) => {
-                if let Ok(mut a) = l.local_addr() {
-                    if a.ip().is_unspecified() {
-                        a.set_ip(match a {
-                            SocketAddr::V4(_) => [127, 0, 0, 1].into(),
-                            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-                        });
-                    }
-                    let _ = TcpStream::connect_timeout(&a, Duration::from_secs(1));
-                }
-            }
-            Listener::Unix(l) => {
-                if let Ok(a) = l.local_addr() {
-                    let _ = UnixStream::connect_addr(&a);
-                }
-            }
+            Listener::Tcp(l) => l.set_nonblocking(true),
+            Listener::Unix(l) => l.set_nonblocking(true),
         }
     }
 }
@@ -408,9 +405,6 @@ fn main() {
         sd_notify("STOPPING=1");
     }
     state.stopping.store(true, Ordering::SeqCst);
-    for l in &listeners {
-        l.poke();
-    }
     for a in acceptors {
         let _ = a.join();
     }
@@ -431,12 +425,20 @@ fn main() {
 }
 
 fn accept_loop(l: &Listener, st: &Arc<State>) {
+    // Non-blocking accept after poll: a listening socket shared with other instances must
+    // never leave this thread blocked in accept() once stopping, and a connection accepted
+    // while stopping is still served (dropping it would reset it).
+    if let Err(e) = l.set_nonblocking() {
+        eprintln!("demo_server: cannot make the listener non-blocking: {e}");
+    }
     loop {
-        let conn = l.accept();
         if st.stopping.load(Ordering::SeqCst) {
             return;
         }
-        match conn {
+        if !l.wait_readable(100) {
+            continue;
+        }
+        match l.accept() {
             Ok(c) => {
                 st.active.fetch_add(1, Ordering::SeqCst);
                 let st2 = st.clone();
@@ -453,6 +455,7 @@ fn accept_loop(l: &Listener, st: &Arc<State>) {
             }
             Err(e)
                 if e.kind() == ErrorKind::Interrupted
+                    || e.kind() == ErrorKind::WouldBlock
                     || e.kind() == ErrorKind::ConnectionAborted => {}
             Err(e) => {
                 eprintln!("demo_server: accept: {e}");

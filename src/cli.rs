@@ -73,6 +73,13 @@ pub enum Command {
     Stop(TargetArgs),
     /// Restart an app's instances, all at once (see `reload` for one at a time).
     Restart(TargetArgs),
+    /// Rolling restart: one instance at a time, the next only when the last is ready again;
+    /// with `listen`, no connection is refused while it runs.
+    Reload(ReloadArgs),
+    /// Change the number of instances of an app in place (the next `apply` resets it to the file).
+    Scale(ScaleArgs),
+    /// Show an app's logs from the journal, merged across instances.
+    Logs(LogsArgs),
     /// Send a signal to the main process of every instance of an app.
     Signal(SignalArgs),
     /// Stop and remove an app's units, or with `all` the whole namespace.
@@ -164,6 +171,65 @@ pub struct TargetArgs {
     /// How long to wait for systemd's jobs, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub timeout: u64,
+}
+
+/// `reload`.
+#[derive(Debug, Args)]
+pub struct ReloadArgs {
+    /// An app (`api`, `prod/api`) or `all`.
+    pub name: String,
+    /// The namespace (needed when the name exists in several).
+    #[arg(short, long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// How long an instance must stay up after it is ready before the next one goes, in ms.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub settle: u64,
+    /// How long to wait for each instance, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub timeout: u64,
+}
+
+/// `scale`.
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// An app (`api`, `prod/api`).
+    pub name: String,
+    /// The number of instances wanted.
+    pub count: u32,
+    /// The namespace.
+    #[arg(short, long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// How long to wait for systemd's jobs, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    pub timeout: u64,
+}
+
+/// `logs`.
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// An app (`api`, `prod/api`, `api@2`); every app when left out.
+    pub name: Option<String>,
+    /// The namespace.
+    #[arg(short, long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// How many lines to show first.
+    #[arg(long, value_name = "N", default_value_t = 15)]
+    pub lines: u32,
+    /// Keep printing new lines (the default on a terminal).
+    #[arg(short, long, conflicts_with = "nostream")]
+    pub follow: bool,
+    /// Print and exit (the default when not on a terminal).
+    #[arg(long)]
+    pub nostream: bool,
+    /// Only what the apps wrote to standard error.
+    #[arg(long)]
+    pub err: bool,
+    /// Only lines since this time (journalctl's --since: "10 min ago", "2026-11-22 10:00").
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// One JSON object per line (journalctl's export as JSON).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `signal`.

@@ -179,6 +179,8 @@ pub struct InstalledApp {
     pub listen: Vec<String>,
     /// Its scheduled-restart timer, if any.
     pub timer: Option<String>,
+    /// It reloads in place (`ExecReload=`) instead of restarting.
+    pub reload_in_place: bool,
 }
 
 /// The apps of namespace `ns` as installed: from the target's `Wants=` and the files.
@@ -213,6 +215,9 @@ pub fn installed_apps(
         }
     }
     for (name, a) in apps.iter_mut() {
+        a.reload_in_place = owned
+            .get(&crate::names::template(ns, name))
+            .is_some_and(|t| t.lines().any(|l| l.starts_with("ExecReload=")));
         let socket = crate::names::socket(ns, name);
         if let Some(text) = owned.get(&socket) {
             a.listen = text

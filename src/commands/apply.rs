@@ -251,13 +251,7 @@ async fn report(
         let rs = by_app.remove(&app.name).unwrap_or_default();
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for r in rs.iter().filter(|r| r.ok() && r.unit.contains('@')) {
-            *counts
-                .entry(match r.verb {
-                    Verb::Start => "started",
-                    Verb::Stop => "stopped",
-                    Verb::Restart => "restarted",
-                })
-                .or_default() += 1;
+            *counts.entry(r.verb.past()).or_default() += 1;
         }
         let did: Vec<String> = counts.iter().map(|(k, n)| format!("{k} {n}")).collect();
         let bad: Vec<&&JobResult> = rs.iter().filter(|r| !r.ok()).collect();

@@ -7,7 +7,10 @@ mod import;
 mod man;
 pub(crate) mod plan;
 mod render;
+mod logs;
+mod reload;
 mod restart;
+mod scale;
 mod show;
 mod signal;
 mod start;
@@ -63,6 +66,9 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Start(a) => start::run(g, &a),
         Command::Stop(a) => stop::run(g, &a),
         Command::Restart(a) => restart::run(g, &a),
+        Command::Reload(a) => reload::run(g, &a),
+        Command::Scale(a) => scale::run(g, &a),
+        Command::Logs(a) => logs::run(g, &a),
         Command::Signal(a) => signal::run(g, &a),
         Command::Delete(a) => delete::run(g, &a),
         Command::Import(a) => import::run(g, &a),

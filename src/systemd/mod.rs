@@ -52,6 +52,8 @@ pub enum Verb {
     Stop,
     /// Restart it.
     Restart,
+    /// Reload it in place (`ExecReload=`).
+    Reload,
 }
 
 impl Verb {
@@ -61,6 +63,17 @@ impl Verb {
             Verb::Start => "start",
             Verb::Stop => "stop",
             Verb::Restart => "restart",
+            Verb::Reload => "reload",
+        }
+    }
+
+    /// The word for what was done.
+    pub fn past(self) -> &'static str {
+        match self {
+            Verb::Start => "started",
+            Verb::Stop => "stopped",
+            Verb::Restart => "restarted",
+            Verb::Reload => "reloaded",
         }
     }
 }
@@ -90,6 +103,7 @@ pub type Props = HashMap<String, OwnedVariant>;
 /// A connection to one systemd manager.
 pub struct Systemd {
     conn: Connection,
+    subscribed: std::sync::atomic::AtomicBool,
     /// The manager object.
     pub manager: ManagerProxy<'static>,
 }
@@ -120,7 +134,7 @@ impl Systemd {
         let manager = ManagerProxy::new(&conn)
             .await
             .map_err(call("open the manager object"))?;
-        Ok(Systemd { conn, manager })
+        Ok(Systemd { conn, manager, subscribed: Default::default() })
     }
 
     /// `daemon-reload`: read the unit files again. Returns when it is done.
@@ -146,10 +160,10 @@ impl Systemd {
             .receive_job_removed()
             .await
             .map_err(call("send job signals"))?;
-        self.manager
-            .subscribe()
-            .await
-            .map_err(call("subscribe to job signals"))?;
+        // One subscription per connection is enough; systemd refuses a second.
+        if !self.subscribed.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            self.manager.subscribe().await.map_err(call("subscribe to job signals"))?;
+        }
         let mut pending: HashMap<String, usize> = HashMap::new();
         let mut results: Vec<JobResult> = Vec::new();
         for (unit, verb) in jobs {
@@ -158,6 +172,7 @@ impl Systemd {
                 Verb::Start => self.manager.start_unit(unit.clone(), mode).await,
                 Verb::Stop => self.manager.stop_unit(unit.clone(), mode).await,
                 Verb::Restart => self.manager.restart_unit(unit.clone(), mode).await,
+                Verb::Reload => self.manager.reload_unit(unit.clone(), mode).await,
             };
             let result = match r {
                 Ok(job) => {
