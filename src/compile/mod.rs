@@ -53,7 +53,7 @@ struct ServiceView<'a> {
     start_limit: Option<(String, String)>,
     kind: &'static str,
     notify: bool,
-    exec: &'a [String],
+    exec: Vec<String>,
     ready_port: Option<String>,
     reload: Option<&'static str>,
     cwd: String,
@@ -70,7 +70,6 @@ struct ServiceView<'a> {
     timeout_stop: Option<String>,
     kill_signal: Option<&'static str>,
     limits: Vec<String>,
-    level_prefix: Option<&'static str>,
     hardening: Vec<String>,
     read_write_paths: Vec<String>,
     bind_paths: Vec<String>,
@@ -210,7 +209,7 @@ fn service(ns: &Namespace, app: &App, scope: Scope, r: &Renderer) -> UnitFile {
             "exec"
         },
         notify: app.ready == Ready::Notify,
-        exec: &app.exec,
+        exec: logged(ns, app),
         ready_port,
         reload: app.reload_signal.as_ref().map(|s| s.0),
         cwd: app.cwd.display().to_string(),
@@ -239,7 +238,6 @@ fn service(ns: &Namespace, app: &App, scope: Scope, r: &Renderer) -> UnitFile {
         timeout_stop: app.stop_timeout.map(|d| d.to_string()),
         kill_signal: app.stop_signal.as_ref().map(|s| s.0),
         limits: limit_lines(&app.limits),
-        level_prefix: app.log_level_prefix.map(|b| if b { "yes" } else { "no" }),
         hardening: hardening::directives(app, scope == Scope::User),
         bind_paths: hardening::bind_paths(app, scope == Scope::User)
             .iter()
@@ -259,6 +257,25 @@ fn service(ns: &Namespace, app: &App, scope: Scope, r: &Renderer) -> UnitFile {
         name: names::template(&ns.name, &app.name),
         content: render(r, "service", &view),
     }
+}
+
+/// The command line, run through `systemd-cat`: it connects the program's standard output and
+/// standard error to the journal as two streams, the second at priority "err", then executes
+/// the program in its own place (the main PID is the app's). journald cannot tell the two
+/// apart by itself on systemd 252; this is what makes `unitgen logs --err` and
+/// `journalctl -p err` work, while plain `journalctl -u` still shows every line.
+fn logged(ns: &Namespace, app: &App) -> Vec<String> {
+    let mut words = vec![
+        "/usr/bin/systemd-cat".to_string(),
+        format!("--identifier={}", names::app_stem(&ns.name, &app.name)),
+        "--stderr-priority=err".to_string(),
+    ];
+    if app.log_level_prefix == Some(false) {
+        words.push("--level-prefix=false".to_string());
+    }
+    words.push("--".to_string());
+    words.extend(app.exec.iter().cloned());
+    words
 }
 
 fn render<T: Serialize>(r: &Renderer, template: &str, view: &T) -> String {

@@ -36,28 +36,42 @@ fn eco(sb: &Sandbox, name: &str, text: &str) -> String {
 
 fn apply(sb: &Sandbox, file: &str) -> String {
     let out = sb.unitgen(&["apply", file]);
-    assert!(out.status.success(), "unitgen apply {file} failed\n{}", describe(&out));
+    assert!(
+        out.status.success(),
+        "unitgen apply {file} failed\n{}",
+        describe(&out)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn status(sb: &Sandbox, ns: &str) -> Vec<serde_json::Value> {
     let out = sb.unitgen(&["status", "-n", ns, "--json"]);
     assert!(out.status.success(), "status failed\n{}", describe(&out));
-    serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).expect("status --json is a JSON array")
+    serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout)
+        .expect("status --json is a JSON array")
 }
 
 fn pids(sb: &Sandbox, ns: &str) -> Vec<(String, u64)> {
     status(sb, ns)
         .iter()
-        .map(|r| (r["unit"].as_str().unwrap().to_string(), r["pid"].as_u64().unwrap_or(0)))
+        .map(|r| {
+            (
+                r["unit"].as_str().unwrap().to_string(),
+                r["pid"].as_u64().unwrap_or(0),
+            )
+        })
         .collect()
 }
 
 fn wait_online(sb: &Sandbox, ns: &str, count: usize) {
-    wait_until(Duration::from_secs(30), &format!("{count} instances of {ns} online"), || {
-        let s = status(sb, ns);
-        s.len() == count && s.iter().all(|r| r["state"] == "online")
-    });
+    wait_until(
+        Duration::from_secs(30),
+        &format!("{count} instances of {ns} online"),
+        || {
+            let s = status(sb, ns);
+            s.len() == count && s.iter().all(|r| r["state"] == "online")
+        },
+    );
 }
 
 fn two_apps(ns: &str, port: u16, greeting: &str) -> String {
@@ -85,20 +99,41 @@ fn apply_two_namespaces_brings_every_instance_online(sb: &Sandbox) {
     apply(sb, &test);
     wait_online(sb, "c1prod", 3);
     wait_online(sb, "c1test", 3);
-    assert!(sb.wait_http(3101, Duration::from_secs(10)).contains("hello prod"));
-    assert!(sb.wait_http(3102, Duration::from_secs(10)).contains("hello test"));
+    assert!(sb
+        .wait_http(3101, Duration::from_secs(10))
+        .contains("hello prod"));
+    assert!(sb
+        .wait_http(3102, Duration::from_secs(10))
+        .contains("hello test"));
     let st = sb.exec(&["systemctl", "status", "--no-pager", "c1prod-api@1.service"]);
-    assert!(String::from_utf8_lossy(&st.stdout).contains("active (running)"), "{}", describe(&st));
-    wait_until(Duration::from_secs(10), "the app's line in journalctl -u", || sb.journal("c1prod-api@1.service").contains("started"));
-    assert_eq!(sb.ok(&["systemctl", "is-enabled", "unitgen-c1prod.target"]).trim(), "enabled");
+    assert!(
+        String::from_utf8_lossy(&st.stdout).contains("active (running)"),
+        "{}",
+        describe(&st)
+    );
+    wait_until(
+        Duration::from_secs(10),
+        "the app's line in journalctl -u",
+        || sb.journal("c1prod-api@1.service").contains("started"),
+    );
+    assert_eq!(
+        sb.ok(&["systemctl", "is-enabled", "unitgen-c1prod.target"])
+            .trim(),
+        "enabled"
+    );
 }
 
 fn reloads(sb: &Sandbox) -> usize {
-    sb.ok(&["journalctl", "--no-pager", "-o", "cat", "_PID=1"]).lines().filter(|l| l.starts_with("Reloading")).count()
+    sb.ok(&["journalctl", "--no-pager", "-o", "cat", "_PID=1"])
+        .lines()
+        .filter(|l| l.starts_with("Reloading"))
+        .count()
 }
 
 fn mtimes(sb: &Sandbox, ns: &str) -> String {
-    sb.sh_ok(&format!("stat -c '%n %y' /etc/systemd/system/{ns}-* /etc/systemd/system/unitgen-{ns}.*"))
+    sb.sh_ok(&format!(
+        "stat -c '%n %y' /etc/systemd/system/{ns}-* /etc/systemd/system/unitgen-{ns}.*"
+    ))
 }
 
 /// Must-show 2: a second apply writes nothing, reloads nothing, restarts nothing.
@@ -106,16 +141,23 @@ fn reapply_unchanged_touches_nothing(sb: &Sandbox) {
     let f = eco(sb, "c2.toml", &two_apps("c2", 3103, "same"));
     apply(sb, &f);
     wait_online(sb, "c2", 3);
-    let (before_pids, before_files, before_reloads) = (pids(sb, "c2"), mtimes(sb, "c2"), reloads(sb));
+    let (before_pids, before_files, before_reloads) =
+        (pids(sb, "c2"), mtimes(sb, "c2"), reloads(sb));
     let entered = sb.unit_property("c2-api@1.service", "ActiveEnterTimestamp");
     let out = apply(sb, &f);
     assert!(out.contains("0 unit files written"), "{out}");
     assert_eq!(pids(sb, "c2"), before_pids, "instances were restarted");
     assert_eq!(mtimes(sb, "c2"), before_files, "files were written");
-    assert_eq!(sb.unit_property("c2-api@1.service", "ActiveEnterTimestamp"), entered);
+    assert_eq!(
+        sb.unit_property("c2-api@1.service", "ActiveEnterTimestamp"),
+        entered
+    );
     // Other tests reload in parallel: only this test's own apply must not have, which the
     // unchanged files and PIDs show; the journal count is printed as a figure.
-    eprintln!("reloads seen during the no-op apply (any test): {}", reloads(sb) - before_reloads);
+    eprintln!(
+        "reloads seen during the no-op apply (any test): {}",
+        reloads(sb) - before_reloads
+    );
 }
 
 /// Must-show 3: change one app's env; only its instances restart, and systemd has the value.
@@ -135,8 +177,12 @@ fn changing_one_app_restarts_only_that_app(sb: &Sandbox) {
             assert_eq!(p0, p1, "{unit} was restarted but did not change");
         }
     }
-    assert!(sb.unit_property("c3-api@1.service", "Environment").contains("GREETING=two"));
-    assert!(sb.wait_http(3104, Duration::from_secs(10)).contains("\"two\""));
+    assert!(sb
+        .unit_property("c3-api@1.service", "Environment")
+        .contains("GREETING=two"));
+    assert!(sb
+        .wait_http(3104, Duration::from_secs(10))
+        .contains("\"two\""));
 }
 
 /// Must-show 4: quotes, backslashes, %, $, spaces, Unicode and a newline reach the process
@@ -151,7 +197,11 @@ fn values_round_trip_byte_for_byte_and_inject_nothing(sb: &Sandbox) {
         toml_str("--stdout-line"),
         toml_str(tricky)
     ));
-    file.push_str(&format!("env = {{ TRICKY = {}, EVIL = {} }}\n", toml_str(tricky), toml_str(evil)));
+    file.push_str(&format!(
+        "env = {{ TRICKY = {}, EVIL = {} }}\n",
+        toml_str(tricky),
+        toml_str(evil)
+    ));
     let f = eco(sb, "c4.toml", &file);
     apply(sb, &f);
     let body = sb.wait_http(3105, Duration::from_secs(10));
@@ -160,19 +210,56 @@ fn values_round_trip_byte_for_byte_and_inject_nothing(sb: &Sandbox) {
     assert_eq!(v["env"]["EVIL"], evil, "{body}");
     assert_eq!(v["argv"][8], tricky, "{body}");
     // What systemd itself holds, over D-Bus.
-    let path = sb.ok(&["busctl", "call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1", "org.freedesktop.systemd1.Manager", "LoadUnit", "s", "c4-echo@1.service"]);
+    let path = sb.ok(&[
+        "busctl",
+        "call",
+        "org.freedesktop.systemd1",
+        "/org/freedesktop/systemd1",
+        "org.freedesktop.systemd1.Manager",
+        "LoadUnit",
+        "s",
+        "c4-echo@1.service",
+    ]);
     let path = path.split('"').nth(1).expect("object path").to_string();
-    let env = sb.ok(&["busctl", "--json=short", "get-property", "org.freedesktop.systemd1", &path, "org.freedesktop.systemd1.Service", "Environment"]);
+    let env = sb.ok(&[
+        "busctl",
+        "--json=short",
+        "get-property",
+        "org.freedesktop.systemd1",
+        &path,
+        "org.freedesktop.systemd1.Service",
+        "Environment",
+    ]);
     let env: serde_json::Value = serde_json::from_str(&env).unwrap();
-    let list: Vec<&str> = env["data"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
-    assert!(list.contains(&format!("TRICKY={tricky}").as_str()), "{list:?}");
+    let list: Vec<&str> = env["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(
+        list.contains(&format!("TRICKY={tricky}").as_str()),
+        "{list:?}"
+    );
     assert!(list.contains(&format!("EVIL={evil}").as_str()), "{list:?}");
-    let exec = sb.ok(&["busctl", "--json=short", "get-property", "org.freedesktop.systemd1", &path, "org.freedesktop.systemd1.Service", "ExecStart"]);
+    let exec = sb.ok(&[
+        "busctl",
+        "--json=short",
+        "get-property",
+        "org.freedesktop.systemd1",
+        &path,
+        "org.freedesktop.systemd1.Service",
+        "ExecStart",
+    ]);
     let exec: serde_json::Value = serde_json::from_str(&exec).unwrap();
     // systemd keeps `$$` in the stored command line and folds it when it runs the program
     // (the argv above); so the stored form is the escaped one.
     assert_eq!(exec["data"][0][1][8], tricky.replace('$', "$$"), "{exec}");
-    assert_eq!(sb.unit_property("c4-echo@1.service", "ExecStartPre"), "", "a directive was injected");
+    assert_eq!(
+        sb.unit_property("c4-echo@1.service", "ExecStartPre"),
+        "",
+        "a directive was injected"
+    );
     assert!(!sb.exec(&["test", "-e", "/tmp/pwned"]).status.success());
 }
 
@@ -182,8 +269,11 @@ fn toml_str(s: &str) -> String {
 
 /// Must-show 5: kill -9 → restarted with restarts = 1; a crash loop stops `errored`.
 fn killed_instance_is_restarted_and_crash_loop_stops_errored(sb: &Sandbox) {
-    let f = eco(sb, "c5.toml", &format!(
-        r#"namespace = "c5"
+    let f = eco(
+        sb,
+        "c5.toml",
+        &format!(
+            r#"namespace = "c5"
 [apps.api]
 command = "{demo} --port 3106"
 restart_delay = "200ms"
@@ -192,32 +282,59 @@ command = "{demo} --exit-at-start"
 restart_delay = "100ms"
 max_restarts = 3
 restart_window = "60s"
-"#, demo = demo()));
+"#,
+            demo = demo()
+        ),
+    );
     let _ = sb.unitgen(&["apply", &f]);
     wait_online_app(sb, "c5", "api");
     let pid0 = app_row(sb, "c5", "api")["pid"].as_u64().unwrap();
     sb.ok(&["kill", "-9", &pid0.to_string()]);
-    wait_until(Duration::from_secs(15), "the killed instance to come back with a new PID", || {
-        let r = app_row(sb, "c5", "api");
-        r["state"] == "online" && r["pid"].as_u64().is_some_and(|p| p != pid0) && r["restarts"] == 1
-    });
-    wait_until(Duration::from_secs(20), "the crash loop to end errored", || app_row(sb, "c5", "crash")["state"] == "errored");
+    wait_until(
+        Duration::from_secs(15),
+        "the killed instance to come back with a new PID",
+        || {
+            let r = app_row(sb, "c5", "api");
+            r["state"] == "online"
+                && r["pid"].as_u64().is_some_and(|p| p != pid0)
+                && r["restarts"] == 1
+        },
+    );
+    wait_until(
+        Duration::from_secs(20),
+        "the crash loop to end errored",
+        || app_row(sb, "c5", "crash")["state"] == "errored",
+    );
     let r = app_row(sb, "c5", "crash");
     // max_restarts = 3; but a daemon-reload (other tests apply in parallel) resets systemd 252's
     // start-limit counter, so allow a few rounds: what matters is that the loop ends.
     assert!(r["restarts"].as_u64().unwrap() <= 12, "{r}");
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(app_row(sb, "c5", "crash")["state"], "errored", "it came back: not an end");
+    assert_eq!(
+        app_row(sb, "c5", "crash")["state"],
+        "errored",
+        "it came back: not an end"
+    );
     let result = sb.unit_property("c5-crash@1.service", "Result");
-    assert!(["exit-code", "start-limit-hit"].contains(&result.as_str()), "Result={result}");
+    assert!(
+        ["exit-code", "start-limit-hit"].contains(&result.as_str()),
+        "Result={result}"
+    );
 }
 
 fn app_row(sb: &Sandbox, ns: &str, app: &str) -> serde_json::Value {
-    status(sb, ns).into_iter().find(|r| r["app"] == app).unwrap_or_else(|| panic!("no {ns}/{app} in status"))
+    status(sb, ns)
+        .into_iter()
+        .find(|r| r["app"] == app)
+        .unwrap_or_else(|| panic!("no {ns}/{app} in status"))
 }
 
 fn wait_online_app(sb: &Sandbox, ns: &str, app: &str) {
-    wait_until(Duration::from_secs(30), &format!("{ns}/{app} online"), || app_row(sb, ns, app)["state"] == "online");
+    wait_until(
+        Duration::from_secs(30),
+        &format!("{ns}/{app} online"),
+        || app_row(sb, ns, app)["state"] == "online",
+    );
 }
 
 fn simple(ns: &str, port: u16, value: usize) -> String {
@@ -233,12 +350,27 @@ fn concurrent_applies_of_different_namespaces_all_succeed(sb: &Sandbox) {
         let a = eco(sb, "c6a.toml", &simple("c6a", 3107, i));
         let b = eco(sb, "c6b.toml", &simple("c6b", 3108, i));
         let u = crate::harness::unitgen_bin();
-        let out = sb.sh(&format!("{u} apply {a} & p=$!; {u} apply {b}; rb=$?; wait $p; ra=$?; echo $ra $rb", u = u.display()));
-        let codes = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or_default().to_string();
+        let out = sb.sh(&format!(
+            "{u} apply {a} & p=$!; {u} apply {b}; rb=$?; wait $p; ra=$?; echo $ra $rb",
+            u = u.display()
+        ));
+        let codes = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .to_string();
         assert_eq!(codes.trim(), "0 0", "round {i}\n{}", describe(&out));
         for (ns, port) in [("c6a", 3107), ("c6b", 3108)] {
-            assert!(sb.unit_property(&format!("{ns}-web@1.service"), "Environment").contains(&format!("ITER={i}")), "round {i}: {ns}");
-            assert!(sb.wait_http(port, Duration::from_secs(10)).contains(&format!("\"ITER\":\"{i}\"")), "round {i}: {ns} serves an old value");
+            assert!(
+                sb.unit_property(&format!("{ns}-web@1.service"), "Environment")
+                    .contains(&format!("ITER={i}")),
+                "round {i}: {ns}"
+            );
+            assert!(
+                sb.wait_http(port, Duration::from_secs(10))
+                    .contains(&format!("\"ITER\":\"{i}\"")),
+                "round {i}: {ns} serves an old value"
+            );
         }
     }
 }
@@ -249,14 +381,34 @@ fn concurrent_applies_of_one_namespace_are_serialized(sb: &Sandbox) {
     let two = eco(sb, "c7-two.toml", &simple("c7", 3109, 2));
     for _ in 0..5 {
         let u = crate::harness::unitgen_bin();
-        let out = sb.sh(&format!("{u} apply {one} & p=$!; {u} apply {two}; rb=$?; wait $p; echo $? $rb", u = u.display()));
-        assert!(String::from_utf8_lossy(&out.stdout).trim().ends_with("0 0"), "{}", describe(&out));
+        let out = sb.sh(&format!(
+            "{u} apply {one} & p=$!; {u} apply {two}; rb=$?; wait $p; echo $? $rb",
+            u = u.display()
+        ));
+        assert!(
+            String::from_utf8_lossy(&out.stdout).trim().ends_with("0 0"),
+            "{}",
+            describe(&out)
+        );
         let file = sb.read("/etc/systemd/system/c7-web@.service");
-        let on_disk = if file.contains("ITER=1") { "ITER=1" } else { "ITER=2" };
-        assert!(sb.unit_property("c7-web@1.service", "Environment").contains(on_disk), "systemd and the unit file disagree");
-        wait_until(Duration::from_secs(10), "the running instance to serve what the file says", || {
-            sb.http_get(3109, "/").is_some_and(|b| b.contains(&format!("\"ITER\":\"{}\"", &on_disk[5..])))
-        });
+        let on_disk = if file.contains("ITER=1") {
+            "ITER=1"
+        } else {
+            "ITER=2"
+        };
+        assert!(
+            sb.unit_property("c7-web@1.service", "Environment")
+                .contains(on_disk),
+            "systemd and the unit file disagree"
+        );
+        wait_until(
+            Duration::from_secs(10),
+            "the running instance to serve what the file says",
+            || {
+                sb.http_get(3109, "/")
+                    .is_some_and(|b| b.contains(&format!("\"ITER\":\"{}\"", &on_disk[5..])))
+            },
+        );
     }
 }
 
@@ -269,21 +421,38 @@ fn ops_stop_dropins_and_foreign_units(sb: &Sandbox) {
     sb.ok(&["systemctl", "stop", "c8-web@1.service"]);
     assert_eq!(app_row(sb, "c8", "web")["state"], "stopped");
     // A drop-in as `systemctl edit` writes it.
-    sb.write("/etc/systemd/system/c8-web@.service.d/override.conf", "[Service]\nEnvironment=FROM_OPS=1\n");
+    sb.write(
+        "/etc/systemd/system/c8-web@.service.d/override.conf",
+        "[Service]\nEnvironment=FROM_OPS=1\n",
+    );
     sb.ok(&["systemctl", "daemon-reload"]);
     let f2 = eco(sb, "c8.toml", &simple("c8", 3110, 2));
     apply(sb, &f2);
-    assert_eq!(sb.read("/etc/systemd/system/c8-web@.service.d/override.conf"), "[Service]\nEnvironment=FROM_OPS=1\n");
-    assert!(sb.unit_property("c8-web@1.service", "Environment").contains("FROM_OPS=1"));
+    assert_eq!(
+        sb.read("/etc/systemd/system/c8-web@.service.d/override.conf"),
+        "[Service]\nEnvironment=FROM_OPS=1\n"
+    );
+    assert!(sb
+        .unit_property("c8-web@1.service", "Environment")
+        .contains("FROM_OPS=1"));
     // A unit ops staff made by hand, with a name unitgen would use.
     let hand = "[Service]\nExecStart=/usr/bin/sleep infinity\n";
     sb.write("/etc/systemd/system/c8b-web@.service", hand);
     let g = eco(sb, "c8b.toml", &simple("c8b", 3111, 1));
     let out = sb.unitgen(&["apply", &g]);
     assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("c8b-web@.service"), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("c8b-web@.service"),
+        "{}",
+        describe(&out)
+    );
     assert_eq!(sb.read("/etc/systemd/system/c8b-web@.service"), hand);
-    assert!(!sb.exec(&["test", "-e", "/etc/systemd/system/unitgen-c8b.target"]).status.success(), "something was written");
+    assert!(
+        !sb.exec(&["test", "-e", "/etc/systemd/system/unitgen-c8b.target"])
+            .status
+            .success(),
+        "something was written"
+    );
 }
 
 /// Must-show 8: `delete all -n NS` removes that namespace's units and files, and nothing else.
@@ -300,10 +469,16 @@ fn delete_all_removes_one_namespace_only(sb: &Sandbox) {
     let left = sb.sh_ok("ls /etc/systemd/system | grep -c c9test || true");
     assert_eq!(left.trim(), "0", "files of c9test are left");
     let units = sb.sh_ok("systemctl list-units --all --no-legend 'c9test-*' | grep -v -e inactive -e 'not-found' || true");
-    assert!(units.trim().is_empty(), "units of c9test still loaded and active:\n{units}");
+    assert!(
+        units.trim().is_empty(),
+        "units of c9test still loaded and active:\n{units}"
+    );
     assert_eq!(pids(sb, "c9prod"), before, "prod was touched");
     assert!(sb.wait_http(3112, Duration::from_secs(5)).contains("prod"));
-    assert!(sb.http_get(3113, "/").is_none(), "the test namespace's port still answers");
+    assert!(
+        sb.http_get(3113, "/").is_none(),
+        "the test namespace's port still answers"
+    );
 }
 
 /// Must-show 10: the same, under the calling user's manager with --user.
@@ -314,11 +489,19 @@ fn user_manager_runs_apps_too(sb: &Sandbox) {
     let u = crate::harness::unitgen_bin();
     let out = sb.sh(&format!("{env} {} --user apply {f}", u.display()));
     assert!(out.status.success(), "{}", describe(&out));
-    assert!(sb.wait_http(3114, Duration::from_secs(10)).contains("\"ITER\":\"7\""));
+    assert!(sb
+        .wait_http(3114, Duration::from_secs(10))
+        .contains("\"ITER\":\"7\""));
     let st = sb.sh_ok(&format!("{env} {} --user status --json", u.display()));
     let rows: Vec<serde_json::Value> = serde_json::from_str(&st).unwrap();
-    assert!(rows.iter().any(|r| r["namespace"] == "c10" && r["state"] == "online"), "{st}");
-    let enabled = sb.sh_ok(&format!("{env} systemctl --user is-enabled unitgen-c10.target"));
+    assert!(
+        rows.iter()
+            .any(|r| r["namespace"] == "c10" && r["state"] == "online"),
+        "{st}"
+    );
+    let enabled = sb.sh_ok(&format!(
+        "{env} systemctl --user is-enabled unitgen-c10.target"
+    ));
     assert_eq!(enabled.trim(), "enabled");
     let out = sb.sh(&format!("{env} {} --user delete all -n c10", u.display()));
     assert!(out.status.success(), "{}", describe(&out));
@@ -328,8 +511,14 @@ fn user_manager_runs_apps_too(sb: &Sandbox) {
 /// Must-show 9: power off and boot again with the same disk: every applied namespace is back
 /// online with no command run (no `pm2 save`, no `pm2 resurrect`).
 fn reboot_brings_every_namespace_back(_shared: &Sandbox) {
-    let upper = crate::harness::target_dir().join("systemd-tests/controller-reboot-upper");
-    let state = std::path::Path::new("/run/unitgen-sandbox-test-controller-reboot.pid");
+    let upper = crate::harness::target_dir().join(format!(
+        "systemd-tests/controller-reboot-upper-{}",
+        std::process::id()
+    ));
+    let state = &std::path::PathBuf::from(format!(
+        "/run/unitgen-sandbox-test-controller-reboot-{}.pid",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&upper);
     let sb = Sandbox::boot(state, Some(&upper)).expect("boot the reboot sandbox");
     let prod = eco(&sb, "rprod.toml", &two_apps("rprod", 3120, "back"));
@@ -343,7 +532,9 @@ fn reboot_brings_every_namespace_back(_shared: &Sandbox) {
     wait_online(&sb, "rprod", 3);
     wait_online(&sb, "rtest", 1);
     assert!(sb.wait_http(3120, Duration::from_secs(10)).contains("back"));
-    assert!(sb.wait_http(3121, Duration::from_secs(10)).contains("\"ITER\":\"3\""));
+    assert!(sb
+        .wait_http(3121, Duration::from_secs(10))
+        .contains("\"ITER\":\"3\""));
     sb.down().expect("power off");
     drop(sb);
     std::fs::remove_dir_all(&upper).expect("remove the kept overlay");

@@ -71,6 +71,8 @@ pub fn build_demo_server() -> Result<PathBuf> {
         "--locked",
         "--example",
         "demo_server",
+        "--example",
+        "loadgen",
     ]);
     match profile_dir().file_name().and_then(OsStr::to_str) {
         Some("debug") | None => {}

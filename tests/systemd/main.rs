@@ -10,9 +10,11 @@
 //! Filter as usual: `cargo test --test systemd -- smoke::`.
 //!
 //! UNITGEN_SANDBOX_STATE overrides the state file of the shared sandbox
-//! (default /run/unitgen-sandbox-test.pid, distinct from a hand-booted tests/sandbox/sandbox).
+//! (default /run/unitgen-sandbox-test-PID.pid: one per test run, so that runs side by side do not
+//! meet; distinct from a hand-booted tests/sandbox/sandbox).
 
 mod controller;
+mod features;
 mod harness;
 mod smoke;
 
@@ -28,6 +30,7 @@ fn all_tests() -> Vec<Test> {
     let mut all = Vec::new();
     all.extend(smoke::tests());
     all.extend(controller::tests());
+    all.extend(features::tests());
     all
 }
 
@@ -76,7 +79,12 @@ fn main() -> ExitCode {
 
     let state = std::env::var_os("UNITGEN_SANDBOX_STATE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/run/unitgen-sandbox-test.pid"));
+        .unwrap_or_else(|| {
+            PathBuf::from(format!(
+                "/run/unitgen-sandbox-test-{}.pid",
+                std::process::id()
+            ))
+        });
     let sb = match Sandbox::boot(&state, None) {
         Ok(sb) => sb,
         Err(e) => {

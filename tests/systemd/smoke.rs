@@ -290,8 +290,11 @@ fn unitgen_runs_inside(sb: &Sandbox) {
 }
 
 fn reboot_keeps_enabled_units(_shared: &Sandbox) {
-    let upper = target_dir().join("systemd-tests/reboot-upper");
-    let state = Path::new("/run/unitgen-sandbox-test-reboot.pid");
+    let upper = target_dir().join(format!("systemd-tests/reboot-upper-{}", std::process::id()));
+    let state = &std::path::PathBuf::from(format!(
+        "/run/unitgen-sandbox-test-reboot-{}.pid",
+        std::process::id()
+    ));
     let _ = std::fs::remove_dir_all(&upper);
     let sb = Sandbox::boot(state, Some(&upper)).expect("boot the reboot sandbox");
     eprintln!(
