@@ -68,10 +68,15 @@ impl fmt::Display for Diagnostic {
         if let Some((text, start, width)) = &self.snippet {
             let num = self.line.to_string();
             let pad = " ".repeat(num.len());
+            // Keep the tabs of the line under it, so that the caret lines up in a terminal.
+            let lead: String = text
+                .chars()
+                .take(*start)
+                .map(|c| if c == '\t' { '\t' } else { ' ' })
+                .collect();
             write!(
                 f,
-                "\n{pad} |\n{num} | {text}\n{pad} | {}{}",
-                " ".repeat(*start),
+                "\n{pad} |\n{num} | {text}\n{pad} | {lead}{}",
                 "^".repeat((*width).max(1))
             )?;
         }
@@ -94,7 +99,14 @@ pub struct Source {
 impl Source {
     /// Make a diagnostic pointing at `span`.
     pub fn diag(&self, span: Span, key: &str, message: impl Into<String>) -> Diagnostic {
-        let start = span.start.min(self.text.len());
+        let boundary = |mut i: usize| {
+            i = i.min(self.text.len());
+            while !self.text.is_char_boundary(i) {
+                i -= 1;
+            }
+            i
+        };
+        let start = boundary(span.start);
         let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
         let line_end = self.text[start..]
             .find('\n')
@@ -102,7 +114,7 @@ impl Source {
         let line = self.text[..start].matches('\n').count() + 1;
         let col_chars = self.text[line_start..start].chars().count();
         let line_text = self.text[line_start..line_end].trim_end_matches('\r');
-        let end = span.end.clamp(start, line_end);
+        let end = boundary(span.end.clamp(start, line_end));
         let width = self.text[start..end].chars().count();
         Diagnostic {
             file: self.path.clone(),
@@ -152,11 +164,98 @@ impl fmt::Display for Diagnostics {
 impl std::error::Error for Diagnostics {}
 
 /// The closest known word to `found`, if one is close enough to be a likely typo.
+///
+/// Close means a Jaro-Winkler similarity above 0.8, and also one of: a small edit (at most one
+/// for short words, a third of the length for longer ones, not at the first letter unless it
+/// is a single edit), one word being the start of the other (`memory` for `memory_max`), or
+/// the same first `_`-separated word (`memory_limit` for `memory_max`). Jaro-Winkler alone
+/// proposes `restart` for `start` and `wants` for `wait`.
 pub fn did_you_mean<'a>(found: &str, known: &[&'a str]) -> Option<&'a str> {
+    let close = |k: &str| {
+        let f = found.to_ascii_lowercase();
+        let k = k.to_ascii_lowercase();
+        let edits = strsim::damerau_levenshtein(&f, &k);
+        let same_first = f.chars().next() == k.chars().next();
+        let small_edit = edits <= (k.chars().count() / 3).max(1) && (same_first || edits <= 1);
+        let prefix = f.len() >= 3 && (k.starts_with(&f) || f.starts_with(&k));
+        let first_word = |s: &str| s.split('_').next().unwrap_or("").to_string();
+        let same_word =
+            f.contains('_') && first_word(&f).len() >= 4 && first_word(&f) == first_word(&k);
+        small_edit || prefix || same_word
+    };
     known
         .iter()
         .map(|k| (strsim::jaro_winkler(found, k), *k))
-        .filter(|(score, _)| *score > 0.8)
+        .filter(|(score, k)| *score > 0.8 && close(k))
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::did_you_mean;
+
+    const APP: &[&str] = &[
+        "description",
+        "command",
+        "cwd",
+        "instances",
+        "listen",
+        "ready",
+        "start_timeout",
+        "stop_timeout",
+        "stop_signal",
+        "restart",
+        "max_restarts",
+        "memory_max",
+        "env",
+        "env_file",
+        "user",
+        "wants",
+        "depends_on",
+        "cron_restart",
+        "log_level_prefix",
+    ];
+
+    #[test]
+    fn typos_find_their_word() {
+        for (typo, want) in [
+            ("instanses", "instances"),
+            ("comand", "command"),
+            ("memorymax", "memory_max"),
+            ("memory_limit", "memory_max"),
+            ("envfile", "env_file"),
+            ("depends", "depends_on"),
+            ("cron", "cron_restart"),
+            ("restrat", "restart"),
+        ] {
+            assert_eq!(did_you_mean(typo, APP), Some(want), "{typo}");
+        }
+        assert_eq!(
+            did_you_mean("on_failure", &["always", "on-failure", "never"]),
+            Some("on-failure")
+        );
+        assert_eq!(
+            did_you_mean("TREM", &["HUP", "INT", "TERM", "KILL"]),
+            Some("TERM")
+        );
+    }
+
+    #[test]
+    fn no_silly_suggestions() {
+        for word in [
+            "wait",
+            "script",
+            "instance_var",
+            "log_file",
+            "exec_mode",
+            "watch",
+        ] {
+            assert_eq!(did_you_mean(word, APP), None, "{word}");
+        }
+        assert_eq!(did_you_mean("start", &["restart", "listen"]), None);
+        assert_eq!(did_you_mean("start", APP), Some("start_timeout"));
+        assert_eq!(did_you_mean("SEGV", &["HUP", "INT", "STOP", "TERM"]), None);
+        assert_eq!(did_you_mean("true", &["started", "notify", "listen"]), None);
+    }
 }
