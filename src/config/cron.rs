@@ -22,8 +22,13 @@ type Field = Option<Vec<u32>>;
 
 fn field(text: &str, name: &str, min: u32, max: u32, names: &[&str]) -> Result<Field, ValueError> {
     let bad = |why: String| {
+        let why = if why.is_empty() {
+            why
+        } else {
+            format!(": {why}")
+        };
         (
-            format!("a cron {name} field ({min}-{max}), found {text:?}: {why}"),
+            format!("a cron {name} from {min} to {max}, found {text:?}{why}"),
             Some(
                 "fields are: minute hour day-of-month month day-of-week, as in \"0 3 * * *\""
                     .to_string(),
@@ -47,7 +52,7 @@ fn field(text: &str, name: &str, min: u32, max: u32, names: &[&str]) -> Result<F
             v
         };
         if v < min || v > max {
-            return Err(bad(format!("{v} is out of range")));
+            return Err(bad(String::new()));
         }
         Ok(v)
     };
@@ -100,7 +105,11 @@ impl Cron {
         let parts: Vec<&str> = s.split_whitespace().collect();
         if parts.len() != 5 {
             return Err((
-                format!("a 5-field cron expression, found {} field(s) in {s:?}", parts.len()),
+                format!(
+                    "a cron expression of 5 fields, found {} field{} in {s:?}",
+                    parts.len(),
+                    if parts.len() == 1 { "" } else { "s" }
+                ),
                 Some("minute hour day-of-month month day-of-week, as in \"0 3 * * *\" (every day at 03:00)".into()),
             ));
         }

@@ -139,27 +139,39 @@ pub fn load_all(
             parsed.push((source, spec));
         }
     }
-    let mut seen: BTreeMap<String, PathBuf> = BTreeMap::new();
+    let mut seen: BTreeMap<String, (PathBuf, usize)> = BTreeMap::new();
     for (source, spec) in &parsed {
         if let Some(ns) = &spec.namespace {
-            if let Some(first) = seen.insert(ns.v.clone(), source.path.clone()) {
+            let line = source.diag(ns.span.clone(), "", "").line;
+            if let Some((first, first_line)) = seen.get(&ns.v) {
                 diags.push(
                     source
                         .diag(
                             ns.span.clone(),
                             "namespace",
                             format!(
-                                "namespace {:?} is also the namespace of {}",
+                                "namespace {:?} is already the namespace of {}:{first_line}",
                                 ns.v,
                                 first.display()
                             ),
                         )
-                        .with_help("one file describes one namespace: give each file its own"),
+                        .with_help("one file describes one namespace, all of it: merge the two files, or give each its own namespace"),
                 );
+            } else {
+                seen.insert(ns.v.clone(), (source.path.clone(), line));
             }
         }
     }
     let namespaces = resolve::resolve_all(&parsed, host, &mut diags);
+    // In the order of the files, then of lines and columns, as the user reads them; errors at
+    // the same place keep the order they were found in.
+    let rank = |d: &Diagnostic| {
+        files
+            .iter()
+            .position(|(p, _)| *p == d.file)
+            .unwrap_or(usize::MAX)
+    };
+    diags.0.sort_by_key(|d| (rank(d), d.line, d.col));
     if diags.is_empty() {
         Ok(namespaces)
     } else {

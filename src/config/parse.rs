@@ -98,6 +98,16 @@ pub struct AppSpec {
     pub hardening: Option<Sp<Hardening>>,
     pub read_write_paths: Option<Sp<Vec<Sp<String>>>>,
     pub log_level_prefix: Option<Sp<bool>>,
+    /// The keys the table sets, valid or not: a key with a bad value has had its error, and
+    /// must not be reported missing as well.
+    pub written: Vec<&'static str>,
+}
+
+impl AppSpec {
+    /// Does the table set this key, even to a bad value?
+    pub fn has(&self, key: &str) -> bool {
+        self.written.contains(&key)
+    }
 }
 
 /// Namespace-wide limits as written.
@@ -119,6 +129,12 @@ pub struct FileSpec {
     pub apps: Vec<(Sp<String>, AppSpec)>,
     /// Where the file begins, for errors about a missing key.
     pub top: Span,
+    /// Where `[apps]` is, when it is there but empty.
+    pub apps_span: Option<Span>,
+    /// True when `apps` is in the file, even if in error.
+    pub apps_written: bool,
+    /// True when the file holds no key at all.
+    pub empty: bool,
 }
 
 struct Walker<'a> {
@@ -147,6 +163,89 @@ fn int_of(v: &DeValue<'_>) -> Option<i64> {
     }
 }
 
+/// A number (integer or float) as written, for messages about a number given without a unit.
+fn number_of(src: &Source, v: &V<'_>) -> Option<String> {
+    match v.get_ref() {
+        DeValue::Integer(_) | DeValue::Float(_) => {
+            Some(raw(src, &v.span()).unwrap_or("").replace('_', ""))
+        }
+        _ => None,
+    }
+}
+
+/// A key as it would be written in a dotted TOML path: bare when it can be, quoted otherwise
+/// (`apps."my api".command`).
+pub fn key_part(k: &str) -> String {
+    if !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return k.to_string();
+    }
+    let mut out = String::from("\"");
+    for c in k.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// PM2's names for what an app says, and what to write here instead.
+const PM2_KEYS: &[(&str, &str)] = &[
+    ("name", "an app's name is the name of its table, as in [apps.api]"),
+    ("script", "`script` is PM2's: here the program and its arguments are one `command`, like command = \"node dist/server.js\""),
+    ("args", "`args` is PM2's: put the arguments at the end of `command`, like command = \"node dist/server.js --port 3000\""),
+    ("interpreter", "`interpreter` is PM2's: put the interpreter first in `command`, like command = \"node dist/server.js\""),
+    ("interpreter_args", "`interpreter_args` is PM2's: put them in `command`, like command = \"node --max-old-space-size=512 dist/server.js\""),
+    ("node_args", "`node_args` is PM2's: put them in `command`, like command = \"node --max-old-space-size=512 dist/server.js\""),
+    ("exec_mode", "`exec_mode` is PM2's: there is no cluster mode; `instances` runs that many copies and `listen` lets them share one port"),
+    ("kill_timeout", "`kill_timeout` is PM2's name: here it is `stop_timeout`, with a unit (PM2 counts milliseconds), like stop_timeout = \"5s\""),
+    ("listen_timeout", "`listen_timeout` is PM2's name: here it is `start_timeout`, with a unit (PM2 counts milliseconds), like start_timeout = \"30s\""),
+    ("kill_signal", "`kill_signal` is PM2's name: here it is `stop_signal`, like stop_signal = \"SIGINT\""),
+    ("max_memory_restart", "`max_memory_restart` is PM2's name: here it is `memory_max`, like memory_max = \"500M\""),
+    ("autorestart", "`autorestart` is PM2's: here it is `restart`, \"always\" (autorestart = true) or \"never\" (autorestart = false)"),
+    ("wait_ready", "`wait_ready` is PM2's: here it is ready = \"notify\" (the app sends READY=1 with sd_notify instead of process.send('ready'))"),
+    ("min_uptime", "`min_uptime` is PM2's: here `max_restarts` within `restart_window` decides when an app is errored, like restart_window = \"60s\""),
+    ("exp_backoff_restart_delay", "`exp_backoff_restart_delay` is PM2's: here the delay is fixed, like restart_delay = \"4s\""),
+    ("uid", "`uid` is PM2's name: here it is `user`, a name or a numeric uid in quotes"),
+    ("gid", "`gid` is PM2's name: here it is `group`, a name or a numeric gid in quotes"),
+    ("watch", "unitgen does not watch files: run `unitgen restart NAME` (or `reload`) after a deploy"),
+    ("ignore_watch", "unitgen does not watch files: run `unitgen restart NAME` (or `reload`) after a deploy"),
+    ("instance_var", "`instance_var` is PM2's: unitgen sets no instance variable; an instance is named by its unit, prod-api@2.service"),
+    ("error_file", "output goes to the journal here, not to files: read it with `unitgen logs NAME`"),
+    ("out_file", "output goes to the journal here, not to files: read it with `unitgen logs NAME`"),
+    ("log_file", "output goes to the journal here, not to files: read it with `unitgen logs NAME`"),
+    ("merge_logs", "output goes to the journal here, not to files: read it with `unitgen logs NAME`"),
+    ("log_date_format", "the journal stamps every line itself: read it with `unitgen logs NAME`"),
+    ("time", "the journal stamps every line itself: read it with `unitgen logs NAME`"),
+    ("pid_file", "systemd tracks the processes itself: there is no pid file"),
+    ("port", "to hold the port in systemd and share it between instances, write listen = [3000]; to tell the app its port, env = { PORT = \"3000\" }"),
+];
+
+/// What to say about an unknown app key PM2 users write, if it is one.
+fn pm2_hint(name: &str) -> Option<String> {
+    if let Some((_, hint)) = PM2_KEYS.iter().find(|(k, _)| *k == name) {
+        return Some((*hint).to_string());
+    }
+    if let Some(env) = name.strip_prefix("env_") {
+        if !env.is_empty() && env != "file" {
+            return Some(format!("`{name}` is PM2's per-environment env: here each environment has its own file, so put these variables in `env` of the {env} file"));
+        }
+    }
+    None
+}
+
+/// The raw source text of a span, when it is on one line and short enough to quote back.
+fn raw<'s>(src: &'s Source, span: &Span) -> Option<&'s str> {
+    let t = src.text.get(span.clone())?;
+    (!t.contains('\n') && t.len() <= 60).then_some(t)
+}
+
 impl Walker<'_> {
     fn error(&mut self, span: Span, key: &str, message: String, help: Option<String>) {
         let mut d = self.src.diag(span, key, message);
@@ -156,6 +255,25 @@ impl Walker<'_> {
 
     fn wrong_type(&mut self, v: &V<'_>, key: &str, expected: &str, help: Option<String>) {
         let found = type_name(v.get_ref());
+        let text = raw(self.src, &v.span());
+        // `user = "1000"`, or just `"1000"` inside a list
+        let assign = |value: &str| match key.rsplit('.').next() {
+            Some(name) if !key.ends_with(']') => format!("{name} = {value}"),
+            _ => value.to_string(),
+        };
+        let help = help.or_else(|| match v.get_ref() {
+            DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_)
+                if expected.starts_with("a string") =>
+            {
+                text.map(|t| format!("put it in quotes: {}", assign(&format!("\"{t}\""))))
+            }
+            DeValue::String(s)
+                if expected.starts_with("a whole number") && s.trim().parse::<i64>().is_ok() =>
+            {
+                Some(format!("remove the quotes: {}", assign(s.trim())))
+            }
+            _ => None,
+        });
         self.error(
             v.span(),
             key,
@@ -171,14 +289,26 @@ impl Walker<'_> {
         known: &[&str],
     ) {
         let name = k.get_ref().as_ref();
-        let help = match did_you_mean(name, known) {
-            Some(s) => format!("did you mean `{s}`?"),
-            None => format!("known keys here: {}", known.join(", ")),
+        let table = prefix.trim_end_matches('.');
+        let is_app = known == APP_KEYS;
+        let help = if TOP_KEYS.contains(&name) && !prefix.is_empty() {
+            format!("`{name}` belongs at the top of the file, above the first [table]: here it is read as part of [{table}]")
+        } else if let Some(hint) = is_app.then(|| pm2_hint(name)).flatten() {
+            hint
+        } else if let Some(s) = did_you_mean(name, known) {
+            format!("did you mean `{s}`?")
+        } else {
+            format!("known keys here: {}", known.join(", "))
+        };
+        let message = if prefix.is_empty() {
+            "unknown key at the top of the file".to_string()
+        } else {
+            format!("unknown key in [{table}]")
         };
         self.error(
             k.span(),
-            &format!("{prefix}{name}"),
-            "unknown key".into(),
+            &format!("{prefix}{}", key_part(name)),
+            message,
             Some(help),
         );
     }
@@ -204,6 +334,17 @@ impl Walker<'_> {
         key: &str,
         f: impl Fn(&str) -> Result<T, ValueError>,
     ) -> Option<Sp<T>> {
+        if !matches!(v.get_ref(), DeValue::String(_)) {
+            // A number or a boolean: say how to write it, from what the parser makes of it.
+            let text = raw(self.src, &v.span());
+            let help = match text.map(|t| (t, f(t))) {
+                Some((t, Ok(_))) => Some(format!("put it in quotes: \"{t}\"")),
+                Some((_, Err((_, help)))) => help,
+                None => None,
+            };
+            self.wrong_type(v, key, "a string", help);
+            return None;
+        }
         let s = self.string(v, key)?;
         match f(&s.v) {
             Ok(t) => Some(Sp {
@@ -218,20 +359,41 @@ impl Walker<'_> {
         }
     }
 
-    fn choice<T: Copy>(&mut self, v: &V<'_>, key: &str, options: &[(&str, T)]) -> Option<Sp<T>> {
+    /// One of a few words; `aliases` are what people write instead (`true`, systemd's or PM2's
+    /// words) and the word they mean.
+    fn choice<T: Copy>(
+        &mut self,
+        v: &V<'_>,
+        key: &str,
+        options: &[(&str, T)],
+        aliases: &[(&str, &str)],
+    ) -> Option<Sp<T>> {
         let names: Vec<&str> = options.iter().map(|o| o.0).collect();
         let list = names
             .iter()
             .map(|n| format!("{n:?}"))
             .collect::<Vec<_>>()
             .join(", ");
+        let alias = |s: &str| aliases.iter().find(|a| a.0 == s).map(|a| a.1);
+        if let DeValue::Boolean(b) = v.get_ref() {
+            let help = alias(&b.to_string()).map(|n| format!("did you mean {n:?}?"));
+            self.error(
+                v.span(),
+                key,
+                format!("expected one of {list}, found {b}"),
+                help,
+            );
+            return None;
+        }
         self.parsed(v, key, |s| {
             options
                 .iter()
                 .find(|o| o.0 == s)
                 .map(|o| o.1)
                 .ok_or_else(|| {
-                    let help = did_you_mean(s, &names).map(|n| format!("did you mean {n:?}?"));
+                    let help = alias(s)
+                        .or_else(|| did_you_mean(s, &names))
+                        .map(|n| format!("did you mean {n:?}?"));
                     (format!("one of {list}, found {s:?}"), help)
                 })
         })
@@ -310,10 +472,9 @@ impl Walker<'_> {
     }
 
     fn size(&mut self, v: &V<'_>, key: &str) -> Option<Sp<Size>> {
-        if let Some(n) = int_of(v.get_ref()) {
+        if let Some(n) = number_of(self.src, v) {
             let help = Some(format!(
-                "write it with a unit, like \"{}M\", or as a string of bytes",
-                n.max(1)
+                "write it as a string with a unit, like \"{n}M\" for {n} MiB (\"{n}\" alone would be {n} bytes)"
             ));
             self.error(
                 v.span(),
@@ -327,8 +488,12 @@ impl Walker<'_> {
     }
 
     fn duration(&mut self, v: &V<'_>, key: &str) -> Option<Sp<Duration>> {
-        if let Some(n) = int_of(v.get_ref()) {
-            let help = Some(format!("say which unit: \"{n}ms\" or \"{n}s\""));
+        if let Some(n) = number_of(self.src, v) {
+            let help = Some(if n.contains('.') {
+                format!("say which unit, like \"{n}s\"")
+            } else {
+                format!("say which unit: \"{n}ms\" (PM2 counts milliseconds) or \"{n}s\"")
+            });
             self.error(
                 v.span(),
                 key,
@@ -359,10 +524,11 @@ impl Walker<'_> {
                 });
             }
         }
+        let found = raw(self.src, &v.span()).unwrap_or(type_name(v.get_ref()));
         self.error(
             v.span(),
             key,
-            "expected a positive whole number or \"infinity\"".into(),
+            format!("expected a positive whole number or \"infinity\", found {found}"),
             None,
         );
         None
@@ -438,6 +604,15 @@ impl Walker<'_> {
                     }
                 };
             }
+            if !matches!(item.get_ref(), DeValue::String(_)) {
+                w.wrong_type(
+                    item,
+                    key,
+                    "a port, \"host:port\" or a socket path",
+                    Some("for example 3000, \"127.0.0.1:3000\" or \"/run/app.sock\"".into()),
+                );
+                return None;
+            }
             w.parsed(item, key, Listen::parse_str)
         };
         let items = match v.get_ref() {
@@ -446,7 +621,16 @@ impl Walker<'_> {
                 .enumerate()
                 .filter_map(|(i, it)| one(self, it, &format!("{key}[{i}]")))
                 .collect(),
-            _ => vec![one(self, v, key)?],
+            DeValue::Integer(_) | DeValue::String(_) => vec![one(self, v, key)?],
+            _ => {
+                self.wrong_type(
+                    v,
+                    key,
+                    "a list of ports, \"host:port\" or socket paths",
+                    Some("for example listen = [3000] or listen = [\"127.0.0.1:3000\"]".into()),
+                );
+                return None;
+            }
         };
         Some(Sp {
             v: items,
@@ -456,13 +640,38 @@ impl Walker<'_> {
     }
 
     fn env(&mut self, v: &V<'_>, key: &str) -> Vec<(Sp<String>, Sp<String>)> {
-        let Some(t) = self.table(v, key) else {
+        let DeValue::Table(t) = v.get_ref() else {
+            // `["NODE_ENV=production"]`, as in a shell or Docker: show it as a table.
+            let pairs: Option<Vec<String>> = match v.get_ref() {
+                DeValue::Array(a) if !a.is_empty() => a
+                    .iter()
+                    .map(|i| match i.get_ref() {
+                        DeValue::String(s) => s
+                            .split_once('=')
+                            .filter(|(n, _)| crate::names::is_env_name(n))
+                            .map(|(n, val)| format!("{n} = {val:?}")),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => None,
+            };
+            let help = match pairs {
+                Some(p) => format!(
+                    "env is a table of names and values: env = {{ {} }}",
+                    p.join(", ")
+                ),
+                None => {
+                    "env is a table of names and values, like env = { NODE_ENV = \"production\" }"
+                        .into()
+                }
+            };
+            self.wrong_type(v, key, "a table", Some(help));
             return Vec::new();
         };
         let mut out = Vec::new();
         for (k, val) in t.iter() {
             let name = k.get_ref().to_string();
-            let kk = format!("{key}.{name}");
+            let kk = format!("{key}.{}", key_part(&name));
             let value = match val.get_ref() {
                 DeValue::String(s) => s.to_string(),
                 DeValue::Integer(_) | DeValue::Float(_) | DeValue::Boolean(_) => {
@@ -502,6 +711,9 @@ impl Walker<'_> {
             let name = k.get_ref().as_ref();
             let key = format!("{prefix}{name}");
             let key = key.as_str();
+            if let Some(known) = APP_KEYS.iter().find(|k| **k == name) {
+                a.written.push(known);
+            }
             match name {
                 "description" => a.description = self.string(v, key),
                 "command" => a.command = self.command(v, key),
@@ -513,15 +725,18 @@ impl Walker<'_> {
                             span: v.span(),
                             key: key.into(),
                         }),
-                        DeValue::String(_) => {
+                        DeValue::String(s) => {
+                            let help = if s.trim().parse::<u32>().is_ok() {
+                                format!("remove the quotes: instances = {}", s.trim())
+                            } else {
+                                "write a number, like instances = 4, or \"max\" for one per CPU"
+                                    .to_string()
+                            };
                             self.error(
                                 v.span(),
                                 key,
-                                format!(
-                                    "expected a whole number or \"max\", found {}",
-                                    &self.src.text[v.span()]
-                                ),
-                                None,
+                                format!("expected a whole number or \"max\", found {s:?}"),
+                                Some(help),
                             );
                             None
                         }
@@ -542,6 +757,13 @@ impl Walker<'_> {
                             ("notify", Ready::Notify),
                             ("listen", Ready::Listen),
                         ],
+                        &[
+                            ("true", "notify"),
+                            ("wait_ready", "notify"),
+                            ("sd_notify", "notify"),
+                            ("ready", "notify"),
+                            ("port", "listen"),
+                        ],
                     )
                 }
                 "start_timeout" => a.start_timeout = self.duration(v, key),
@@ -556,6 +778,15 @@ impl Walker<'_> {
                             ("always", Restart::Always),
                             ("on-failure", Restart::OnFailure),
                             ("never", Restart::Never),
+                        ],
+                        &[
+                            ("true", "always"),
+                            ("false", "never"),
+                            ("no", "never"),
+                            ("unless-stopped", "always"),
+                            ("on-abnormal", "on-failure"),
+                            ("on-abort", "on-failure"),
+                            ("on-watchdog", "on-failure"),
                         ],
                     )
                 }
@@ -584,6 +815,13 @@ impl Walker<'_> {
                             ("strict", Hardening::Strict),
                             ("off", Hardening::Off),
                         ],
+                        &[
+                            ("true", "default"),
+                            ("on", "default"),
+                            ("false", "off"),
+                            ("none", "off"),
+                            ("disabled", "off"),
+                        ],
                     )
                 }
                 "read_write_paths" => a.read_write_paths = self.strings(v, key),
@@ -595,23 +833,141 @@ impl Walker<'_> {
     }
 }
 
+/// The nearest char boundary at or before `i`.
+fn floor_boundary(text: &str, i: usize) -> usize {
+    let mut i = i.min(text.len());
+    while !text.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// The table a byte offset is in, as its header says (`apps.api`), or `""` at the top.
+fn header_before(text: &str, offset: usize) -> String {
+    text[..offset]
+        .lines()
+        .rev()
+        .find_map(|l| {
+            let l = l.trim();
+            let inner = l.strip_prefix("[[").and_then(|r| r.split("]]").next());
+            let inner = inner.or_else(|| l.strip_prefix('[').and_then(|r| r.split(']').next()));
+            inner.map(|h| h.split('.').map(str::trim).collect::<Vec<_>>().join("."))
+        })
+        .unwrap_or_default()
+}
+
+/// The dotted key a syntax error is about, as well as the raw text can tell, and whether the
+/// error is on a table header.
+fn syntax_key(text: &str, span: &Span, duplicate: bool) -> (String, bool) {
+    let start = floor_boundary(text, span.start);
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = &text[line_start..line_end];
+    if line.trim_start().starts_with('[') {
+        let table = header_before(text, line_end);
+        return (table, true);
+    }
+    let table = header_before(text, line_start);
+    let join = |k: &str| {
+        if table.is_empty() {
+            k.to_string()
+        } else {
+            format!("{table}.{k}")
+        }
+    };
+    let line_key = line.split('=').next().unwrap_or("").trim();
+    let found = text.get(span.clone()).unwrap_or("").trim();
+    let before = &text[line_start..start];
+    if !line.contains('=') {
+        (table, false)
+    } else if !duplicate
+        || before.trim().is_empty()
+        || found.is_empty()
+        || found.contains(['=', '"', '\n'])
+    {
+        (join(line_key), false)
+    } else {
+        // A key inside an inline table: env = { A = "1", A = "2" }
+        (join(&format!("{line_key}.{found}")), false)
+    }
+}
+
+/// Report TOML syntax errors: each duplicate key once, then the first other error (what the
+/// parser says after that one is mostly the echo of it).
+fn syntax_errors(src: &Source, errors: Vec<toml::de::Error>, diags: &mut Diagnostics) {
+    let mut errors: Vec<(Span, String)> = errors
+        .into_iter()
+        .map(|e| (e.span().unwrap_or(0..0), e.message().trim().to_string()))
+        .collect();
+    errors.sort_by_key(|(span, _)| (span.start, span.end));
+    let mut duplicated_tables: Vec<String> = Vec::new();
+    let mut other_seen = false;
+    for (span, message) in errors {
+        let duplicate = message.starts_with("duplicate key");
+        let (key, on_header) = syntax_key(&src.text, &span, duplicate);
+        let found = src.text.get(span.clone()).unwrap_or("").trim().to_string();
+        if duplicate {
+            let d = if on_header {
+                duplicated_tables.push(key.clone());
+                src.diag(span, &key, format!("the table [{key}] appears twice"))
+                    .with_help("a table is written once: merge the two into one")
+            } else {
+                // The keys of a table written twice are all duplicates: one error is enough.
+                if duplicated_tables
+                    .iter()
+                    .any(|t| key.starts_with(&format!("{t}.")))
+                {
+                    continue;
+                }
+                let place = match key.rsplit_once('.') {
+                    Some((table, _)) => format!("[{table}]"),
+                    None => "the top of the file".to_string(),
+                };
+                src.diag(span, &key, format!("`{found}` is set twice in {place}"))
+                    .with_help("a key is set once: remove one of the two")
+            };
+            diags.push(d);
+            continue;
+        }
+        if other_seen {
+            continue;
+        }
+        other_seen = true;
+        let mut message = message;
+        let help = if message.contains("must be quoted") {
+            message = "a string value must be in quotes".into();
+            let at = floor_boundary(&src.text, span.start);
+            let line_start = src.text[..at].rfind('\n').map_or(0, |i| i + 1);
+            let rest = src.text[at..].lines().next().unwrap_or("");
+            let value = rest.split(" #").next().unwrap_or("").trim();
+            let name = src.text[line_start..]
+                .split('=')
+                .next()
+                .unwrap_or("")
+                .trim();
+            format!("put the value in quotes: {name} = \"{value}\"")
+        } else {
+            "see https://toml.io for the file syntax".into()
+        };
+        diags.push(
+            src.diag(span, &key, format!("this is not valid TOML: {message}"))
+                .with_help(help),
+        );
+    }
+}
+
 /// Parse one file; syntax errors and key errors go to `diags`. `None` only when the TOML
 /// itself cannot be read.
 pub fn parse(src: &Source, diags: &mut Diagnostics) -> Option<FileSpec> {
     let (doc, errors) = DeTable::parse_recoverable(&src.text);
-    let syntax = !errors.is_empty();
-    for e in errors {
-        let span = e.span().unwrap_or(0..0);
-        let mut d = src.diag(span, "", format!("TOML syntax: {}", e.message().trim()));
-        d.help = Some("see https://toml.io for the file syntax".into());
-        diags.push(d);
-    }
-    if syntax {
+    if !errors.is_empty() {
+        syntax_errors(src, errors, diags);
         return None;
     }
     let mut w = Walker { src, diags };
     let mut f = FileSpec {
         top: 0..0,
+        empty: doc.get_ref().is_empty(),
         ..Default::default()
     };
     for (k, v) in doc.get_ref().iter() {
@@ -622,7 +978,7 @@ pub fn parse(src: &Source, diags: &mut Diagnostics) -> Option<FileSpec> {
             "limits" => {
                 if let Some(t) = w.table(v, "limits") {
                     for (lk, lv) in t.iter() {
-                        let key = format!("limits.{}", lk.get_ref());
+                        let key = format!("limits.{}", key_part(lk.get_ref()));
                         if !w.limit(lk.get_ref(), lv, &key, &mut f.limits) {
                             w.unknown_key(lk, "limits.", LIMIT_KEYS);
                         }
@@ -635,17 +991,39 @@ pub fn parse(src: &Source, diags: &mut Diagnostics) -> Option<FileSpec> {
                 }
             }
             "apps" => {
+                f.apps_written = true;
+                if let DeValue::Array(_) = v.get_ref() {
+                    // PM2's `apps: [{ name: "api", ... }]`, written as [[apps]].
+                    w.wrong_type(
+                        v,
+                        "apps",
+                        "a table of apps",
+                        Some("each app is a table named by the app: write [apps.api] instead of [[apps]] with name = \"api\"".into()),
+                    );
+                    continue;
+                }
                 if let Some(t) = w.table(v, "apps") {
+                    if t.is_empty() {
+                        f.apps_span = Some(v.span());
+                    }
                     for (ak, av) in t.iter() {
                         let app_name = ak.get_ref().to_string();
-                        let prefix = format!("apps.{app_name}.");
-                        if let Some(at) = w.table(av, &format!("apps.{app_name}")) {
+                        let app_key = format!("apps.{}", key_part(&app_name));
+                        let prefix = format!("{app_key}.");
+                        if !matches!(av.get_ref(), DeValue::Table(_)) {
+                            let help = format!(
+                                "each app is a table: write [{app_key}] on a line of its own, then its keys, like command = \"node dist/server.js\""
+                            );
+                            w.wrong_type(av, &app_key, "a table", Some(help));
+                            continue;
+                        }
+                        if let Some(at) = w.table(av, &app_key) {
                             let spec = w.app(at, &prefix);
                             f.apps.push((
                                 Sp {
                                     v: app_name,
                                     span: ak.span(),
-                                    key: format!("apps.{}", ak.get_ref()),
+                                    key: app_key,
                                 },
                                 spec,
                             ));
@@ -657,9 +1035,14 @@ pub fn parse(src: &Source, diags: &mut Diagnostics) -> Option<FileSpec> {
                 // An app key at the top level is a common slip: say where it belongs.
                 if APP_KEYS.contains(&name) && name != "description" {
                     let help = format!(
-                        "`{name}` belongs in an app table such as [apps.api], or in [defaults]"
+                        "`{name}` is set per app: move it into an app table such as [apps.api], or into [defaults] for every app"
                     );
-                    w.error(k.span(), name, "unknown top-level key".into(), Some(help));
+                    w.error(
+                        k.span(),
+                        name,
+                        "an app key at the top of the file".into(),
+                        Some(help),
+                    );
                 } else {
                     w.unknown_key(k, "", TOP_KEYS);
                 }

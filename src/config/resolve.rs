@@ -61,6 +61,23 @@ impl Ctx<'_> {
         Some(out)
     }
 
+    /// A path for a message: under the ecosystem file's directory, relative to the file as
+    /// the user named it (`tests/bad/site/.env`); elsewhere, absolute.
+    fn show(&self, p: &Path) -> String {
+        match p.strip_prefix(&self.dir) {
+            Ok(rest) => {
+                let base = self.src.path.parent().unwrap_or(Path::new(""));
+                let shown = base.join(rest);
+                if shown.as_os_str().is_empty() {
+                    ".".to_string()
+                } else {
+                    shown.display().to_string()
+                }
+            }
+            Err(_) => p.display().to_string(),
+        }
+    }
+
     /// Check a piece of text that goes to a unit file line as it is (description, names).
     fn text(&mut self, s: &Sp<String>) -> Option<String> {
         if let Some(why) = unwritable(&s.v) {
@@ -152,16 +169,20 @@ fn resolve_app(
             let p = c.path(&s, &dir);
             if let Some(p) = &p {
                 if !c.host.is_dir(p) {
-                    c.error(s.span.clone(), &s.key, format!("the working directory {} does not exist", p.display()),
+                    let shown = c.show(p);
+                    c.error(s.span.clone(), &s.key, format!("the working directory {shown} does not exist"),
                         "create it, or fix the path (a relative path is taken from the ecosystem file's directory)".to_string());
                 }
             }
             p
         }
+        None if a.has("cwd") || d.has("cwd") => None,
         None => Some(dir.clone()),
     };
 
     let exec = match pick(&a.command, &d.command) {
+        // Written, but with a bad value: that has its own error.
+        None if a.has("command") || d.has("command") => None,
         None => {
             c.error(
                 name.span.clone(),
@@ -266,8 +287,8 @@ fn resolve_app(
     let ready = pick(&a.ready, &d.ready);
     if let Some(r) = &ready {
         if r.v == Ready::Listen && !listen.is_empty() {
-            c.error(r.span.clone(), &r.key, "ready = \"listen\" cannot tell anything when systemd holds the socket: the port accepts before the app runs".into(),
-                "use ready = \"notify\" (the app sends READY=1) or \"started\"".to_string());
+            c.error(r.span.clone(), &r.key, "ready = \"listen\" cannot work with `listen`: systemd holds the socket, so the port accepts connections before the app even runs".into(),
+                "use ready = \"notify\" (the app sends READY=1) or \"started\"; or drop `listen` if the app binds the port itself".to_string());
         }
         if r.v == Ready::Listen
             && listen.is_empty()
@@ -297,7 +318,7 @@ fn resolve_app(
                 c.error(
                     s.span.clone(),
                     &s.key,
-                    format!("the environment file {} does not exist", p.display()),
+                    format!("the environment file {} does not exist", c.show(&p)),
                     "create it (it may be empty), or fix the path (relative to cwd)".to_string(),
                 );
             }
@@ -446,8 +467,8 @@ fn resolve_command(
             )
         } else {
             format!(
-                "install it, or give its absolute path (looked in {} and PATH)",
-                cwd.display()
+                "install it, or give its absolute path (looked in {} and in PATH)",
+                c.show(cwd)
             )
         };
         c.error(
@@ -514,16 +535,33 @@ fn check_depends(c: &mut Ctx<'_>, apps: &[(Sp<String>, AppSpec)], defaults: &App
     }
     let mut done = BTreeSet::new();
     for (name, a) in apps {
+        let _ = a;
         if let Some(cycle) = visit(name.v.as_str(), &graph, &mut Vec::new(), &mut done) {
-            let span = a
-                .depends_on
-                .as_ref()
-                .map_or(name.span.clone(), |d| d.span.clone());
+            // Point at the first app of the cycle, where its list says so.
+            let (first, spec) = apps
+                .iter()
+                .find(|(n, _)| n.v == cycle[0])
+                .expect("a cycle is made of apps of this file");
+            let (span, key) = match spec.depends_on.as_ref().or(defaults.depends_on.as_ref()) {
+                Some(list) => list
+                    .v
+                    .iter()
+                    .find(|d| d.v == cycle[1])
+                    .map_or((list.span.clone(), list.key.clone()), |d| {
+                        (d.span.clone(), d.key.clone())
+                    }),
+                None => (first.span.clone(), first.key.clone()),
+            };
+            let how = if cycle.len() == 2 {
+                format!("app {:?} depends on itself", cycle[0])
+            } else {
+                format!("depends_on goes round in a circle: {}", cycle.join(" -> "))
+            };
             c.error(
                 span,
-                &format!("apps.{}.depends_on", cycle[0]),
-                format!("depends_on forms a cycle: {}", cycle.join(" -> ")),
-                "remove one of these dependencies".to_string(),
+                &key,
+                how,
+                "each app must be able to start after the ones it depends on: remove one of these dependencies".to_string(),
             );
             break;
         }
@@ -546,8 +584,9 @@ fn check_collisions(c: &mut Ctx<'_>, ns: &str, apps: &[(Sp<String>, AppSpec)], d
                 c.error(
                     name.span.clone(),
                     &name.key,
-                    format!("{what} would be named {stem}, like {other}"),
-                    "rename one of the two apps".to_string(),
+                    format!("{what} and {other} would both get units named {stem}"),
+                    "unit names are the namespace, a dash and the app name: rename one of the two apps"
+                        .to_string(),
                 );
             } else {
                 stems.insert(stem.to_ascii_lowercase(), what);
@@ -574,6 +613,15 @@ fn resolve_file(
         host,
         dir,
     };
+    if f.empty {
+        c.error(
+            f.top.clone(),
+            "namespace",
+            "the file is empty".into(),
+            "start with namespace = \"prod\", then an [apps.NAME] table with a command".to_string(),
+        );
+        return None;
+    }
     let ns = match &f.namespace {
         None => {
             c.error(
@@ -600,12 +648,17 @@ fn resolve_file(
     let description = f.description.as_ref().and_then(|s| c.text(s));
     let ns_name = ns.clone().unwrap_or_default();
     let mut apps = Vec::new();
-    if f.apps.is_empty() {
+    if f.apps.is_empty() && (f.apps_span.is_some() || !f.apps_written) {
+        let (span, message) = match &f.apps_span {
+            Some(span) => (span.clone(), "[apps] names no app"),
+            None => (f.top.clone(), "the file has no apps"),
+        };
         c.error(
-            f.top.clone(),
+            span,
             "apps",
-            "the file has no apps".into(),
-            "add at least one [apps.NAME] table with a command".to_string(),
+            message.into(),
+            "add an app: [apps.api] on a line of its own, then command = \"node dist/server.js\""
+                .to_string(),
         );
     }
     for (name, spec) in &f.apps {
@@ -658,46 +711,83 @@ pub fn resolve_all(
         .into_iter()
         .filter(|c| !applying.contains(&c.namespace))
         .collect();
-    for (k, (i, _, claim)) in all_claims.iter().enumerate() {
+    let what = |l: &Listen| match l {
+        Listen::Port(p) => format!("port {p}"),
+        Listen::HostPort(h, p) => format!("{h}:{p}"),
+        Listen::Unix(path) => format!("the socket {path}"),
+    };
+    let how = |c: &Claim| {
+        if c.via_env {
+            format!("binds {} itself (env PORT)", what(&c.listen))
+        } else {
+            format!("listens on {}", what(&c.listen))
+        }
+    };
+    let how_other = |via_env: bool| if via_env { "binds it" } else { "listens on it" };
+    for (k, (i, ns, claim)) in all_claims.iter().enumerate() {
         let src = &files[*i].0;
-        let how = |c: &Claim| if c.via_env { "binds" } else { "listens on" };
         // Against earlier claims of this run (each pair reported once).
         if let Some((j, ons, other)) = all_claims[..k]
             .iter()
             .find(|(_, _, o)| o.listen.conflicts(&claim.listen))
         {
-            let where_ = if j == i {
-                String::new()
+            let other_src = &files[*j].0;
+            let at = other_src.diag(other.span.clone(), "", "");
+            let (message, help) = if j == i && other.app == claim.app {
+                (
+                    format!("app {:?} lists {} twice", claim.app, what(&claim.listen)),
+                    "name each port once".to_string(),
+                )
             } else {
-                format!(" in {}", files[*j].0.path.display())
+                let whose = if ons == ns {
+                    format!("app {:?}", other.app)
+                } else {
+                    format!("app {:?} of namespace {:?}", other.app, ons)
+                };
+                let place = if j == i {
+                    format!("line {}", at.line)
+                } else {
+                    format!("{}:{}:{}", other_src.path.display(), at.line, at.col)
+                };
+                (
+                    format!(
+                        "app {:?} {}, but {whose} already {} ({place})",
+                        claim.app,
+                        how(claim),
+                        how_other(other.via_env)
+                    ),
+                    "two apps on one port crash-loop with EADDRINUSE: give each app its own port"
+                        .to_string(),
+                )
             };
-            let mut d = src.diag(
-                claim.span.clone(),
-                &claim.key,
-                format!(
-                    "app {:?} {} {}, which app {:?} of namespace {:?}{where_} {} already",
-                    claim.app,
-                    how(claim),
-                    claim.listen,
-                    other.app,
-                    ons,
-                    how(other)
-                ),
+            diags.push(
+                src.diag(claim.span.clone(), &claim.key, message)
+                    .with_help(help),
             );
-            d.help = Some(
-                "two apps on one port crash-loop with EADDRINUSE: give each app its own port"
-                    .into(),
-            );
-            diags.push(d);
             continue;
         }
         if let Some(other) = installed.iter().find(|o| o.listen.conflicts(&claim.listen)) {
-            let mut d = src.diag(claim.span.clone(), &claim.key, format!(
-                "app {:?} {} {}, which app {:?} of the installed namespace {:?} already claims (unit {})",
-                claim.app, how(claim), claim.listen, other.app, other.namespace,
-                other.origin.file_name().map_or_else(|| other.origin.display().to_string(), |n| n.to_string_lossy().into_owned())));
-            d.help = Some("two apps on one port crash-loop with EADDRINUSE: choose another port, or remove that app first".into());
-            diags.push(d);
+            let unit = other.origin.file_name().map_or_else(
+                || other.origin.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            let via_env = !unit.ends_with(".socket");
+            let message = format!(
+                "app {:?} {}, but app {:?} of the installed namespace {:?} already {} (unit {unit})",
+                claim.app,
+                how(claim),
+                other.app,
+                other.namespace,
+                how_other(via_env)
+            );
+            let help = format!(
+                "two apps on one port crash-loop with EADDRINUSE: choose another port, or first remove that app (unitgen delete {} -n {})",
+                other.app, other.namespace
+            );
+            diags.push(
+                src.diag(claim.span.clone(), &claim.key, message)
+                    .with_help(help),
+            );
         }
     }
     out

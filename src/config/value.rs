@@ -8,6 +8,42 @@ use std::fmt;
 /// A parse failure: what was expected, and a hint.
 pub type ValueError = (String, Option<String>);
 
+/// `number * mult` for a decimal number such as `"1.5"`, in integers: `None` on overflow,
+/// else the product and whether it is exact (no fraction of the unit lost).
+fn scaled(number: &str, mult: u64) -> Option<(u64, bool)> {
+    let (int, frac) = number.split_once('.').unwrap_or((number, ""));
+    let whole = int.parse::<u64>().ok()?.checked_mul(mult)?;
+    let frac = frac.trim_end_matches('0');
+    if frac.is_empty() {
+        return Some((whole, true));
+    }
+    let den = 10u128.checked_pow(u32::try_from(frac.len()).ok()?)?;
+    let part = frac.parse::<u128>().ok()?.checked_mul(u128::from(mult))?;
+    let extra = u64::try_from(part / den).ok()?;
+    Some((whole.checked_add(extra)?, part % den == 0))
+}
+
+/// The leading decimal number of `s` (`"1.5"` of `"1.5s"`), if it starts with one.
+fn leading_number(s: &str) -> Option<&str> {
+    let int_len = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    if int_len == 0 {
+        return None;
+    }
+    let len = match s[int_len..].strip_prefix('.') {
+        Some(frac) => {
+            let f = frac
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(frac.len());
+            if f == 0 {
+                return None;
+            }
+            int_len + 1 + f
+        }
+        None => int_len,
+    };
+    Some(&s[..len])
+}
+
 /// A time span, kept in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Duration(pub u64);
@@ -28,14 +64,9 @@ impl Duration {
         let mut total: u64 = 0;
         let mut rest = t;
         while !rest.is_empty() {
-            let digits = rest
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(rest.len());
-            if digits == 0 {
-                return Err(expected());
-            }
-            let n: u64 = rest[..digits].parse().map_err(|_| expected())?;
-            rest = rest[digits..].trim_start();
+            // A whole or decimal number, as systemd reads "1.5s".
+            let number = leading_number(rest).ok_or_else(expected)?;
+            rest = rest[number.len()..].trim_start();
             let unit_len = rest
                 .find(|c: char| !c.is_ascii_alphabetic())
                 .unwrap_or(rest.len());
@@ -49,15 +80,19 @@ impl Duration {
                 "" => {
                     return Err((
                         format!("a duration with a unit, found {s:?}"),
-                        Some(format!("say which unit: \"{n}s\" or \"{n}ms\"")),
+                        Some(format!("say which unit: \"{number}s\" or \"{number}ms\"")),
                     ))
                 }
                 _ => return Err(expected()),
             };
-            total = n
-                .checked_mul(mult)
-                .and_then(|v| total.checked_add(v))
-                .ok_or_else(expected)?;
+            let (ms, exact) = scaled(number, mult).ok_or_else(expected)?;
+            if !exact {
+                return Err((
+                    format!("a duration in whole milliseconds, found {s:?}"),
+                    Some("the smallest step is 1ms".into()),
+                ));
+            }
+            total = total.checked_add(ms).ok_or_else(expected)?;
             rest = rest[unit_len..].trim_start();
         }
         Ok(Duration(total))
@@ -115,13 +150,11 @@ impl Size {
                 )),
             };
         }
-        let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
         let hint = "sizes use systemd's suffixes K, M, G, T (powers of 1024), like \"500M\"";
-        if digits == 0 {
+        let Some(n) = leading_number(t) else {
             return Err(bad(hint.into()));
-        }
-        let n: u64 = t[..digits].parse().map_err(|_| bad(hint.into()))?;
-        let suffix = &t[digits..];
+        };
+        let suffix = t[n.len()..].trim_start();
         let mult: u64 = match suffix {
             "" | "B" => 1,
             "K" | "k" => 1 << 10,
@@ -138,8 +171,9 @@ impl Size {
                 return Err(bad(hint));
             }
         };
-        n.checked_mul(mult)
-            .map(Size::Bytes)
+        // As systemd does, a fraction of a byte is dropped ("1.5K" is 1536 bytes).
+        scaled(n, mult)
+            .map(|(b, _)| Size::Bytes(b))
             .ok_or_else(|| bad("the size is too large".into()))
     }
 }
@@ -170,10 +204,29 @@ impl CpuQuota {
     pub fn parse(s: &str) -> Result<Self, ValueError> {
         match s.trim().strip_suffix('%').map(str::parse::<u32>) {
             Some(Ok(v)) if v > 0 => Ok(CpuQuota(v)),
-            _ => Err((
-                format!("a CPU quota like \"50%\" or \"300%\", found {s:?}"),
-                Some("100% is one whole CPU; use a whole number followed by %".into()),
-            )),
+            _ => {
+                // A bare number: a count of CPUs when small ("1.5"), else already a percentage.
+                let help = match s.trim().parse::<f64>() {
+                    Ok(n)
+                        if n > 0.0
+                            && (n <= 16.0 || s.contains('.'))
+                            && (n * 100.0).fract() == 0.0 =>
+                    {
+                        format!(
+                            "100% is one whole CPU: for {n} CPUs, write \"{}%\"",
+                            (n * 100.0) as u64
+                        )
+                    }
+                    Ok(n) if n > 0.0 && n.fract() == 0.0 => {
+                        format!("did you mean \"{n}%\"? (100% is one whole CPU)")
+                    }
+                    _ => "100% is one whole CPU; use a whole number followed by %".into(),
+                };
+                Err((
+                    format!("a CPU quota like \"50%\" or \"300%\", found {s:?}"),
+                    Some(help),
+                ))
+            }
         }
     }
 }
@@ -220,8 +273,33 @@ impl Signal {
             .find(|&&n| n == full)
             .map(|&n| Signal(n))
             .ok_or_else(|| {
-                let hint = crate::diagnostic::did_you_mean(&full, SIGNALS)
-                    .map(|n| format!("did you mean \"{n}\"?"))
+                // Compare without the common "SIG", which makes every name look alike.
+                let bare: Vec<&str> = SIGNALS.iter().map(|n| &n[3..]).collect();
+                // Linux's numbers, as in `kill -15`.
+                const NUMBERS: &[(&str, &str)] = &[
+                    ("1", "SIGHUP"),
+                    ("2", "SIGINT"),
+                    ("3", "SIGQUIT"),
+                    ("6", "SIGABRT"),
+                    ("9", "SIGKILL"),
+                    ("10", "SIGUSR1"),
+                    ("12", "SIGUSR2"),
+                    ("14", "SIGALRM"),
+                    ("15", "SIGTERM"),
+                    ("18", "SIGCONT"),
+                    ("19", "SIGSTOP"),
+                    ("28", "SIGWINCH"),
+                    ("30", "SIGPWR"),
+                ];
+                let number = NUMBERS
+                    .iter()
+                    .find(|(n, _)| *n == s.trim())
+                    .map(|(n, name)| format!("signal {n} is \"{name}\": write its name"));
+                let hint = number
+                    .or_else(|| {
+                        crate::diagnostic::did_you_mean(&full[3..], &bare)
+                            .map(|n| format!("did you mean \"SIG{n}\"?"))
+                    })
                     .unwrap_or_else(|| format!("one of {}", SIGNALS.join(", ")));
                 (
                     format!("a signal name like \"SIGINT\", found {s:?}"),
@@ -362,5 +440,52 @@ impl fmt::Display for Listen {
             Listen::HostPort(h, p) => write!(f, "{h}:{p}"),
             Listen::Unix(path) => write!(f, "{path}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_durations_and_sizes() {
+        assert_eq!(Duration::parse("1.5s").unwrap(), Duration(1500));
+        assert_eq!(Duration::parse("1.005s").unwrap(), Duration(1005));
+        assert_eq!(Duration::parse("1min 30s").unwrap(), Duration(90_000));
+        assert_eq!(Duration::parse("5 sec").unwrap(), Duration(5000));
+        assert!(Duration::parse("0.5ms").is_err());
+        assert!(Duration::parse("1.s").is_err());
+        assert!(Duration::parse("5").is_err());
+        assert!(Duration::parse("5x").is_err());
+        assert_eq!(Size::parse("1.5K").unwrap(), Size::Bytes(1536));
+        assert_eq!(Size::parse("500M").unwrap(), Size::Bytes(500 << 20));
+        assert!(Size::parse("500MB").is_err());
+        assert!(Size::parse("99999999999999999999T").is_err());
+    }
+
+    #[test]
+    fn cpu_quota_hints() {
+        assert_eq!(CpuQuota::parse("150%").unwrap(), CpuQuota(150));
+        assert!(CpuQuota::parse("1.5")
+            .unwrap_err()
+            .1
+            .unwrap()
+            .contains("\"150%\""));
+        assert!(CpuQuota::parse("0%").is_err());
+    }
+
+    #[test]
+    fn signals() {
+        assert_eq!(Signal::parse("int").unwrap(), Signal("SIGINT"));
+        assert!(Signal::parse("15")
+            .unwrap_err()
+            .1
+            .unwrap()
+            .contains("SIGTERM"));
+        assert!(Signal::parse("SIGTREM")
+            .unwrap_err()
+            .1
+            .unwrap()
+            .contains("SIGTERM"));
     }
 }
