@@ -29,7 +29,10 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (Vec<u8>, std::time::SystemTime)> {
     let mut out = BTreeMap::new();
     for e in walk(dir) {
         let m = std::fs::metadata(&e).unwrap();
-        out.insert(e.clone(), (std::fs::read(&e).unwrap(), m.modified().unwrap()));
+        out.insert(
+            e.clone(),
+            (std::fs::read(&e).unwrap(), m.modified().unwrap()),
+        );
     }
     out
 }
@@ -55,7 +58,11 @@ fn unitgen() -> Command {
 
 #[test]
 fn corpus_is_large_enough() {
-    assert!(cases().len() >= 25, "the bad-input corpus has {} files, want at least 25", cases().len());
+    assert!(
+        cases().len() >= 25,
+        "the bad-input corpus has {} files, want at least 25",
+        cases().len()
+    );
 }
 
 #[test]
@@ -68,7 +75,11 @@ fn every_bad_file_gets_its_error_and_nothing_changes() {
         .success();
     // An ops drop-in, which must survive too.
     std::fs::create_dir_all(units.path().join("other-web@.service.d")).unwrap();
-    std::fs::write(units.path().join("other-web@.service.d/override.conf"), "[Service]\nNice=5\n").unwrap();
+    std::fs::write(
+        units.path().join("other-web@.service.d/override.conf"),
+        "[Service]\nNice=5\n",
+    )
+    .unwrap();
     let before = snapshot(units.path());
     let update = std::env::var_os("UPDATE_EXPECT").is_some();
     let mut failures = Vec::new();
@@ -76,10 +87,20 @@ fn every_bad_file_gets_its_error_and_nothing_changes() {
         let rel = case.strip_prefix(root()).unwrap();
         let expected_path = case.with_extension("err");
         for verb in ["validate", "plan"] {
-            let out = unitgen().arg(verb).arg("--unit-dir").arg(units.path()).arg(rel).output().unwrap();
+            let out = unitgen()
+                .arg(verb)
+                .arg("--unit-dir")
+                .arg(units.path())
+                .arg(rel)
+                .output()
+                .unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr).to_string();
             if out.status.code() != Some(2) {
-                failures.push(format!("{verb} {}: exit {:?}, want 2\n{stderr}", rel.display(), out.status.code()));
+                failures.push(format!(
+                    "{verb} {}: exit {:?}, want 2\n{stderr}",
+                    rel.display(),
+                    out.status.code()
+                ));
                 continue;
             }
             if stderr.contains("panicked") {
@@ -90,10 +111,95 @@ fn every_bad_file_gets_its_error_and_nothing_changes() {
             }
             let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
             if stderr != expected {
-                failures.push(format!("{verb} {}: error text differs\n--- want\n{expected}\n--- got\n{stderr}", rel.display()));
+                failures.push(format!(
+                    "{verb} {}: error text differs\n--- want\n{expected}\n--- got\n{stderr}",
+                    rel.display()
+                ));
             }
         }
-        assert_eq!(before, snapshot(units.path()), "{} changed the unit directory", rel.display());
+        assert_eq!(
+            before,
+            snapshot(units.path()),
+            "{} changed the unit directory",
+            rel.display()
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// Each directory of `tests/bad/multi/` is one case of several files given together (in name
+/// order), such as two files with the same namespace; its expected error is `<dir>.err`.
+fn multi_cases() -> Vec<(PathBuf, Vec<PathBuf>)> {
+    let mut v: Vec<(PathBuf, Vec<PathBuf>)> = std::fs::read_dir(root().join("tests/bad/multi"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .map(|dir| {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .map(|p| p.strip_prefix(root()).unwrap().to_path_buf())
+                .collect();
+            files.sort();
+            (dir.with_extension("err"), files)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn several_files_are_checked_together() {
+    let units = tempfile::tempdir().unwrap();
+    let before = snapshot(units.path());
+    let update = std::env::var_os("UPDATE_EXPECT").is_some();
+    let mut failures = Vec::new();
+    let cases = multi_cases();
+    assert!(!cases.is_empty());
+    for (expected_path, files) in cases {
+        let name = expected_path.display().to_string();
+        for verb in ["validate", "plan"] {
+            let out = unitgen()
+                .arg(verb)
+                .arg("--unit-dir")
+                .arg(units.path())
+                .args(&files)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+            if out.status.code() != Some(2) {
+                failures.push(format!(
+                    "{verb} {name}: exit {:?}, want 2\n{stderr}",
+                    out.status.code()
+                ));
+                continue;
+            }
+            if verb == "validate" && update {
+                std::fs::write(&expected_path, &stderr).unwrap();
+            }
+            let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+            if stderr != expected {
+                failures.push(format!(
+                    "{verb} {name}: error text differs\n--- want\n{expected}\n--- got\n{stderr}"
+                ));
+            }
+            if !expected
+                .lines()
+                .next()
+                .is_some_and(|l| l.starts_with("error: "))
+                || !expected.contains("--> tests/bad/multi/")
+            {
+                failures.push(format!(
+                    "{name}: the error does not name file:line:col:\n{expected}"
+                ));
+            }
+        }
+        assert_eq!(
+            before,
+            snapshot(units.path()),
+            "{name} changed the unit directory"
+        );
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
@@ -104,7 +210,13 @@ fn every_expected_error_names_file_line_and_key() {
     for case in cases() {
         let err = std::fs::read_to_string(case.with_extension("err")).unwrap_or_default();
         let rel = case.strip_prefix(root()).unwrap().display().to_string();
-        assert!(err.contains(&format!("--> {rel}:")), "{rel}: the error does not name file:line:col:\n{err}");
-        assert!(err.lines().next().is_some_and(|l| l.starts_with("error: ")), "{rel}: no error line:\n{err}");
+        assert!(
+            err.contains(&format!("--> {rel}:")),
+            "{rel}: the error does not name file:line:col:\n{err}"
+        );
+        assert!(
+            err.lines().next().is_some_and(|l| l.starts_with("error: ")),
+            "{rel}: no error line:\n{err}"
+        );
     }
 }
