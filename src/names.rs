@@ -114,6 +114,25 @@ const UNIT_SUFFIXES: &[&str] = &[
     "scope",
 ];
 
+/// systemd's targets that people name without their suffix (`after = ["network-online"]`).
+const WELL_KNOWN_TARGETS: &[&str] = &[
+    "basic",
+    "default",
+    "graphical",
+    "local-fs",
+    "multi-user",
+    "network",
+    "network-online",
+    "network-pre",
+    "nss-lookup",
+    "remote-fs",
+    "sockets",
+    "sysinit",
+    "time-set",
+    "time-sync",
+    "timers",
+];
+
 /// Check the name of a unit outside unitgen (`after`, `requires`, `wants`).
 pub fn check_foreign_unit(name: &str) -> Result<(), String> {
     let chars_ok = !name.is_empty()
@@ -124,9 +143,16 @@ pub fn check_foreign_unit(name: &str) -> Result<(), String> {
     let suffix = name.rsplit_once('.').map(|(_, s)| s);
     match suffix {
         Some(s) if chars_ok && UNIT_SUFFIXES.contains(&s) => Ok(()),
-        _ if chars_ok && suffix.is_none() => Err(format!(
-            "a unit name ends with its type: did you mean \"{name}.service\"?"
-        )),
+        _ if chars_ok && suffix.is_none() => {
+            let kind = if WELL_KNOWN_TARGETS.contains(&name) {
+                "target"
+            } else {
+                "service"
+            };
+            Err(format!(
+                "a unit name ends with its type: did you mean \"{name}.{kind}\"?"
+            ))
+        }
         _ => Err(format!(
             "a unit name is letters, digits and :-_.\\@ followed by a type ({})",
             UNIT_SUFFIXES.join(", ")
@@ -143,17 +169,20 @@ pub fn is_env_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// A user or group name systemd accepts, or a numeric id.
+/// A user or group name as systemd's strict rule has it (`^[a-zA-Z_][a-zA-Z0-9_-]{0,30}$`,
+/// systemd's USER_NAMES.md), or a numeric id.
 pub fn is_user_name(s: &str) -> bool {
     if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
-        return s.parse::<u32>().is_ok();
+        return s
+            .parse::<u32>()
+            .is_ok_and(|id| id != u32::MAX && id != 65535);
     }
     let mut chars = s.chars();
-    s.len() <= 32
+    s.len() <= 31
         && chars
             .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-".contains(c))
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
 }
 
 #[cfg(test)]
@@ -181,11 +210,25 @@ mod tests {
     }
 
     #[test]
+    fn users() {
+        assert!(is_user_name("deploy-prod"));
+        assert!(is_user_name("Deploy"));
+        assert!(is_user_name("1000"));
+        assert!(!is_user_name("deploy:prod"));
+        assert!(!is_user_name("deploy prod"));
+        assert!(!is_user_name("-x"));
+        assert!(!is_user_name("4294967295"));
+    }
+
+    #[test]
     fn foreign_units() {
         assert!(check_foreign_unit("postgresql.service").is_ok());
         assert!(check_foreign_unit("postgresql")
             .unwrap_err()
             .contains("postgresql.service"));
         assert!(check_foreign_unit("a b.service").is_err());
+        assert!(check_foreign_unit("network-online")
+            .unwrap_err()
+            .contains("network-online.target"));
     }
 }

@@ -172,6 +172,17 @@ pub fn load_all(
             .unwrap_or(usize::MAX)
     };
     diags.0.sort_by_key(|d| (rank(d), d.line, d.col));
+    // A bad value in [defaults] is found once per app, and said once.
+    let mut said = std::collections::BTreeSet::new();
+    diags.0.retain(|d| {
+        said.insert((
+            d.file.clone(),
+            d.line,
+            d.col,
+            d.key.clone(),
+            d.message.clone(),
+        ))
+    });
     if diags.is_empty() {
         Ok(namespaces)
     } else {

@@ -164,11 +164,14 @@ fn resolve_app(
     let description = pick(&a.description, &d.description).and_then(|s| c.text(&s));
 
     let dir = c.dir.clone();
+    // A missing working directory is one error: what is looked for inside it is not another.
+    let mut cwd_exists = true;
     let cwd = match pick(&a.cwd, &d.cwd) {
         Some(s) => {
             let p = c.path(&s, &dir);
             if let Some(p) = &p {
                 if !c.host.is_dir(p) {
+                    cwd_exists = false;
                     let shown = c.show(p);
                     c.error(s.span.clone(), &s.key, format!("the working directory {shown} does not exist"),
                         "create it, or fix the path (a relative path is taken from the ecosystem file's directory)".to_string());
@@ -192,7 +195,7 @@ fn resolve_app(
             );
             None
         }
-        Some(cmd) => resolve_command(c, &cmd, cwd.as_deref()),
+        Some(cmd) => resolve_command(c, &cmd, cwd.as_deref(), cwd_exists),
     };
 
     let instances = match pick(&a.instances, &d.instances) {
@@ -314,7 +317,8 @@ fn resolve_app(
         .filter_map(|s| {
             let base = cwd.clone().unwrap_or_else(|| dir.clone());
             let p = c.path(s, &base)?;
-            if !c.host.is_file(&p) {
+            let under_missing_cwd = !cwd_exists && Path::new(&s.v).is_relative();
+            if !under_missing_cwd && !c.host.is_file(&p) {
                 c.error(
                     s.span.clone(),
                     &s.key,
@@ -332,8 +336,11 @@ fn resolve_app(
         } else if names::is_user_name(&u.v) {
             Some(User::Named(u.v))
         } else {
-            c.error(u.span.clone(), &u.key, format!("{:?} is not a valid user name", u.v),
-                "a user name is lower-case letters, digits, '_' and '-', or a numeric uid, or \"dynamic\"".to_string());
+            let help = match u.v.split_once(':') {
+                Some((user, group)) => format!("give the group on its own: user = {user:?} and group = {group:?}"),
+                None => "a user name is letters, digits, '_' and '-', not starting with a digit or '-', at most 31 of them; or a numeric uid; or \"dynamic\" for a user made up by systemd".to_string(),
+            };
+            c.error(u.span.clone(), &u.key, format!("{:?} is not a valid user name", u.v), help);
             None
         }
     });
@@ -345,7 +352,7 @@ fn resolve_app(
                 g.span.clone(),
                 &g.key,
                 format!("{:?} is not a valid group name", g.v),
-                None,
+                "a group name is letters, digits, '_' and '-', not starting with a digit or '-', at most 31 of them; or a numeric gid".to_string(),
             );
             None
         }
@@ -412,6 +419,7 @@ fn resolve_command(
     c: &mut Ctx<'_>,
     cmd: &Sp<Vec<String>>,
     cwd: Option<&Path>,
+    cwd_exists: bool,
 ) -> Option<Vec<String>> {
     for w in &cmd.v {
         if w.contains('\0') {
@@ -448,6 +456,10 @@ fn resolve_command(
             .find(|p| c.host.is_executable(p))
     };
     let Some(path) = found else {
+        if !cwd_exists && !prog.starts_with('/') {
+            // Looked for in a directory that is not there: that has its own error.
+            return None;
+        }
         let script = [".js", ".mjs", ".cjs", ".ts", ".py", ".rb", ".php"]
             .iter()
             .any(|e| prog.ends_with(e));
