@@ -27,6 +27,11 @@ pub enum Context {
 
 /// Quote `s` for `ctx`. The result never contains a line break.
 pub fn quote(s: &str, ctx: Context) -> String {
+    // Most values (names, numbers, keywords, plain paths) need nothing: skip the rebuild.
+    let plain = |c: char| !c.is_control() && c != '%';
+    if matches!(ctx, Context::Verbatim | Context::Line) && s.chars().all(plain) {
+        return s.to_string();
+    }
     match ctx {
         Context::Verbatim => s
             .chars()
