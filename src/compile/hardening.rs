@@ -59,15 +59,17 @@ pub fn directives(app: &App, user_manager: bool) -> Vec<String> {
         .chain(app.env_files.iter().map(|p| p.as_path()))
         .any(under_home);
     add("ProtectSystem=strict");
-    add(if profile == Hardening::Strict && !bind_paths(app, user_manager).is_empty() {
-        // `yes` would hide the app's own directory (200/CHDIR): an empty /home with only
-        // the app's paths bound into it.
-        "ProtectHome=tmpfs"
-    } else if home && profile != Hardening::Strict {
-        "ProtectHome=read-only"
-    } else {
-        "ProtectHome=yes"
-    });
+    add(
+        if profile == Hardening::Strict && !bind_paths(app, user_manager).is_empty() {
+            // `yes` would hide the app's own directory (200/CHDIR): an empty /home with only
+            // the app's paths bound into it.
+            "ProtectHome=tmpfs"
+        } else if home && profile != Hardening::Strict {
+            "ProtectHome=read-only"
+        } else {
+            "ProtectHome=yes"
+        },
+    );
     add("PrivateTmp=yes");
     add("PrivateDevices=yes");
     add("ProtectKernelTunables=yes");
