@@ -14,11 +14,12 @@ use unitgen::host::FixedHost;
 use unitgen::render::Renderer;
 
 fn cases() -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden"))
-        .expect("tests/golden")
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-        .collect();
+    let mut v: Vec<PathBuf> =
+        std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden"))
+            .expect("tests/golden")
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
     v.sort();
     v
 }
@@ -29,7 +30,11 @@ fn compile_case(path: &Path) -> Vec<UnitFile> {
     let fake = Path::new("/srv/app").join(&name);
     let ns = unitgen::config::load(&fake, &text, &FixedHost::default())
         .unwrap_or_else(|e| panic!("{} does not validate:\n{e}", path.display()));
-    let scope = if name.ends_with(".user.toml") { Scope::User } else { Scope::System };
+    let scope = if name.ends_with(".user.toml") {
+        Scope::User
+    } else {
+        Scope::System
+    };
     compile(&ns, scope, &Renderer::new())
 }
 
@@ -43,14 +48,21 @@ fn write(units: &[UnitFile]) -> tempfile::TempDir {
 
 #[test]
 fn corpus_is_large_enough() {
-    assert!(cases().len() >= 15, "the golden corpus has {} files, want at least 15", cases().len());
+    assert!(
+        cases().len() >= 15,
+        "the golden corpus has {} files, want at least 15",
+        cases().len()
+    );
 }
 
 #[test]
 fn golden_units() {
     for case in cases() {
         let units = compile_case(&case);
-        let text: String = units.iter().map(|u| format!("=== {} ===\n{}\n", u.name, u.content)).collect();
+        let text: String = units
+            .iter()
+            .map(|u| format!("=== {} ===\n{}\n", u.name, u.content))
+            .collect();
         let name = case.file_stem().unwrap().to_string_lossy().to_string();
         insta::with_settings!({ snapshot_suffix => name, prepend_module_to_snapshot => false, omit_expression => true }, {
             insta::assert_snapshot!("units", text);
@@ -65,15 +77,30 @@ fn golden_units_pass_systemd_analyze_verify() {
         let units = compile_case(&case);
         let dir = write(&units);
         let names: Vec<&str> = units.iter().map(|u| u.name.as_str()).collect();
-        let out = Command::new("systemd-analyze")
+        // Units for the user manager are verified as user units, with a runtime dir of their own.
+        let user = case.to_string_lossy().ends_with(".user.toml");
+        let runtime = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new("systemd-analyze");
+        if user {
+            cmd.arg("--user").env("XDG_RUNTIME_DIR", runtime.path());
+        }
+        let out = cmd
             .arg("verify")
             .args(&names)
             .current_dir(dir.path())
             .env("SYSTEMD_LOG_COLOR", "0")
             .output()
             .expect("systemd-analyze is needed by the tests (Debian package systemd)");
-        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        assert!(out.status.success() && said.trim().is_empty(), "{}: systemd-analyze verify said:\n{said}", case.display());
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success() && said.trim().is_empty(),
+            "{}: systemd-analyze verify said:\n{said}",
+            case.display()
+        );
     }
 }
 
@@ -84,7 +111,10 @@ fn default_profile_exposure() {
     let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/node-api.toml");
     let units = compile_case(&case);
     let dir = write(&units);
-    let template = units.iter().find(|u| u.name.ends_with("@.service")).unwrap();
+    let template = units
+        .iter()
+        .find(|u| u.name.ends_with("@.service"))
+        .unwrap();
     let instance = template.name.replace("@.service", "@1.service");
     let score = |dir: &Path, unit: &str| -> f64 {
         let out = Command::new("systemd-analyze")
@@ -93,14 +123,30 @@ fn default_profile_exposure() {
             .output()
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
-        let line = text.lines().find(|l| l.contains("Overall exposure level")).unwrap_or_else(|| panic!("no score in:\n{text}"));
-        line.split(':').nth(1).unwrap().split_whitespace().next().unwrap().parse().unwrap()
+        let line = text
+            .lines()
+            .find(|l| l.contains("Overall exposure level"))
+            .unwrap_or_else(|| panic!("no score in:\n{text}"));
+        line.split(':')
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
     };
     let ours = score(dir.path(), &instance);
     // The same app as a plain unit, as PM2 users have it: what the profile buys.
     let plain = tempfile::tempdir().unwrap();
-    std::fs::write(plain.path().join("plain@.service"), "[Service]\nExecStart=/usr/bin/node server.js\n").unwrap();
+    std::fs::write(
+        plain.path().join("plain@.service"),
+        "[Service]\nExecStart=/usr/bin/node server.js\n",
+    )
+    .unwrap();
     let before = score(plain.path(), "plain@1.service");
-    eprintln!("systemd-analyze security exposure: unitgen default profile {ours}, plain unit {before}");
+    eprintln!(
+        "systemd-analyze security exposure: unitgen default profile {ours}, plain unit {before}"
+    );
     assert!(ours <= 2.5, "exposure {ours} is above 2.5");
 }

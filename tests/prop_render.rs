@@ -564,7 +564,6 @@ fn trailing_backslash_does_not_swallow_the_next_line() {
 /// the whole unit ("String is not UTF-8 clean"), and an `Environment=` holding one is dropped
 /// even when escaped; D-Bus cannot carry them either. Validation should refuse them, like NUL.
 #[test]
-#[ignore = "known bug: validation accepts Unicode noncharacters (src/config/resolve.rs)"]
 fn noncharacters_are_refused() {
     for (key, value) in [
         ("env", "{ A = \"a\u{fffe}\" }"),
@@ -587,7 +586,6 @@ fn noncharacters_are_refused() {
 /// at the normalized path, so `cwd = "a /."` becomes `WorkingDirectory=/srv/app/a ` and systemd
 /// strips the space.
 #[test]
-#[ignore = "known bug: a path that ends in white space once normalized is accepted (src/config/resolve.rs)"]
 fn path_ending_in_space_after_normalizing() {
     let text = "namespace = \"ws\"\n[apps.app]\ncommand = \"sleep 1\"\ncwd = \"a /.\"\n";
     if let Ok((service, _)) = service_of(text) {

@@ -37,7 +37,9 @@ impl Ctx<'_> {
     /// A path from the file, made absolute against `base` and normalized, or an error if it
     /// cannot be written to a unit file as it is.
     fn path(&mut self, s: &Sp<String>, base: &Path) -> Option<PathBuf> {
-        if let Some(why) = unwritable(&s.v) {
+        let normalized = normalize(&base.join(&s.v));
+        // Checked after normalizing too: "a /." becomes "/srv/a ", whose space systemd strips.
+        if let Some(why) = unwritable(&s.v).or_else(|| unwritable(&normalized.to_string_lossy())) {
             self.error(
                 s.span.clone(),
                 &s.key,
@@ -47,18 +49,7 @@ impl Ctx<'_> {
             );
             return None;
         }
-        let p = base.join(&s.v);
-        let mut out = PathBuf::from("/");
-        for c in p.components() {
-            match c {
-                Component::Normal(n) => out.push(n),
-                Component::ParentDir => {
-                    out.pop();
-                }
-                _ => {}
-            }
-        }
-        Some(out)
+        Some(normalized)
     }
 
     /// A path for a message: under the ecosystem file's directory, relative to the file as
@@ -94,9 +85,35 @@ impl Ctx<'_> {
 }
 
 /// Why a value that systemd reads as the rest of a line cannot carry this string, if it can't.
+/// The path made absolute and free of `.` and `..`, without looking at the filesystem.
+fn normalize(p: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for c in p.components() {
+        match c {
+            Component::Normal(n) => out.push(n),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A Unicode noncharacter (U+FDD0..U+FDEF, U+xxFFFE, U+xxFFFF): systemd 252 refuses a unit
+/// file holding one as not UTF-8 clean, escaped or not.
+pub(crate) fn noncharacter(s: &str) -> bool {
+    s.chars().any(|c| {
+        let n = c as u32;
+        (0xFDD0..=0xFDEF).contains(&n) || n & 0xFFFE == 0xFFFE
+    })
+}
+
 fn unwritable(s: &str) -> Option<&'static str> {
     if s.contains('\0') {
         Some("it contains a NUL byte")
+    } else if noncharacter(s) {
+        Some("it contains a Unicode noncharacter, which systemd refuses")
     } else if s.contains(['\n', '\r']) {
         Some("it contains a line break")
     } else if s.chars().any(char::is_control) {
@@ -229,6 +246,16 @@ fn resolve_app(
             );
             continue;
         }
+        if noncharacter(&v.v) {
+            c.error(
+                v.span.clone(),
+                &v.key,
+                "the value contains a Unicode noncharacter (such as U+FFFF), which systemd refuses"
+                    .into(),
+                "remove it from the value".to_string(),
+            );
+            continue;
+        }
         env.insert(k.v.clone(), v.v.clone());
     }
 
@@ -333,6 +360,14 @@ fn resolve_app(
     let user = pick(&a.user, &d.user).and_then(|u| {
         if u.v == "dynamic" {
             Some(User::Dynamic)
+        } else if u.v == "nobody" || u.v == "65534" {
+            c.error(
+                u.span.clone(),
+                &u.key,
+                "running as \"nobody\" is not safe: every service that does shares its files and processes".into(),
+                "use user = \"dynamic\" for a user of this app's own, made up by systemd".to_string(),
+            );
+            None
         } else if names::is_user_name(&u.v) {
             Some(User::Named(u.v))
         } else {
@@ -364,7 +399,17 @@ fn resolve_app(
         .iter()
         .filter_map(|s| {
             let base = cwd.clone().unwrap_or_else(|| dir.clone());
-            c.path(s, &base)
+            let p = c.path(s, &base)?;
+            if cwd_exists && !c.host.is_dir(&p) && !c.host.is_file(&p) {
+                let shown = c.show(&p);
+                c.error(
+                    s.span.clone(),
+                    &s.key,
+                    format!("the writable path {shown} does not exist"),
+                    "create it (systemd cannot make a missing path writable and would not start the app)".to_string(),
+                );
+            }
+            Some(p)
         })
         .collect();
 
@@ -422,6 +467,15 @@ fn resolve_command(
     cwd_exists: bool,
 ) -> Option<Vec<String>> {
     for w in &cmd.v {
+        if noncharacter(w) {
+            c.error(
+                cmd.span.clone(),
+                &cmd.key,
+                "an argument contains a Unicode noncharacter (such as U+FFFF), which systemd refuses".into(),
+                None,
+            );
+            return None;
+        }
         if w.contains('\0') {
             c.error(
                 cmd.span.clone(),
