@@ -11,6 +11,7 @@ pub mod compile;
 pub mod config;
 pub mod diagnostic;
 pub mod host;
+pub mod import;
 pub mod journal;
 pub mod lock;
 pub mod names;

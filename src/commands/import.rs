@@ -1,9 +1,224 @@
-//! `unitgen import FILE`: PM2 ecosystem file to unitgen TOML.
+//! `unitgen import FILE`: PM2 ecosystem file to unitgen TOML, one file per namespace.
+//!
+//! Read and convert (nothing written on bad input, exit 2), check every output where it will
+//! live as `validate` would, write, then say what happened. A result that does not validate
+//! on this machine is written anyway, so that it can be fixed, and the exit status is 1.
+//! The long help (`crate::import::LONG_HELP`) says the same to users.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use super::Failure;
 use crate::cli::{Global, ImportArgs};
+use crate::config;
+use crate::host::{Host, SystemHost};
+use crate::import::{self, Imported, Request};
+
+/// Where the TOML goes.
+enum Dest {
+    /// `-o -`.
+    Stdout,
+    /// `-o FILE`: one namespace only; replaced if it exists.
+    File(PathBuf),
+    /// NAMESPACE.toml in a directory: beside the PM2 file, or `-o DIR/`.
+    Dir(PathBuf),
+}
 
 /// Import a PM2 ecosystem file.
-pub fn run(_g: &Global, a: &ImportArgs) -> Result<(), Failure> {
-    Err(Failure::Usage(format!("import of {} is not built yet", a.file.display())))
+pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
+    let dest = match &a.output {
+        Some(p) if p.as_os_str() == "-" => Dest::Stdout,
+        Some(p) if p.is_dir() || p.as_os_str().to_string_lossy().ends_with('/') => {
+            Dest::Dir(p.clone())
+        }
+        Some(p) => Dest::File(p.clone()),
+        None => Dest::Dir(a.file.parent().map(Path::to_path_buf).unwrap_or_default()),
+    };
+    let out_dir = match &dest {
+        Dest::Stdout => PathBuf::from("."),
+        Dest::File(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
+        Dest::Dir(d) => d.clone(),
+    };
+    let out_dir_abs = std::path::absolute(if out_dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &out_dir
+    })
+    .map_err(|e| anyhow::anyhow!("cannot resolve {}: {e}", out_dir.display()))?;
+    if !matches!(dest, Dest::Stdout) && !out_dir_abs.is_dir() {
+        return Err(Failure::Usage(format!(
+            "error: the output directory {} does not exist\n  = help: create it first, or choose another -o",
+            out_dir.display()
+        )));
+    }
+
+    let claims = super::unit_dir(g).claims().unwrap_or_default();
+    let host = SystemHost::new(claims);
+    let in_path = |prog: &str| {
+        host.search_path()
+            .iter()
+            .any(|d| host.is_executable(&d.join(prog)))
+    };
+    let req = Request {
+        file: &a.file,
+        env: a.env.as_deref(),
+        namespace: a.namespace.as_deref(),
+        out_dir: &out_dir_abs,
+        in_path: &in_path,
+    };
+    let outcome = import::import(&req).map_err(|e| Failure::Usage(e.to_string()))?;
+
+    // Where each file goes (and the name it is checked under).
+    let names: Vec<String> = outcome
+        .files
+        .iter()
+        .map(|f| format!("{}.toml", f.namespace))
+        .collect();
+    if outcome.files.len() > 1 && matches!(dest, Dest::Stdout | Dest::File(_)) {
+        let list: Vec<&str> = outcome.files.iter().map(|f| f.namespace.as_str()).collect();
+        return Err(Failure::Usage(format!(
+            "error: {} holds {} namespaces ({}), and a unitgen file holds one\n  = help: leave out -o to write {} beside it, or give -o a directory (ending in '/')",
+            a.file.display(),
+            list.len(),
+            list.join(", "),
+            names.join(", ")
+        )));
+    }
+    let targets: Vec<(PathBuf, &Imported)> = outcome
+        .files
+        .iter()
+        .zip(&names)
+        .map(|(f, n)| {
+            let p = match &dest {
+                Dest::Stdout | Dest::Dir(_) => out_dir.join(n),
+                Dest::File(p) => p.clone(),
+            };
+            (p, f)
+        })
+        .collect();
+    // Never replace a file the user wrote by hand unless they named it.
+    if let Dest::Dir(_) = dest {
+        for (p, _) in &targets {
+            if let Ok(existing) = std::fs::read_to_string(p) {
+                if !existing.starts_with(import::MARK) {
+                    return Err(Failure::Usage(format!(
+                        "error: {} exists and was not written by unitgen import; nothing was written\n  = help: move it away, or name the output with -o",
+                        p.display()
+                    )));
+                }
+            } else if p.exists() {
+                return Err(Failure::Usage(format!(
+                    "error: {} exists and is not a file unitgen import wrote; nothing was written",
+                    p.display()
+                )));
+            }
+        }
+    }
+
+    // Check the files as they will be, where they will be.
+    let texts: Vec<(PathBuf, String)> = targets
+        .iter()
+        .map(|(p, f)| (p.clone(), f.toml.clone()))
+        .collect();
+    let checked = config::load_all(&texts, &host);
+
+    // Write.
+    match dest {
+        Dest::Stdout => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(targets[0].1.toml.as_bytes())
+                .and_then(|_| out.flush())
+                .map_err(|e| anyhow::anyhow!("writing to stdout: {e}"))?;
+        }
+        _ => {
+            for (p, f) in &targets {
+                write_atomic(p, &f.toml)
+                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+            }
+        }
+    }
+
+    // Say what happened.
+    let shown = |p: &Path| match dest {
+        Dest::Stdout => "the TOML on stdout".to_string(),
+        _ => p.display().to_string(),
+    };
+    if !g.quiet {
+        let mut err = std::io::stderr().lock();
+        let env = a
+            .env
+            .as_deref()
+            .map(|e| format!(" --env {e}"))
+            .unwrap_or_default();
+        let _ = writeln!(err, "unitgen import {}{env}:", a.file.display());
+        for r in &outcome.remarks {
+            let _ = writeln!(err, "  {r}");
+        }
+        for (p, f) in &targets {
+            let apps: Vec<&str> = f.apps.iter().map(|(_, n)| n.as_str()).collect();
+            let _ = writeln!(
+                err,
+                "wrote {} (namespace {}, {} app{}: {})",
+                shown(p),
+                f.namespace,
+                apps.len(),
+                if apps.len() == 1 { "" } else { "s" },
+                apps.join(", ")
+            );
+            for s in &f.summary {
+                let _ = writeln!(err, "  {s}");
+            }
+        }
+    }
+    match checked {
+        Ok(_) => {
+            if !g.quiet {
+                let files: Vec<String> = targets
+                    .iter()
+                    .map(|(p, _)| p.display().to_string())
+                    .collect();
+                let next = match dest {
+                    Dest::Stdout => "save it to a file, then `unitgen apply FILE`".to_string(),
+                    _ => format!("review, then `unitgen apply {}`", files.join(" ")),
+                };
+                eprintln!("valid on this machine; {next}");
+            }
+            Ok(())
+        }
+        Err(diags) => {
+            let mut msg = String::new();
+            for d in &diags.0 {
+                msg.push_str(&format!("{d}\n\n"));
+            }
+            let n = diags.len();
+            let what: Vec<String> = targets.iter().map(|(p, _)| shown(p)).collect();
+            msg.push_str(&format!(
+                "{n} error{} found: {} {} written, but {} not validate on this machine yet; fix {} (or the machine: a script that is not deployed here yet, a port another namespace holds), then run `unitgen validate`",
+                if n == 1 { "" } else { "s" },
+                what.join(", "),
+                if what.len() == 1 { "was" } else { "were" },
+                if what.len() == 1 { "does" } else { "do" },
+                if what.len() == 1 { "it" } else { "them" },
+            ));
+            Err(Failure::Failed(msg))
+        }
+    }
+}
+
+/// Write through a temporary file in the same directory, then rename: never half a file.
+fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".unitgen-import-")
+        .tempfile_in(&dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o644))?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }

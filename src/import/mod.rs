@@ -1,0 +1,700 @@
+//! PM2 migration: a PM2 ecosystem file (`.js`, `.cjs`, `.mjs`, `.json`, `.yaml`) becomes one
+//! unitgen TOML file per namespace. Every PM2 option becomes a key or a comment that says
+//! what it was and what to do instead; see `doc/migrating-from-pm2.md`.
+//!
+//! This module is pure apart from reading the PM2 file (and running `node` for JavaScript):
+//! it returns the TOML texts; `commands/import.rs` validates and writes them.
+
+pub mod map;
+pub mod read;
+pub mod value;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use map::AppOut;
+use value::Js;
+
+/// The long help of `unitgen import`, ready for the man page.
+pub const LONG_HELP: &str = "\
+Turn a PM2 ecosystem file into unitgen ecosystem files: one TOML file per PM2 namespace, \
+written as NAMESPACE.toml beside the PM2 file (or into the directory given with -o DIR/, or \
+to the file -o OUT when there is one namespace, or to stdout with -o -).
+
+JSON and YAML files are read directly. A .js, .cjs or .mjs file is code: it is evaluated by \
+the machine's `node`, as PM2 evaluates it, so it sees the environment unitgen import runs in \
+(run `NODE_ENV=production unitgen import ...` if the file branches on it). Functions and \
+undefined values cannot be carried over and are named in comments.
+
+--env NAME merges each app's env_NAME block over its env, as `pm2 start --env NAME` does; \
+the other env_* blocks are listed in comments. An app's namespace is its PM2 `namespace`, \
+else --namespace, else a top-level `namespace` of the file, else the --env name, else \
+\"default\"; names that unitgen cannot use (my-app) are converted (my_app), and said so.
+
+Every PM2 option becomes a key, or a comment at the app that says what it was and what to \
+do instead (log files, watch, PM2 Plus...); a summary goes to stderr. Cluster apps with \
+several instances and a PORT get `listen = [PORT]`: systemd then shares one socket with \
+every instance, and the app must accept it (LISTEN_FDS, in Node server.listen({fd: 3})).
+
+The result is validated on this machine as `unitgen validate` would. When it does not \
+validate (a script that is not here yet, a port another namespace holds), it is still \
+written, so that it can be fixed, and the errors are printed; the exit status is then 1. \
+An existing file is replaced only when it was written by unitgen import, or named with -o.
+
+Exit status: 0 written and valid; 1 written, but it does not validate here yet; 2 bad \
+input (not a PM2 file, a syntax error, a .js that throws, an app without a script, no \
+node for a .js file): nothing written.";
+
+/// Why an import cannot go on. Nothing has been written when one is returned.
+#[derive(Debug, Clone)]
+pub struct Error {
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+impl Error {
+    /// An error without a hint.
+    pub fn new(message: impl Into<String>) -> Self {
+        Error {
+            message: message.into(),
+            help: None,
+        }
+    }
+
+    /// Add a hint.
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}", self.message)?;
+        if let Some(h) = &self.help {
+            write!(f, "\n  = help: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// What to import and where the result will live.
+pub struct Request<'a> {
+    /// The PM2 file, as the user named it.
+    pub file: &'a Path,
+    /// `--env NAME`.
+    pub env: Option<&'a str>,
+    /// `--namespace NS`.
+    pub namespace: Option<&'a str>,
+    /// The directory the TOML files will be written to, absolute: relative paths of the PM2
+    /// file keep their meaning only when it is the PM2 file's own.
+    pub out_dir: &'a Path,
+    /// Is a program in `PATH`? (chooses `python` or `python3`, as PM2 does)
+    pub in_path: &'a dyn Fn(&str) -> bool,
+}
+
+/// One TOML file to write.
+#[derive(Debug, Clone)]
+pub struct Imported {
+    /// Its unitgen namespace.
+    pub namespace: String,
+    /// Its text.
+    pub toml: String,
+    /// `(PM2 name, unitgen name)` of each app.
+    pub apps: Vec<(String, String)>,
+    /// What the user should know, one line each, for stderr.
+    pub summary: Vec<String>,
+}
+
+/// The whole result.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// One file per namespace, in the order the PM2 file first names them.
+    pub files: Vec<Imported>,
+    /// Remarks about the PM2 file as a whole.
+    pub remarks: Vec<String>,
+}
+
+/// A namespace name unitgen accepts: `[a-z][a-z0-9_]{0,31}`.
+pub fn namespace_name(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.trim().to_ascii_lowercase().chars() {
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            c
+        } else {
+            '_'
+        };
+        if !(c == '_' && out.ends_with('_')) {
+            out.push(c);
+        }
+    }
+    let mut out = out.trim_matches('_').to_string();
+    if out.is_empty() {
+        return "default".into();
+    }
+    if !out.starts_with(|c: char| c.is_ascii_lowercase()) {
+        out = format!("ns_{out}");
+    }
+    out.truncate(32);
+    out.trim_end_matches('_').to_string()
+}
+
+/// An app name unitgen accepts: `[A-Za-z0-9][A-Za-z0-9_.-]*`, at most 64 characters.
+pub fn app_name(s: &str) -> String {
+    let mapped: String = s
+        .trim()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut out = String::new();
+    for c in mapped.chars() {
+        if !(c == '-' && out.ends_with('-')) {
+            out.push(c);
+        }
+    }
+    let mut out = out
+        .trim_start_matches(|c: char| !c.is_ascii_alphanumeric())
+        .trim_end_matches('-')
+        .to_string();
+    out.truncate(64);
+    if out.is_empty() {
+        "app".into()
+    } else {
+        out
+    }
+}
+
+/// Where the app list is, and what else the top of the file holds.
+struct Top<'a> {
+    apps: Vec<&'a Js>,
+    /// `apps` was one object rather than an array.
+    single: bool,
+    /// The key that held the apps (`apps`, `pm2`), for paths in messages.
+    key: Option<&'static str>,
+    namespace: Option<String>,
+    deploy: Option<&'a Js>,
+    others: Vec<(&'a str, &'a Js)>,
+}
+
+fn is_app(v: &Js) -> bool {
+    ["script", "exec", "cmd", "command"]
+        .iter()
+        .any(|k| v.get(k).is_some())
+}
+
+fn top<'a>(file: &str, v: &'a Js) -> Result<Top<'a>, Error> {
+    let not_pm2 = |found: String| {
+        Error::new(format!("{file} is not a PM2 ecosystem file: {found}"))
+            .help("a PM2 ecosystem file holds { apps: [ { name, script, ... } ] }, or an array of such apps")
+    };
+    let mut t = Top {
+        apps: Vec::new(),
+        single: false,
+        key: None,
+        namespace: None,
+        deploy: None,
+        others: Vec::new(),
+    };
+    match v {
+        Js::Arr(a) => t.apps = a.iter().collect(),
+        Js::Obj(o) => {
+            let key = if v.get("apps").is_some() {
+                Some("apps")
+            } else if v.get("pm2").is_some() {
+                Some("pm2")
+            } else {
+                None
+            };
+            match key.and_then(|k| v.get(k)) {
+                Some(Js::Arr(a)) => t.apps = a.iter().collect(),
+                Some(app @ Js::Obj(_)) => {
+                    t.apps = vec![app];
+                    t.single = true;
+                }
+                Some(other) => {
+                    return Err(not_pm2(format!(
+                        "`{}` is {}, expected an array of apps",
+                        key.unwrap_or("apps"),
+                        other.kind()
+                    )))
+                }
+                None if is_app(v) => {
+                    t.apps = vec![v];
+                    t.single = true;
+                }
+                None => {
+                    let keys: Vec<&str> = o.iter().take(6).map(|(k, _)| k.as_str()).collect();
+                    return Err(not_pm2(if keys.is_empty() {
+                        "it is an empty object".into()
+                    } else {
+                        format!("it has no `apps` (its keys: {})", keys.join(", "))
+                    }));
+                }
+            }
+            t.key = key;
+            for (k, val) in o {
+                match k.as_str() {
+                    "apps" | "pm2" if key == Some(k.as_str()) => {}
+                    "namespace" if key.is_some() => t.namespace = Some(val.to_env_text()),
+                    "deploy" if key.is_some() => t.deploy = Some(val),
+                    _ if key.is_some() => t.others.push((k.as_str(), val)),
+                    _ => {}
+                }
+            }
+        }
+        Js::Null => {
+            return Err(not_pm2(
+                "it exports nothing (module.exports is undefined or null)".into(),
+            ))
+        }
+        other => return Err(not_pm2(format!("it holds {}", other.kind()))),
+    }
+    if t.apps.is_empty() {
+        return Err(Error::new(format!("{file} has no apps"))
+            .help("PM2 would start nothing either: add apps, or import another file"));
+    }
+    Ok(t)
+}
+
+/// The app index a path from node's walk points into (`apps[2].env.X` is app 2).
+fn app_of_path(path: &str, t: &Top<'_>) -> Option<usize> {
+    let rest = match t.key {
+        Some(k) => path.strip_prefix(k)?,
+        None => path,
+    };
+    if t.single {
+        return (rest.is_empty() || rest.starts_with('.')).then_some(0);
+    }
+    let rest = rest.strip_prefix('[')?;
+    rest[..rest.find(']')?].parse().ok()
+}
+
+/// Read the PM2 file and make the TOML files. Nothing is written here.
+pub fn import(req: &Request<'_>) -> Result<Outcome, Error> {
+    let shown = req.file.display().to_string();
+    let loaded = read::load(req.file)?;
+    let t = top(&shown, &loaded.value)?;
+    let abs = std::path::absolute(req.file).unwrap_or_else(|_| req.file.to_path_buf());
+    let pm2_dir = abs
+        .parent()
+        .map_or_else(|| PathBuf::from("/"), Path::to_path_buf);
+    let same_dir = same_dir(&pm2_dir, req.out_dir);
+    let deploy_env = match (t.deploy, req.env) {
+        (Some(d), Some(e)) => d.get(e).and_then(|x| x.get("env")),
+        _ => None,
+    };
+    let ctx = map::Ctx {
+        env: req.env,
+        deploy_env,
+        pm2_dir: &pm2_dir,
+        same_dir,
+        in_path: req.in_path,
+    };
+
+    let mut remarks = loaded.remarks.clone();
+    let mut file_notes: Vec<String> = Vec::new();
+    let mut apps: Vec<AppOut> = Vec::new();
+    let mut errors: Vec<Error> = Vec::new();
+    let mut serve: Vec<String> = Vec::new();
+    for (i, app) in t.apps.iter().enumerate() {
+        if let Some(Js::Str(s)) = app.get("script") {
+            if s == "serve" {
+                let name = app
+                    .get("name")
+                    .map_or_else(|| format!("#{}", i + 1), Js::to_env_text);
+                serve.push(format!("{name} ({})", app.brief(120)));
+                continue;
+            }
+        }
+        match map::convert(app, i, &ctx) {
+            Ok(a) => apps.push(a),
+            Err(e) => errors.push(e),
+        }
+    }
+    if let Some(first) = errors.first() {
+        // Report every bad app at once, as validate does.
+        let mut msg = first.message.clone();
+        for e in &errors[1..] {
+            msg.push_str("\nerror: ");
+            msg.push_str(&e.message);
+        }
+        return Err(Error {
+            message: format!("{msg}\n  --> {shown}"),
+            help: first.help.clone(),
+        });
+    }
+    if !serve.is_empty() {
+        file_notes.push(format!(
+            "Not imported: PM2's built-in static file server (script = \"serve\"): {}. Serve those files with your web server (nginx, caddy), or add an app that runs one, e.g. command = \"npx serve -l 8080 dist\".",
+            serve.join("; ")
+        ));
+        remarks.push(format!(
+            "{} static server app(s) (script \"serve\") not imported: see the comment at the top",
+            serve.len()
+        ));
+    }
+    // Values JSON cannot carry: at their app if they belong to one, else at the top.
+    for d in &loaded.dropped {
+        let why = if d.ends_with("(undefined)") {
+            " (a process.env variable that is not set here?)"
+        } else {
+            ""
+        };
+        let note = format!("not imported: {d}{why}.");
+        let idx = app_of_path(d, &t).filter(|_| serve.is_empty());
+        match idx.and_then(|i| apps.get_mut(i)) {
+            Some(a) => {
+                if d.contains(".env") {
+                    a.env_notes.push(note);
+                } else {
+                    a.notes.push(note);
+                }
+                a.summary.push(format!("{d}: not imported"));
+            }
+            None => {
+                file_notes.push(note);
+                remarks.push(format!("{d}: not imported"));
+            }
+        }
+    }
+    if let Some(d) = t.deploy {
+        let envs: Vec<String> = match d {
+            Js::Obj(o) => o.iter().map(|(k, _)| k.clone()).collect(),
+            _ => Vec::new(),
+        };
+        let used = match (deploy_env, req.env) {
+            (Some(_), Some(e)) => {
+                format!(" (deploy.{e}.env was merged under each app's env, as PM2 does)")
+            }
+            _ => String::new(),
+        };
+        file_notes.push(format!(
+            "Not imported: PM2 deploy ({}){used}. Deploy with your CI or git as before, then run `unitgen apply` on this file.",
+            envs.join(", ")
+        ));
+        remarks.push("deploy section not imported: see the comment at the top".into());
+    }
+    for (k, v) in &t.others {
+        if *k == "static" {
+            file_notes.push(format!(
+                "Not imported: PM2 static = {}: PM2's built-in static file servers. Serve those files with your web server (nginx, caddy).",
+                v.brief(80)
+            ));
+            remarks.push("static servers not imported: see the comment at the top".into());
+        } else {
+            file_notes.push(format!(
+                "Not imported: {k} = {} (not a PM2 key; PM2 ignores it too).",
+                v.brief(60)
+            ));
+            remarks.push(format!("top-level key {k}: not imported"));
+        }
+    }
+
+    // Namespaces: the app's own, --namespace, the file's top-level one, --env, "default".
+    let mut groups: Vec<(String, String, String, Vec<AppOut>)> = Vec::new(); // (ns, pm2 ns, why)
+    for a in apps {
+        let (pm2_ns, why) = if let Some(n) = &a.namespace {
+            (n.clone(), String::new())
+        } else if let Some(n) = req.namespace {
+            (n.to_string(), "--namespace".to_string())
+        } else if let Some(n) = &t.namespace {
+            (
+                n.clone(),
+                "the PM2 file's top-level namespace (PM2 itself ignores it there: its apps go to --namespace or \"default\")".to_string(),
+            )
+        } else if let Some(e) = req.env {
+            (
+                e.to_string(),
+                format!("--env {e} (the apps name no namespace; PM2 put them in \"default\")"),
+            )
+        } else {
+            (
+                "default".to_string(),
+                "PM2's namespace for apps that name none".to_string(),
+            )
+        };
+        let ns = namespace_name(&pm2_ns);
+        match groups.iter_mut().find(|g| g.1 == *pm2_ns) {
+            Some(g) => g.3.push(a),
+            None => {
+                // Two PM2 namespaces that convert to one name get told apart.
+                let mut name = ns.clone();
+                let mut n = 2;
+                while groups.iter().any(|g| g.0 == name) {
+                    let suffix = format!("_{n}");
+                    let mut base = ns.clone();
+                    base.truncate(32 - suffix.len());
+                    name = format!("{base}{suffix}");
+                    n += 1;
+                }
+                groups.push((name, pm2_ns, why, vec![a]));
+            }
+        }
+    }
+
+    let label = if same_dir {
+        abs.file_name()
+            .map_or_else(|| shown.clone(), |f| f.to_string_lossy().into_owned())
+    } else {
+        abs.display().to_string()
+    };
+    let mut files = Vec::new();
+    for (ns, pm2_ns, why, mut apps) in groups {
+        let mut summary = Vec::new();
+        let from = if why.is_empty() {
+            String::new()
+        } else {
+            format!(" from {why}")
+        };
+        let ns_comment = if ns != pm2_ns {
+            summary.push(format!(
+                "namespace {pm2_ns:?} became {ns:?} (a namespace is [a-z][a-z0-9_]{{0,31}})"
+            ));
+            Some(format!(
+                "PM2 namespace {pm2_ns:?}{from}, made a unitgen name: lower-case letters, digits and '_' (systemd reads a dash in a slice name as nesting)."
+            ))
+        } else if why.is_empty() || why == "--namespace" {
+            None
+        } else {
+            Some(format!("Named{from}."))
+        };
+        // App names: valid and distinct (unit names ignore case).
+        let mut taken: Vec<String> = Vec::new();
+        for a in apps.iter_mut() {
+            let base = app_name(&a.pm2_name);
+            let mut name = base.clone();
+            let mut n = 2;
+            while taken.contains(&name.to_ascii_lowercase()) {
+                name = format!("{base}-{n}");
+                n += 1;
+            }
+            taken.push(name.to_ascii_lowercase());
+            if name != a.pm2_name {
+                let why = if base != a.pm2_name {
+                    "an app name is letters, digits, '_', '.' and '-'"
+                } else {
+                    "another app of this namespace has that name"
+                };
+                summary.push(format!("app {:?} named {name:?} ({why})", a.pm2_name));
+                a.notes
+                    .insert(0, format!("PM2 name = {:?} ({why}).", a.pm2_name));
+            }
+            a.name = name;
+        }
+        let toml = render(&RenderInput {
+            label: &label,
+            env: req.env,
+            ns: &ns,
+            ns_comment: ns_comment.as_deref(),
+            cwd_default: (!same_dir).then_some(pm2_dir.as_path()),
+            file_notes: &file_notes,
+            apps: &apps,
+        });
+        for a in &apps {
+            for s in &a.summary {
+                summary.push(format!("{}: {s}", a.name));
+            }
+        }
+        files.push(Imported {
+            namespace: ns,
+            toml,
+            apps: apps
+                .iter()
+                .map(|a| (a.pm2_name.clone(), a.name.clone()))
+                .collect(),
+            summary,
+        });
+    }
+    if files.is_empty() {
+        return Err(
+            Error::new(format!("{shown}: no app could be imported")).help("see the notes above")
+        );
+    }
+    Ok(Outcome { files, remarks })
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+struct RenderInput<'a> {
+    label: &'a str,
+    env: Option<&'a str>,
+    ns: &'a str,
+    ns_comment: Option<&'a str>,
+    cwd_default: Option<&'a Path>,
+    file_notes: &'a [String],
+    apps: &'a [AppOut],
+}
+
+/// The first line of every file import writes: `commands/import.rs` replaces a file that
+/// starts with it without asking.
+pub const MARK: &str = "# Imported from PM2 by `unitgen import`";
+
+const WIDTH: usize = 92;
+
+/// Write `text` as `# ` comment lines of at most about `WIDTH` columns.
+fn comment(out: &mut String, text: &str) {
+    let mut line = String::from("#");
+    for word in text.split_whitespace() {
+        if line.len() > 1 && line.len() + 1 + word.len() > WIDTH {
+            out.push_str(&line);
+            out.push('\n');
+            line = String::from("#");
+        }
+        line.push(' ');
+        line.push_str(word);
+    }
+    if line.len() > 1 {
+        out.push_str(&line);
+        out.push('\n');
+    }
+}
+
+/// A TOML key: bare when it can be, else quoted.
+fn key(k: &str) -> String {
+    if !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        k.to_string()
+    } else {
+        toml::Value::String(k.to_string()).to_string()
+    }
+}
+
+fn render(r: &RenderInput<'_>) -> String {
+    let mut out = String::new();
+    let env = r.env.map(|e| format!(" --env {e}")).unwrap_or_default();
+    out.push_str(&format!("{MARK} from {}{env}.\n", r.label));
+    out.push_str("# Review it, then run `unitgen validate` and `unitgen apply` on this file.\n#\n");
+    comment(
+        &mut out,
+        "PM2 passed the environment of the shell that ran `pm2 start` on to every app; systemd starts apps with a clean one: what an app needs must be in its env or env_file.",
+    );
+    for n in r.file_notes {
+        out.push_str("#\n");
+        comment(&mut out, n);
+    }
+    out.push('\n');
+    if let Some(c) = r.ns_comment {
+        comment(&mut out, c);
+    }
+    out.push_str(&format!(
+        "namespace = {}\n",
+        toml::Value::String(r.ns.to_string())
+    ));
+    out.push_str("\n[defaults]\n");
+    if let Some(dir) = r.cwd_default {
+        comment(
+            &mut out,
+            "the PM2 file's directory, where `pm2 start` ran apps that name no cwd",
+        );
+        out.push_str(&format!(
+            "cwd = {}\n",
+            toml::Value::String(dir.display().to_string())
+        ));
+    }
+    comment(
+        &mut out,
+        "PM2 stopped apps with SIGINT; systemd's default is SIGTERM",
+    );
+    out.push_str("stop_signal = \"SIGINT\"\n");
+
+    for a in r.apps {
+        let table = format!("apps.{}", key(&a.name));
+        out.push_str(&format!("\n[{table}]\n"));
+        for l in &a.lines {
+            if let Some(c) = &l.comment {
+                comment(&mut out, c);
+            }
+            out.push_str(&format!("{} = {}\n", l.key, l.value));
+        }
+        let inline = format!(
+            "env = {{ {} }}",
+            a.env
+                .iter()
+                .map(|(k, v)| format!("{} = {}", key(k), toml::Value::String(v.clone())))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let use_inline = !a.env.is_empty() && a.env.len() <= 3 && inline.len() <= WIDTH;
+        if use_inline {
+            for n in &a.env_notes {
+                comment(&mut out, n);
+            }
+            out.push_str(&inline);
+            out.push('\n');
+        }
+        if !a.notes.is_empty() {
+            out.push('\n');
+            for n in &a.notes {
+                comment(&mut out, n);
+            }
+        }
+        if !use_inline && (!a.env.is_empty() || !a.env_notes.is_empty()) {
+            out.push('\n');
+            if a.env.is_empty() {
+                for n in &a.env_notes {
+                    comment(&mut out, n);
+                }
+            } else {
+                out.push_str(&format!("[{table}.env]\n"));
+                for n in &a.env_notes {
+                    comment(&mut out, n);
+                }
+                for (k, v) in &a.env {
+                    out.push_str(&format!(
+                        "{} = {}\n",
+                        key(k),
+                        toml::Value::String(v.clone())
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn namespace_names() {
+        assert_eq!(namespace_name("flyer-crawler-prod"), "flyer_crawler_prod");
+        assert_eq!(namespace_name("My-App"), "my_app");
+        assert_eq!(namespace_name("2024"), "ns_2024");
+        assert_eq!(namespace_name("--"), "default");
+        assert_eq!(namespace_name(&"a".repeat(40)).len(), 32);
+    }
+
+    #[test]
+    fn app_names() {
+        assert_eq!(app_name("my app"), "my-app");
+        assert_eq!(app_name("api:v2"), "api-v2");
+        assert_eq!(app_name("__x"), "x");
+        assert_eq!(app_name("***"), "app");
+        assert_eq!(app_name("proxy-service"), "proxy-service");
+    }
+
+    #[test]
+    fn comments_wrap() {
+        let mut s = String::new();
+        comment(&mut s, &"word ".repeat(40));
+        assert!(s.lines().all(|l| l.len() <= WIDTH && l.starts_with("# ")));
+    }
+}

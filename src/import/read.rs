@@ -1,0 +1,304 @@
+//! Read a PM2 ecosystem file into a [`Js`] value: JSON and YAML directly, JavaScript by
+//! running it with the machine's `node`, as PM2 itself does (`require` for `.js` and `.cjs`,
+//! `import()` for ES modules).
+
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::value::Js;
+use super::Error;
+
+/// The kinds of ecosystem file PM2 reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// `.json`.
+    Json,
+    /// `.yml`, `.yaml`.
+    Yaml,
+    /// `.js`, `.cjs`, `.mjs`: code.
+    Js,
+}
+
+/// What the file held, with what could not be carried over.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The exported value.
+    pub value: Js,
+    /// Values JSON cannot hold, by path (`apps[0].env.DB_URL (undefined)`): functions, and
+    /// `undefined` (often a `process.env.X` that is not set where the import ran).
+    pub dropped: Vec<String>,
+    /// Remarks about how the file was read, for the summary.
+    pub remarks: Vec<String>,
+}
+
+/// How long a JavaScript ecosystem file may take to evaluate.
+const NODE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The format, from the file name (as PM2 decides it).
+pub fn format_of(path: &Path) -> Option<Format> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    if name.ends_with(".json") || name.ends_with(".json5") {
+        Some(Format::Json)
+    } else if name.ends_with(".yml") || name.ends_with(".yaml") {
+        Some(Format::Yaml)
+    } else if name.ends_with(".js") || name.ends_with(".cjs") || name.ends_with(".mjs") {
+        Some(Format::Js)
+    } else {
+        None
+    }
+}
+
+/// Read and evaluate the file.
+pub fn load(path: &Path) -> Result<Loaded, Error> {
+    let shown = path.display().to_string();
+    let format = format_of(path).ok_or_else(|| {
+        Error::new(format!("{shown}: not a PM2 ecosystem file name")).help(
+            "PM2 ecosystem files end in .config.js, .config.cjs, .config.mjs, .json, .yml or .yaml",
+        )
+    })?;
+    let text = std::fs::read(path).map_err(|e| Error::new(format!("cannot read {shown}: {e}")))?;
+    match format {
+        Format::Json => {
+            let text = String::from_utf8(text)
+                .map_err(|_| Error::new(format!("{shown}: the file is not UTF-8 text")))?;
+            match serde_json::from_str::<Js>(&text) {
+                Ok(value) => Ok(Loaded {
+                    value,
+                    dropped: Vec::new(),
+                    remarks: Vec::new(),
+                }),
+                Err(e) => {
+                    // PM2 evaluates a .json file as a JavaScript expression, so comments and
+                    // trailing commas pass there: do the same when node can, else report.
+                    let strict = Error::new(format!(
+                        "{shown}:{}:{}: JSON syntax: {}",
+                        e.line(),
+                        e.column(),
+                        strip_position(&e.to_string())
+                    ))
+                    .help("fix the JSON (a missing comma or quote, an unclosed bracket)");
+                    if e.is_syntax() || e.is_eof() {
+                        if let Ok(mut l) = run_node(path, "expression") {
+                            l.remarks.push(format!(
+                                "{shown} is not strict JSON ({}); it was read as a JavaScript expression, as PM2 reads it",
+                                strip_position(&e.to_string())
+                            ));
+                            return Ok(l);
+                        }
+                    }
+                    Err(strict)
+                }
+            }
+        }
+        Format::Yaml => {
+            let text = String::from_utf8(text)
+                .map_err(|_| Error::new(format!("{shown}: the file is not UTF-8 text")))?;
+            let value = serde_norway::from_str::<Js>(&text).map_err(|e| {
+                let at = e
+                    .location()
+                    .map(|l| format!(":{}:{}", l.line(), l.column()))
+                    .unwrap_or_default();
+                Error::new(format!("{shown}{at}: YAML: {e}"))
+            })?;
+            Ok(Loaded {
+                value,
+                dropped: Vec::new(),
+                remarks: Vec::new(),
+            })
+        }
+        Format::Js => run_node(path, "module"),
+    }
+}
+
+/// serde_json ends its messages with " at line L column C", which we already say.
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// The script `node -e` runs: load the file, walk the value into plain JSON (recording what
+/// JSON cannot carry), and write it to the file named by the last argument. The file's own
+/// output goes to unitgen's stderr, so that it never mixes with the TOML on stdout.
+const NODE_SCRIPT: &str = r#"
+const [mode, file, out] = process.argv.slice(1);
+const fs = require('fs');
+const url = require('url');
+const dropped = [];
+const stack = [];
+function walk(v, p) {
+  const where = p || '(the whole file)';
+  if (v === undefined) { dropped.push(where + ' (undefined)'); return undefined; }
+  if (typeof v === 'function') { dropped.push(where + ' (a function)'); return undefined; }
+  if (typeof v === 'symbol') { dropped.push(where + ' (a symbol)'); return undefined; }
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number' && !Number.isFinite(v)) { dropped.push(where + ' (' + v + ')'); return undefined; }
+  if (v === null || typeof v !== 'object') return v;
+  if (v instanceof RegExp) return v.toString();
+  if (v instanceof Date) return v.toISOString();
+  if (stack.includes(v)) { dropped.push(where + ' (a circular reference)'); return undefined; }
+  stack.push(v);
+  let r;
+  if (Array.isArray(v)) {
+    r = v.map((x, i) => { const w = walk(x, p + '[' + i + ']'); return w === undefined ? null : w; });
+  } else {
+    r = {};
+    for (const k of Object.keys(v)) {
+      const key = /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(k) ? k : JSON.stringify(k);
+      const w = walk(v[k], p ? p + '.' + key : key);
+      if (w !== undefined) r[k] = w;
+    }
+  }
+  stack.pop();
+  return r;
+}
+function finish(kind, value) {
+  fs.writeFileSync(out, JSON.stringify({ kind, value: walk(value, ''), dropped }));
+  process.exit(0);
+}
+(async () => {
+  let cfg;
+  if (mode === 'expression') {
+    const vm = require('vm');
+    cfg = vm.runInThisContext('(' + fs.readFileSync(file, 'utf8') + ')', { filename: file, timeout: 1000 });
+  } else {
+    let m;
+    try {
+      m = require(file);
+    } catch (e) {
+      if (!e || (e.code !== 'ERR_REQUIRE_ESM' && e.code !== 'ERR_REQUIRE_ASYNC_MODULE')) throw e;
+      m = await import(url.pathToFileURL(file).href);
+    }
+    if (m && m[Symbol.toStringTag] === 'Module') m = m.default !== undefined ? m.default : Object.assign({}, m);
+    cfg = m;
+  }
+  if (typeof cfg === 'function') return finish('function', null);
+  if (cfg && typeof cfg.then === 'function') return finish('promise', null);
+  finish(Array.isArray(cfg) ? 'array' : cfg === null ? 'null' : typeof cfg, cfg);
+})().catch((e) => {
+  process.stderr.write(String((e && e.stack) || e) + '\n');
+  process.exit(3);
+});
+"#;
+
+fn run_node(path: &Path, mode: &str) -> Result<Loaded, Error> {
+    let shown = path.display().to_string();
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = abs.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let out = tempfile::Builder::new()
+        .prefix("unitgen-import-")
+        .suffix(".json")
+        .tempfile()
+        .map_err(|e| Error::new(format!("cannot create a temporary file: {e}")))?;
+    let mut child = Command::new("node")
+        .arg("-e")
+        .arg(NODE_SCRIPT)
+        .arg(mode)
+        .arg(&abs)
+        .arg(out.path())
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(std::io::stderr()))
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::new(format!(
+                    "{shown} is JavaScript, and reading it needs `node`, which is not in PATH"
+                ))
+                .help("install Node.js (the apps need it anyway), or import a JSON or YAML copy of the file")
+            } else {
+                Error::new(format!("cannot run node to read {shown}: {e}"))
+            }
+        })?;
+    // Drain stderr on a thread so that a chatty file cannot fill the pipe and stall.
+    let mut err_pipe = child.stderr.take();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(p) = err_pipe.as_mut() {
+            let _ = p.read_to_string(&mut s);
+        }
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break st,
+            Ok(None) if start.elapsed() > NODE_TIMEOUT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(Error::new(format!(
+                    "{shown} did not finish evaluating within {}s (node was stopped)",
+                    NODE_TIMEOUT.as_secs()
+                ))
+                .help("an ecosystem file should only export its configuration: move work such as connecting to a database out of it"));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(Error::new(format!("waiting for node: {e}"))),
+        }
+    };
+    let stderr = reader.join().unwrap_or_default();
+    if !status.success() {
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        let shown_lines: Vec<&str> = lines.iter().take(12).copied().collect();
+        let mut msg = format!("{shown} failed when node evaluated it");
+        if !shown_lines.is_empty() {
+            msg.push_str(":\n");
+            msg.push_str(
+                &shown_lines
+                    .iter()
+                    .map(|l| format!("    {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
+        }
+        return Err(Error::new(msg).help(
+            "the file is code: it must run without errors under `node` in this environment (a missing module or environment variable?)",
+        ));
+    }
+    // Warnings node printed while the file loaded are the user's business: pass them on.
+    if !stderr.trim().is_empty() {
+        eprint!("{stderr}");
+    }
+    let json = std::fs::read_to_string(out.path())
+        .map_err(|e| Error::new(format!("reading what node made of {shown}: {e}")))?;
+    let doc: Js = serde_json::from_str(&json)
+        .map_err(|e| Error::new(format!("reading what node made of {shown}: {e}")))?;
+    let kind = match doc.get("kind") {
+        Some(Js::Str(s)) => s.clone(),
+        _ => String::new(),
+    };
+    match kind.as_str() {
+        "function" => {
+            return Err(Error::new(format!(
+                "{shown} exports a function, not a configuration"
+            ))
+            .help("PM2 does not call it either: export the object, `module.exports = { apps: [...] }`"))
+        }
+        "promise" => {
+            return Err(Error::new(format!(
+                "{shown} exports a promise, not a configuration"
+            ))
+            .help("PM2 does not wait for it either: export the object, `module.exports = { apps: [...] }`"))
+        }
+        _ => {}
+    }
+    let dropped = match doc.get("dropped") {
+        Some(Js::Arr(a)) => a
+            .iter()
+            .filter_map(|v| match v {
+                Js::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(Loaded {
+        value: doc.get("value").cloned().unwrap_or(Js::Null),
+        dropped,
+        remarks: Vec::new(),
+    })
+}
