@@ -16,6 +16,7 @@
 mod controller;
 mod features;
 mod harness;
+mod package;
 mod smoke;
 
 use std::path::PathBuf;
@@ -30,6 +31,7 @@ fn all_tests() -> Vec<Test> {
     let mut all = Vec::new();
     all.extend(smoke::tests());
     all.extend(controller::tests());
+    all.extend(package::tests());
     all.extend(features::tests());
     all
 }
