@@ -170,41 +170,41 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
             }
         }
     }
-    match checked {
-        Ok(_) => {
-            if !g.quiet {
-                let files: Vec<String> = targets
-                    .iter()
-                    .map(|(p, _)| p.display().to_string())
-                    .collect();
-                let next = match dest {
-                    Dest::Stdout => "save it to a file, then `unitgen apply FILE`".to_string(),
-                    _ => format!("review, then `unitgen apply {}`", files.join(" ")),
-                };
-                eprintln!("valid on this machine; {next}");
-            }
-            Ok(())
+    let problems: Vec<&String> = targets.iter().flat_map(|(_, f)| &f.problems).collect();
+    let diags = checked.err().map(|d| d.0).unwrap_or_default();
+    if diags.is_empty() && problems.is_empty() {
+        if !g.quiet {
+            let files: Vec<String> = targets
+                .iter()
+                .map(|(p, _)| p.display().to_string())
+                .collect();
+            let next = match dest {
+                Dest::Stdout => "save it to a file, then `unitgen apply FILE`".to_string(),
+                _ => format!("review, then `unitgen apply {}`", files.join(" ")),
+            };
+            eprintln!("valid on this machine; {next}");
         }
-        Err(diags) => {
-            let mut msg = String::new();
-            for d in &diags.0 {
-                msg.push_str(&format!("{d}\n\n"));
-            }
-            let n = diags.len();
-            let what: Vec<String> = targets.iter().map(|(p, _)| shown(p)).collect();
-            msg.push_str(&format!(
-                "{n} error{} found: {} {} written, but {} not validate on this machine yet; fix {} (or the machine: a script that is not deployed here yet, a port another namespace holds), then run `unitgen validate`",
-                if n == 1 { "" } else { "s" },
-                what.join(", "),
-                if what.len() == 1 { "was" } else { "were" },
-                if what.len() == 1 { "does" } else { "do" },
-                if what.len() == 1 { "it" } else { "them" },
-            ));
-            Err(Failure::Failed(msg))
-        }
+        return Ok(());
     }
+    let mut msg = String::new();
+    for d in &diags {
+        msg.push_str(&format!("{d}\n\n"));
+    }
+    for p in &problems {
+        msg.push_str(&format!("error: {p}\n  = help: deploy it before `unitgen apply`, or fix the path in command\n\n"));
+    }
+    let n = diags.len() + problems.len();
+    let what: Vec<String> = targets.iter().map(|(p, _)| shown(p)).collect();
+    let one = what.len() == 1;
+    msg.push_str(&format!(
+        "{n} problem{} found: {} {} written, but would not run on this machine yet; fix {} (or the machine: a script not deployed here yet, a port another namespace holds), then run `unitgen validate`",
+        if n == 1 { "" } else { "s" },
+        what.join(", "),
+        if one { "was" } else { "were" },
+        if one { "it" } else { "them" },
+    ));
+    Err(Failure::Failed(msg))
 }
-
 /// Write through a temporary file in the same directory, then rename: never half a file.
 fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;

@@ -53,6 +53,9 @@ pub struct AppOut {
     pub notes: Vec<String>,
     /// One line per thing the user should know, for the summary on stderr.
     pub summary: Vec<String>,
+    /// What will keep the app from running on this machine that validation cannot see
+    /// (the script an interpreter runs is not here).
+    pub problems: Vec<String>,
 }
 
 /// The order of keys in an app table (that of CONFIG.md's example).
@@ -350,6 +353,7 @@ pub fn convert(app: &Js, index: usize, ctx: &Ctx<'_>) -> Result<AppOut, Error> {
     let mut lines: Vec<Line> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
     let mut summary: Vec<String> = Vec::new();
+    let mut problems: Vec<String> = Vec::new();
     let mut trivial_seen: Vec<String> = Vec::new();
     let line =
         |lines: &mut Vec<Line>, key: &'static str, value: toml::Value, comment: Option<String>| {
@@ -485,6 +489,9 @@ pub fn convert(app: &Js, index: usize, ctx: &Ctx<'_>) -> Result<AppOut, Error> {
                 command_note = Some(format!(
                     "PM2 interpreter = {i:?} picked a Node.js version through nvm; this runs the `node` in PATH (give its absolute path to pin a version)"
                 ));
+                summary.push(format!(
+                    "interpreter {i:?}: runs the node in PATH (see the comment)"
+                ));
                 Some("node".into())
             }
             Some(i) => Some(i.to_string()),
@@ -496,6 +503,13 @@ pub fn convert(app: &Js, index: usize, ctx: &Ctx<'_>) -> Result<AppOut, Error> {
             },
         };
         command = Vec::new();
+        if interpreter.is_some() && !script_path.exists() {
+            // Validation checks the program (the interpreter), not the script it runs.
+            problems.push(format!(
+                "the script {script} is not in {} on this machine",
+                cwd_abs.display()
+            ));
+        }
         if let Some(i) = &interpreter {
             command.push(i.clone());
             if let Some((_, v)) = &node_args {
@@ -885,7 +899,7 @@ pub fn convert(app: &Js, index: usize, ctx: &Ctx<'_>) -> Result<AppOut, Error> {
                 "memory_max",
                 toml::Value::String(s.to_string()),
                 Some(format!(
-                    "PM2 {}: PM2 looked every 30s and restarted the app; here the kernel enforces the limit (cgroup) and systemd restarts the app",
+                    "PM2 {}: PM2 checked every 30s, then restarted the app; here the kernel enforces it (cgroup), then systemd restarts the app",
                     show(&k, &v)
                 )),
             ),
@@ -1028,11 +1042,15 @@ pub fn convert(app: &Js, index: usize, ctx: &Ctx<'_>) -> Result<AppOut, Error> {
                     "max_restarts",
                     toml::Value::Integer(i64::from(n)),
                     Some(format!(
-                        "PM2 {}: PM2 gave up after {n} restarts that each came less than {} after a start. systemd gives up after more than {n} starts within restart_window = {n} × ({} + {} delay)",
+                        "PM2 {}: PM2 gave up after {n} restarts that each came less than {} after a start. systemd gives up after more than {n} starts within restart_window = {n} × ({} + {})",
                         said.join(", "),
                         dur(up),
                         dur(up.max(100)),
-                        dur(delay_ms.max(100)),
+                        if delay_ms == 0 {
+                            "100ms, systemd's default restart delay".to_string()
+                        } else {
+                            format!("{} restart_delay", dur(delay_ms.max(100)))
+                        },
                     )),
                 );
                 line(
@@ -1180,7 +1198,7 @@ pub fn convert(app: &Js, index: usize, ctx: &Ctx<'_>) -> Result<AppOut, Error> {
     );
     if !logs.is_empty() {
         notes.push(format!(
-            "PM2 {}: journald keeps the output of every instance, timestamped: `unitgen logs {pm2_name}` (--err for stderr only, --lines N, --follow), or journalctl; how long it is kept is set in journald.conf (SystemMaxUse=, MaxRetentionSec=), not per app.",
+            "PM2 {}: journald keeps the logs of every instance: `unitgen logs {pm2_name}` (--err, --lines N, --follow); retention is set in journald.conf (SystemMaxUse=), not per app.",
             logs.join(", ")
         ));
         summary.push("log options: journald keeps the logs (see the comment)".into());
@@ -1304,6 +1322,7 @@ pub fn convert(app: &Js, index: usize, ctx: &Ctx<'_>) -> Result<AppOut, Error> {
         env_notes,
         notes,
         summary,
+        problems,
     })
 }
 

@@ -36,9 +36,10 @@ do instead (log files, watch, PM2 Plus...); a summary goes to stderr. Cluster ap
 several instances and a PORT get `listen = [PORT]`: systemd then shares one socket with \
 every instance, and the app must accept it (LISTEN_FDS, in Node server.listen({fd: 3})).
 
-The result is validated on this machine as `unitgen validate` would. When it does not \
-validate (a script that is not here yet, a port another namespace holds), it is still \
-written, so that it can be fixed, and the errors are printed; the exit status is then 1. \
+The result is validated on this machine as `unitgen validate` would, and each script an \
+interpreter runs must exist. When that fails (a script that is not deployed here yet, a \
+port another namespace holds), the file is still written, so that it can be fixed, and the \
+problems are printed; the exit status is then 1. \
 An existing file is replaced only when it was written by unitgen import, or named with -o.
 
 Exit status: 0 written and valid; 1 written, but it does not validate here yet; 2 bad \
@@ -108,6 +109,9 @@ pub struct Imported {
     pub apps: Vec<(String, String)>,
     /// What the user should know, one line each, for stderr.
     pub summary: Vec<String>,
+    /// What will keep an app from running here that validation does not check, one line
+    /// each, naming the app.
+    pub problems: Vec<String>,
 }
 
 /// The whole result.
@@ -374,12 +378,12 @@ pub fn import(req: &Request<'_>) -> Result<Outcome, Error> {
         };
         let used = match (deploy_env, req.env) {
             (Some(_), Some(e)) => {
-                format!(" (deploy.{e}.env was merged under each app's env, as PM2 does)")
+                format!(" Its {e} env was merged under each app's env, as PM2 does.")
             }
             _ => String::new(),
         };
         file_notes.push(format!(
-            "Not imported: PM2 deploy ({}){used}. Deploy with your CI or git as before, then run `unitgen apply` on this file.",
+            "Not imported: PM2 deploy ({}): deploy with your CI or git as before, then run `unitgen apply` on this file.{used}",
             envs.join(", ")
         ));
         remarks.push("deploy section not imported: see the comment at the top".into());
@@ -403,25 +407,24 @@ pub fn import(req: &Request<'_>) -> Result<Outcome, Error> {
     // Namespaces: the app's own, --namespace, the file's top-level one, --env, "default".
     let mut groups: Vec<(String, String, String, Vec<AppOut>)> = Vec::new(); // (ns, pm2 ns, why)
     for a in apps {
+        // `why`: where the name came from, as the start of a sentence.
         let (pm2_ns, why) = if let Some(n) = &a.namespace {
-            (n.clone(), String::new())
+            (n.clone(), "its PM2 namespace".to_string())
         } else if let Some(n) = req.namespace {
-            (n.to_string(), "--namespace".to_string())
+            (n.to_string(), "from --namespace".to_string())
         } else if let Some(n) = &t.namespace {
             (
                 n.clone(),
-                "the PM2 file's top-level namespace (PM2 itself ignores it there: its apps go to --namespace or \"default\")".to_string(),
+                "the PM2 file's top-level namespace; PM2 itself ignores it there and uses --namespace or \"default\"".to_string(),
             )
         } else if let Some(e) = req.env {
             (
                 e.to_string(),
-                format!("--env {e} (the apps name no namespace; PM2 put them in \"default\")"),
+                "from --env: the apps name no namespace, and PM2 put them in \"default\""
+                    .to_string(),
             )
         } else {
-            (
-                "default".to_string(),
-                "PM2's namespace for apps that name none".to_string(),
-            )
+            ("default".to_string(), String::new())
         };
         let ns = namespace_name(&pm2_ns);
         match groups.iter_mut().find(|g| g.1 == *pm2_ns) {
@@ -451,22 +454,24 @@ pub fn import(req: &Request<'_>) -> Result<Outcome, Error> {
     let mut files = Vec::new();
     for (ns, pm2_ns, why, mut apps) in groups {
         let mut summary = Vec::new();
-        let from = if why.is_empty() {
-            String::new()
-        } else {
-            format!(" from {why}")
-        };
         let ns_comment = if ns != pm2_ns {
             summary.push(format!(
                 "namespace {pm2_ns:?} became {ns:?} (a namespace is [a-z][a-z0-9_]{{0,31}})"
             ));
+            let from = if why.is_empty() {
+                "PM2's namespace for apps that name none"
+            } else {
+                why.as_str()
+            };
             Some(format!(
-                "PM2 namespace {pm2_ns:?}{from}, made a unitgen name: lower-case letters, digits and '_' (systemd reads a dash in a slice name as nesting)."
+                "{pm2_ns:?} ({from}), made a unitgen name: lower-case letters, digits and '_' (systemd reads a dash in a slice name as nesting)."
             ))
-        } else if why.is_empty() || why == "--namespace" {
+        } else if why.is_empty() {
+            Some("PM2 puts apps that name no namespace in \"default\"; import with --namespace NS to choose another.".to_string())
+        } else if why == "its PM2 namespace" || why == "from --namespace" {
             None
         } else {
-            Some(format!("Named{from}."))
+            Some(format!("{ns:?}: {why}."))
         };
         // App names: valid and distinct (unit names ignore case).
         let mut taken: Vec<String> = Vec::new();
@@ -513,6 +518,14 @@ pub fn import(req: &Request<'_>) -> Result<Outcome, Error> {
                 .map(|a| (a.pm2_name.clone(), a.name.clone()))
                 .collect(),
             summary,
+            problems: apps
+                .iter()
+                .flat_map(|a| {
+                    a.problems
+                        .iter()
+                        .map(move |p| format!("app {}: {p}", a.name))
+                })
+                .collect(),
         });
     }
     if files.is_empty() {
@@ -548,8 +561,24 @@ const WIDTH: usize = 92;
 
 /// Write `text` as `# ` comment lines of at most about `WIDTH` columns.
 fn comment(out: &mut String, text: &str) {
+    // Words, where `code spans` and `key = value` stay whole.
+    let mut words: Vec<String> = Vec::new();
+    let mut glue_next = false;
+    for w in text.split_whitespace() {
+        let open = words
+            .last()
+            .is_some_and(|l| l.matches('`').count() % 2 == 1);
+        match words.last_mut() {
+            Some(last) if open || glue_next || w == "=" => {
+                last.push(' ');
+                last.push_str(w);
+            }
+            _ => words.push(w.to_string()),
+        }
+        glue_next = w == "=";
+    }
     let mut line = String::from("#");
-    for word in text.split_whitespace() {
+    for word in &words {
         if line.len() > 1 && line.len() + 1 + word.len() > WIDTH {
             out.push_str(&line);
             out.push('\n');

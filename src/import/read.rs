@@ -242,7 +242,16 @@ fn run_node(path: &Path, mode: &str) -> Result<Loaded, Error> {
     };
     let stderr = reader.join().unwrap_or_default();
     if !status.success() {
-        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        // The file's own frames matter; node's internals and our loader do not.
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .filter(|l| {
+                let t = l.trim_start();
+                !(t.starts_with("at ") && (t.contains("node:internal") || t.contains("[eval]")))
+            })
+            .filter(|l| !l.contains("Node.js v"))
+            .collect();
         let shown_lines: Vec<&str> = lines.iter().take(12).copied().collect();
         let mut msg = format!("{shown} failed when node evaluated it");
         if !shown_lines.is_empty() {

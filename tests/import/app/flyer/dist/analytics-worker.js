@@ -1,0 +1,2 @@
+// A stand-in for a queue worker.
+setInterval(() => {}, 1000);
