@@ -272,6 +272,15 @@ const CASES: &[Case] = &[
         &["--namespace", "solo"],
         &[],
     ),
+    // Not strict JSON, but PM2 evaluates .json as JavaScript: so does import, through node.
+    (
+        "commented-json",
+        "commented.json",
+        &["--namespace", "api"],
+        &[],
+    ),
+    // The apps under a `pm2` key, as in a package.json.
+    ("package-pm2", "package-pm2.json", &[], &[]),
 ];
 
 macro_rules! cases {
@@ -296,6 +305,8 @@ cases! {
     import_shell_scripts => 12;
     import_names_and_namespaces => 13;
     import_single_app_object => 14;
+    import_json_with_comments_through_node => 15;
+    import_pm2_key_of_package_json => 16;
 }
 
 #[test]

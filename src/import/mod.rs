@@ -388,6 +388,7 @@ pub fn import(req: &Request<'_>) -> Result<Outcome, Error> {
         ));
         remarks.push("deploy section not imported: see the comment at the top".into());
     }
+    let mut unknown: Vec<String> = Vec::new();
     for (k, v) in &t.others {
         if *k == "static" {
             file_notes.push(format!(
@@ -396,12 +397,25 @@ pub fn import(req: &Request<'_>) -> Result<Outcome, Error> {
             ));
             remarks.push("static servers not imported: see the comment at the top".into());
         } else {
-            file_notes.push(format!(
-                "Not imported: {k} = {} (not a PM2 key; PM2 ignores it too).",
-                v.brief(60)
-            ));
-            remarks.push(format!("top-level key {k}: not imported"));
+            unknown.push(format!("{k} = {}", v.brief(40)));
         }
+    }
+    if !unknown.is_empty() {
+        let keys: Vec<&str> = t
+            .others
+            .iter()
+            .map(|(k, _)| *k)
+            .filter(|k| *k != "static")
+            .collect();
+        file_notes.push(format!(
+            "Not imported, not PM2 keys (PM2 ignores them too): {}.",
+            unknown.join(", ")
+        ));
+        remarks.push(format!(
+            "top-level {} {}: not imported",
+            if keys.len() == 1 { "key" } else { "keys" },
+            keys.join(", ")
+        ));
     }
 
     // Namespaces: the app's own, --namespace, the file's top-level one, --env, "default".
