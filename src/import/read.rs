@@ -95,13 +95,9 @@ pub fn load(path: &Path) -> Result<Loaded, Error> {
         Format::Yaml => {
             let text = String::from_utf8(text)
                 .map_err(|_| Error::new(format!("{shown}: the file is not UTF-8 text")))?;
-            let value = serde_norway::from_str::<Js>(&text).map_err(|e| {
-                let at = e
-                    .location()
-                    .map(|l| format!(":{}:{}", l.line(), l.column()))
-                    .unwrap_or_default();
-                Error::new(format!("{shown}{at}: YAML: {e}"))
-            })?;
+            // serde_norway's message says where (line and column) itself.
+            let value = serde_norway::from_str::<Js>(&text)
+                .map_err(|e| Error::new(format!("{shown}: YAML: {e}")))?;
             Ok(Loaded {
                 value,
                 dropped: Vec::new(),
