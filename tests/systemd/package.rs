@@ -20,7 +20,7 @@ pub fn tests() -> Vec<Test> {
 
 /// The example's namespace, port and instance unit (see examples/hello.toml).
 const HELLO: &str = "/usr/share/doc/unitgen/examples/hello.toml";
-const HELLO_PORT: u16 = 8080;
+const HELLO_PORT: u16 = 8000;
 const HELLO_UNIT: &str = "hello-web@1.service";
 
 /// How long dpkg may take (it runs man-db's trigger, which indexes every man page).
