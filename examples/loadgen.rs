@@ -21,7 +21,10 @@ struct Tally {
 }
 
 fn arg(args: &[String], name: &str) -> Option<String> {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned()
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .cloned()
 }
 
 /// Read one HTTP/1.1 response with a Content-Length body; true when it is a 200.
@@ -55,9 +58,18 @@ fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<bool> 
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let addr: SocketAddr = arg(&args, "--addr").unwrap_or_else(|| "127.0.0.1:3000".into()).parse().expect("--addr HOST:PORT");
-    let conns: usize = arg(&args, "--connections").and_then(|v| v.parse().ok()).unwrap_or(8);
-    let duration = Duration::from_millis(arg(&args, "--duration-ms").and_then(|v| v.parse().ok()).unwrap_or(5000));
+    let addr: SocketAddr = arg(&args, "--addr")
+        .unwrap_or_else(|| "127.0.0.1:3000".into())
+        .parse()
+        .expect("--addr HOST:PORT");
+    let conns: usize = arg(&args, "--connections")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let duration = Duration::from_millis(
+        arg(&args, "--duration-ms")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(5000),
+    );
     let stop_file = arg(&args, "--stop-file");
     let keepalive = args.iter().any(|a| a == "--keepalive");
     let tally = Arc::new(Mutex::new(Tally::default()));
@@ -73,13 +85,18 @@ fn main() {
                 let mut n = 0u64;
                 while start.elapsed() < duration {
                     n += 1;
-                    if n % 64 == 0 && stop_file.as_deref().is_some_and(|f| std::path::Path::new(f).exists()) {
+                    if n % 64 == 0
+                        && stop_file
+                            .as_deref()
+                            .is_some_and(|f| std::path::Path::new(f).exists())
+                    {
                         break;
                     }
                     let t0 = Instant::now();
                     let result = (|| -> Result<bool, String> {
                         if conn.is_none() {
-                            let s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).map_err(|e| format!("connect: {:?}", e.kind()))?;
+                            let s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+                                .map_err(|e| format!("connect: {:?}", e.kind()))?;
                             s.set_read_timeout(Some(Duration::from_secs(10))).ok();
                             s.set_nodelay(true).ok();
                             conn = Some(s);
@@ -90,7 +107,8 @@ fn main() {
                         } else {
                             "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
                         };
-                        s.write_all(req.as_bytes()).map_err(|e| format!("write: {:?}", e.kind()))?;
+                        s.write_all(req.as_bytes())
+                            .map_err(|e| format!("write: {:?}", e.kind()))?;
                         read_response(s, &mut buf).map_err(|e| format!("read: {:?}", e.kind()))
                     })();
                     if !keepalive || result.is_err() {
@@ -133,7 +151,11 @@ fn main() {
         let i = ((t.latencies_us.len() as f64 - 1.0) * p).round() as usize;
         t.latencies_us[i] as f64 / 1000.0
     };
-    let kinds: Vec<String> = t.kinds.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+    let kinds: Vec<String> = t
+        .kinds
+        .iter()
+        .map(|(k, v)| format!("\"{k}\":{v}"))
+        .collect();
     println!(
         "{{\"requests\":{},\"failed\":{},\"kinds\":{{{}}},\"p50_ms\":{:.2},\"p99_ms\":{:.2},\"max_ms\":{:.2},\"seconds\":{:.2},\"keepalive\":{}}}",
         t.ok + t.failed,

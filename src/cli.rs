@@ -84,7 +84,8 @@ pub enum Command {
     Signal(SignalArgs),
     /// Stop and remove an app's units, or with `all` the whole namespace.
     Delete(TargetArgs),
-    /// Turn a PM2 ecosystem file (.js, .cjs, .json, .yaml) into unitgen TOML.
+    /// Turn a PM2 ecosystem file (.js, .cjs, .mjs, .json, .yaml) into unitgen TOML.
+    #[command(long_about = crate::import::LONG_HELP)]
     Import(ImportArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
@@ -247,10 +248,11 @@ pub struct SignalArgs {
 /// `import`.
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The PM2 ecosystem file: ecosystem.config.js, .cjs, .json or .yaml.
+    /// The PM2 ecosystem file: ecosystem.config.js, .cjs, .mjs, .json or .yaml.
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// Where to write the TOML [default: NAMESPACE.toml beside the PM2 file]; `-` for stdout.
+    /// Where to write the TOML [default: NAMESPACE.toml beside the PM2 file]; `-` for stdout;
+    /// `DIR/` for one file per namespace in DIR.
     #[arg(short, long, value_name = "OUT")]
     pub output: Option<PathBuf>,
     /// Which PM2 `env_<NAME>` block to merge over `env` (as `pm2 start --env NAME`).

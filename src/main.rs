@@ -6,7 +6,10 @@ fn main() {
     // Like other Unix tools: a closed pipe (`unitgen status | head`) ends the program quietly.
     // SAFETY: setting a signal to its default disposition, before any other thread exists.
     unsafe {
-        let _ = nix::sys::signal::signal(nix::sys::signal::Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl);
+        let _ = nix::sys::signal::signal(
+            nix::sys::signal::Signal::SIGPIPE,
+            nix::sys::signal::SigHandler::SigDfl,
+        );
     }
     let cli = unitgen::cli::Cli::parse();
     let level = match (cli.global.quiet, cli.global.verbose) {

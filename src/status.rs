@@ -1,5 +1,5 @@
-//! The state of every instance, from systemd's own properties, fetched in one round of
-//! concurrent D-Bus calls.
+//! The state of every instance: systemd's unit list and a few properties per instance, fetched
+//! as one round of concurrent D-Bus calls, plus the counters of each instance's cgroup.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -109,23 +109,42 @@ fn cgroup_rss(cgroup: &str) -> Option<u64> {
     any.then_some(total)
 }
 
-fn instance(s: &Selected, i: u32, props: Option<&Props>) -> Instance {
+/// The cgroup of a process, from /proc (cgroup v2's single line).
+fn cgroup_of(pid: u32) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix("0::"))
+        .map(str::to_string)
+}
+
+/// One row; `listed` is the (active, sub) state from the unit list, `None` when not loaded.
+fn instance(s: &Selected, i: u32, listed: Option<(&str, &str)>, props: Option<&Props>) -> Instance {
     let unit = crate::names::instance(&s.namespace, &s.app, i);
     let empty = Props::new();
     let p = props.unwrap_or(&empty);
-    let active = text(p, "ActiveState").unwrap_or_else(|| "inactive".into());
-    let sub = text(p, "SubState").unwrap_or_else(|| "dead".into());
+    let (active, sub) = listed.unwrap_or(("inactive", "dead"));
+    let (active, sub) = (active.to_string(), sub.to_string());
     let running = active == "active" || active == "reloading";
     let pid = num(p, "MainPID").filter(|&n| n > 0).map(|n| n as u32);
     let started = num(p, "ExecMainStartTimestamp").filter(|&t| t > 0);
-    let entered = num(p, "ActiveEnterTimestamp").filter(|&t| t > 0);
-    let memory = num(p, "MemoryCurrent").or_else(|| {
-        if running {
-            cgroup_rss(&text(p, "ControlGroup").unwrap_or_default())
-        } else {
-            None
-        }
+    // CPU, memory and tasks come from the unit's cgroup, the files systemd itself reads for
+    // CPUUsageNSec, MemoryCurrent and TasksCurrent: three fewer D-Bus calls per instance.
+    // Where the memory controller is off, memory.current is missing: sum the processes.
+    let cg = pid.filter(|_| running).and_then(cgroup_of);
+    let cg_file = |f: &str| {
+        cg.as_ref()
+            .and_then(|c| std::fs::read_to_string(format!("/sys/fs/cgroup{c}/{f}")).ok())
+    };
+    let cpu_ns = cg_file("cpu.stat").and_then(|t| {
+        t.lines()
+            .find_map(|l| l.strip_prefix("usage_usec "))
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|us| us * 1000)
     });
+    let tasks = cg_file("pids.current").and_then(|t| t.trim().parse::<u64>().ok());
+    let memory = cg_file("memory.current")
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .or_else(|| cg.as_deref().and_then(cgroup_rss));
     Instance {
         namespace: s.namespace.clone(),
         app: s.app.clone(),
@@ -137,17 +156,13 @@ fn instance(s: &Selected, i: u32, props: Option<&Props>) -> Instance {
         restarts: num(p, "NRestarts"),
         started_at: started.map(rfc3339),
         uptime_ms: if running {
-            entered.map(|t| now_us().saturating_sub(t) / 1000)
+            started.map(|t| now_us().saturating_sub(t) / 1000)
         } else {
             None
         },
-        cpu_ns: if running || props.is_some() {
-            num(p, "CPUUsageNSec")
-        } else {
-            None
-        },
+        cpu_ns,
         memory_bytes: memory,
-        tasks: num(p, "TasksCurrent"),
+        tasks,
         listen: s.installed.listen.clone(),
         active_state: active,
         sub_state: sub,
@@ -159,6 +174,7 @@ pub async fn collect(
     sd: &Systemd,
     selected: &[Selected],
 ) -> Result<Vec<Instance>, crate::systemd::Error> {
+    let t0 = std::time::Instant::now();
     let patterns: Vec<String> = selected
         .iter()
         .map(|s| format!("{}-{}@*.service", s.namespace, s.app))
@@ -172,8 +188,20 @@ pub async fn collect(
         .iter()
         .map(|(n, (_, _, p))| (n.clone(), p.clone()))
         .collect();
-    let props: std::collections::HashMap<String, Props> =
-        sd.properties(&paths).await.into_iter().collect();
+    tracing::debug!("listed {} units in {:?}", loaded.len(), t0.elapsed());
+    const SERVICE: &str = "org.freedesktop.systemd1.Service";
+    let wanted = [
+        (SERVICE, "Result"),
+        (SERVICE, "MainPID"),
+        (SERVICE, "NRestarts"),
+        (SERVICE, "ExecMainStartTimestamp"),
+    ];
+    let props: std::collections::HashMap<String, Props> = sd
+        .some_properties(&paths, &wanted)
+        .await
+        .into_iter()
+        .collect();
+    tracing::debug!("read their properties by {:?}", t0.elapsed());
     let mut out = Vec::new();
     for s in selected {
         let mut numbers = s.installed.instances.clone();
@@ -196,7 +224,8 @@ pub async fn collect(
                 continue;
             }
             let unit = crate::names::instance(&s.namespace, &s.app, i);
-            out.push(instance(s, i, props.get(&unit)));
+            let listed = loaded.get(&unit).map(|(a, b, _)| (a.as_str(), b.as_str()));
+            out.push(instance(s, i, listed, props.get(&unit)));
         }
     }
     Ok(out)

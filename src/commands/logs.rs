@@ -41,7 +41,11 @@ pub fn run(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
     }
     // The apps' own lines (what they wrote), not systemd's messages about the units: those
     // are in `unitgen show` and `journalctl -u`. Several matches of one field are ORed.
-    let field = if g.user { "_SYSTEMD_USER_UNIT" } else { "_SYSTEMD_UNIT" };
+    let field = if g.user {
+        "_SYSTEMD_USER_UNIT"
+    } else {
+        "_SYSTEMD_UNIT"
+    };
     for s in &selected {
         for unit in s.instance_units() {
             cmd.arg(format!("{field}={unit}"));

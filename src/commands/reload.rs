@@ -16,12 +16,17 @@ use crate::systemd::{block_on, num, text, Systemd, Verb};
 
 fn snapshot(sd: &Systemd, unit: &str) -> (String, Option<u64>, Option<u64>) {
     let p = block_on(sd.unit(unit)).unwrap_or_default();
-    (text(&p, "ActiveState").unwrap_or_default(), num(&p, "MainPID").filter(|&n| n > 0), num(&p, "NRestarts"))
+    (
+        text(&p, "ActiveState").unwrap_or_default(),
+        num(&p, "MainPID").filter(|&n| n > 0),
+        num(&p, "NRestarts"),
+    )
 }
 
 /// Reload the selected apps, instance by instance.
 pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
-    let selected = select(&unit_dir(g), Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::Usage)?;
+    let selected = select(&unit_dir(g), Some(&a.name), a.namespace.as_deref(), true)
+        .map_err(Failure::Usage)?;
     let sd = block_on(Systemd::connect(g.user)).map_err(|e| Failure::Failed(e.to_string()))?;
     let limit = Duration::from_secs(a.timeout);
     let settle = Duration::from_millis(a.settle);
@@ -38,7 +43,8 @@ pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
                 Verb::Restart
             };
             let started = Instant::now();
-            let r = block_on(sd.run_jobs(&[(unit.clone(), verb)], limit)).map_err(|e| Failure::Failed(e.to_string()))?;
+            let r = block_on(sd.run_jobs(&[(unit.clone(), verb)], limit))
+                .map_err(|e| Failure::Failed(e.to_string()))?;
             let ok = r.first().is_some_and(|r| r.ok());
             let ready = started.elapsed();
             // Stay up for the settle time, as the same process.
@@ -54,8 +60,11 @@ pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
                 }
             }
             if !ok || !same || state != "active" {
-                let job = r.first().map_or("no answer".to_string(), |r| r.result.clone());
-                let result = text(&block_on(sd.unit(unit)).unwrap_or_default(), "Result").unwrap_or_default();
+                let job = r
+                    .first()
+                    .map_or("no answer".to_string(), |r| r.result.clone());
+                let result = text(&block_on(sd.unit(unit)).unwrap_or_default(), "Result")
+                    .unwrap_or_default();
                 let logs = crate::journal::last_lines(std::slice::from_ref(unit), 15, g.user);
                 let rest = units.len() - done - 1;
                 return Err(Failure::Failed(format!(
@@ -71,7 +80,11 @@ pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
                     (_, Some(b)) => format!("pid {b}"),
                     _ => String::new(),
                 };
-                println!("{} {unit}: ready in {:.1}s, {pids}", verb.past(), ready.as_secs_f64());
+                println!(
+                    "{} {unit}: ready in {:.1}s, {pids}",
+                    verb.past(),
+                    ready.as_secs_f64()
+                );
             }
         }
     }

@@ -42,7 +42,10 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
         false,
     )
     .map_err(Failure::Usage)?;
+    let t0 = std::time::Instant::now();
+    tracing::debug!("selected {} apps", selected.len());
     let sd = block_on(Systemd::connect(g.user)).map_err(|e| Failure::Failed(e.to_string()))?;
+    tracing::debug!("connected by {:?}", t0.elapsed());
     let rows = block_on(collect(&sd, &selected)).map_err(|e| Failure::Failed(e.to_string()))?;
     if a.json {
         println!(

@@ -5,6 +5,7 @@
 
 mod timer;
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
@@ -134,7 +135,11 @@ impl Systemd {
         let manager = ManagerProxy::new(&conn)
             .await
             .map_err(call("open the manager object"))?;
-        Ok(Systemd { conn, manager, subscribed: Default::default() })
+        Ok(Systemd {
+            conn,
+            manager,
+            subscribed: Default::default(),
+        })
     }
 
     /// `daemon-reload`: read the unit files again. Returns when it is done.
@@ -161,45 +166,103 @@ impl Systemd {
             .await
             .map_err(call("send job signals"))?;
         // One subscription per connection is enough; systemd refuses a second.
-        if !self.subscribed.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            self.manager.subscribe().await.map_err(call("subscribe to job signals"))?;
+        if !self
+            .subscribed
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            self.manager
+                .subscribe()
+                .await
+                .map_err(call("subscribe to job signals"))?;
         }
-        let mut pending: HashMap<String, usize> = HashMap::new();
-        let mut results: Vec<JobResult> = Vec::new();
-        for (unit, verb) in jobs {
-            let mode = "replace".to_string();
-            let r = match verb {
-                Verb::Start => self.manager.start_unit(unit.clone(), mode).await,
-                Verb::Stop => self.manager.stop_unit(unit.clone(), mode).await,
-                Verb::Restart => self.manager.restart_unit(unit.clone(), mode).await,
-                Verb::Reload => self.manager.reload_unit(unit.clone(), mode).await,
-            };
-            let result = match r {
-                Ok(job) => {
-                    pending.insert(job.to_string(), results.len());
-                    "no answer".to_string()
+        // The signals are read while the calls are made: a stream nobody reads fills up, and
+        // the connection then stops reading replies too (a hang with many jobs).
+        let finished: RefCell<HashMap<String, String>> = RefCell::default();
+        let wanted: RefCell<Option<Vec<String>>> = RefCell::default();
+        let all_in = || {
+            let f = finished.borrow();
+            wanted
+                .borrow()
+                .as_ref()
+                .is_some_and(|w| w.iter().all(|j| f.contains_key(j)))
+        };
+        let collect = async {
+            while let Some(sig) = removed.next().await {
+                if let Ok(args) = sig.args() {
+                    finished
+                        .borrow_mut()
+                        .insert(args.job.to_string(), args.result.to_string());
                 }
-                Err(e) => format!("refused: {e}"),
-            };
-            results.push(JobResult {
-                unit: unit.clone(),
-                verb: *verb,
-                result,
-            });
-        }
-        let wait = async {
-            while !pending.is_empty() {
-                let Some(sig) = removed.next().await else {
+                if all_in() {
                     break;
-                };
-                let Ok(args) = sig.args() else { continue };
-                if let Some(i) = pending.remove(args.job.as_str()) {
-                    results[i].result = args.result.to_string();
                 }
             }
         };
-        timeout(limit, wait).await;
-        Ok(results)
+        let asked: RefCell<Vec<(JobResult, Option<String>)>> = RefCell::default();
+        let calls = async {
+            for (unit, verb) in jobs {
+                let mode = "replace".to_string();
+                let r = match verb {
+                    Verb::Start => self.manager.start_unit(unit.clone(), mode).await,
+                    Verb::Stop => self.manager.stop_unit(unit.clone(), mode).await,
+                    Verb::Restart => self.manager.restart_unit(unit.clone(), mode).await,
+                    Verb::Reload => self.manager.reload_unit(unit.clone(), mode).await,
+                };
+                let (result, job) = match r {
+                    Ok(job) => ("no answer".to_string(), Some(job.to_string())),
+                    Err(e) => (format!("refused: {e}"), None),
+                };
+                asked.borrow_mut().push((
+                    JobResult {
+                        unit: unit.clone(),
+                        verb: *verb,
+                        result,
+                    },
+                    job,
+                ));
+            }
+        };
+        let both = async {
+            let mut collect = std::pin::pin!(collect);
+            if let futures_util::future::Either::Right(((), calls)) =
+                futures_util::future::select(std::pin::pin!(calls), collect.as_mut()).await
+            {
+                calls.await;
+            }
+            *wanted.borrow_mut() = Some(
+                asked
+                    .borrow()
+                    .iter()
+                    .filter_map(|(_, j)| j.clone())
+                    .collect(),
+            );
+            if !all_in() {
+                collect.await;
+            }
+        };
+        // The calls are bounded too: what systemd did not answer in time stays "no answer".
+        timeout(limit, both).await;
+        let f = finished.borrow();
+        let mut out = asked.take();
+        out.extend(jobs[out.len()..].iter().map(|(unit, verb)| {
+            (
+                JobResult {
+                    unit: unit.clone(),
+                    verb: *verb,
+                    result: "no answer".to_string(),
+                },
+                None,
+            )
+        }));
+        Ok(out
+            .into_iter()
+            .map(|(mut r, job)| {
+                if let Some(res) = job.and_then(|j| f.get(&j).cloned()) {
+                    r.result = res;
+                }
+                r
+            })
+            .collect())
     }
 
     /// Loaded units whose names match any of the glob `patterns`: name → (active, sub, path).
@@ -244,10 +307,44 @@ impl Systemd {
         futures_util::future::join_all(paths.iter().map(|(n, p)| one(n.clone(), p.clone()))).await
     }
 
+    /// Only the named properties (`(interface, property)`) of many units, as one batch of
+    /// concurrent `Get` calls: far cheaper for systemd than `GetAll` of every unit.
+    pub async fn some_properties(
+        &self,
+        paths: &[(String, String)],
+        wanted: &[(&str, &str)],
+    ) -> Vec<(String, Props)> {
+        let one = |name: String, path: String| async move {
+            let mut props = Props::new();
+            if let Ok(proxy) = self.props_proxy(&path).await {
+                let gets = wanted.iter().map(|(iface, prop)| {
+                    let proxy = &proxy;
+                    async move {
+                        let iface = InterfaceName::try_from(*iface).ok()?;
+                        proxy
+                            .get(iface, prop)
+                            .await
+                            .ok()
+                            .map(|v| (prop.to_string(), v))
+                    }
+                });
+                props.extend(
+                    futures_util::future::join_all(gets)
+                        .await
+                        .into_iter()
+                        .flatten(),
+                );
+            }
+            (name, props)
+        };
+        futures_util::future::join_all(paths.iter().map(|(n, p)| one(n.clone(), p.clone()))).await
+    }
+
     async fn props_proxy(&self, path: &str) -> zbus::Result<zbus::fdo::PropertiesProxy<'static>> {
         zbus::fdo::PropertiesProxy::builder(&self.conn)
             .destination("org.freedesktop.systemd1")
             .path(path.to_string())
+            .cache_properties(zbus::proxy::CacheProperties::No)
             .build()
             .await
     }
