@@ -37,6 +37,17 @@ pub struct Global {
     pub color: Color,
 }
 
+impl Global {
+    /// Whether to color output going to a terminal (`tty`) or not.
+    pub fn colored(&self, tty: bool) -> bool {
+        match self.color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => tty && std::env::var_os("NO_COLOR").is_none(),
+        }
+    }
+}
+
 /// When to color the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {

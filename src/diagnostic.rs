@@ -195,27 +195,7 @@ pub fn did_you_mean<'a>(found: &str, known: &[&'a str]) -> Option<&'a str> {
 mod tests {
     use super::did_you_mean;
 
-    const APP: &[&str] = &[
-        "description",
-        "command",
-        "cwd",
-        "instances",
-        "listen",
-        "ready",
-        "start_timeout",
-        "stop_timeout",
-        "stop_signal",
-        "restart",
-        "max_restarts",
-        "memory_max",
-        "env",
-        "env_file",
-        "user",
-        "wants",
-        "depends_on",
-        "cron_restart",
-        "log_level_prefix",
-    ];
+    const APP: &[&str] = crate::config::APP_KEYS;
 
     #[test]
     fn typos_find_their_word() {

@@ -56,8 +56,7 @@ pub fn run(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
         .spawn()
         .map_err(|e| Failure::Failed(format!("cannot run journalctl: {e}")))?;
     let stdout = child.stdout.take().expect("piped");
-    let color =
-        (tty && g.color != crate::cli::Color::Never) || g.color == crate::cli::Color::Always;
+    let color = g.colored(tty);
     let mut out = std::io::stdout().lock();
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };

@@ -33,7 +33,7 @@ fn human_ms(ms: u64) -> String {
     }
 }
 
-/// Print the table (or JSON, when asked or when the output is not a terminal... only when asked).
+/// Print the table, or with `--json` one JSON array for scripts.
 pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
     let selected = select(
         &unit_dir(g),
@@ -54,11 +54,7 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
         );
         return Ok(());
     }
-    print_table(
-        &rows,
-        std::io::stdout().is_terminal() && g.color != crate::cli::Color::Never
-            || g.color == crate::cli::Color::Always,
-    );
+    print_table(&rows, g.colored(std::io::stdout().is_terminal()));
     Ok(())
 }
 

@@ -13,6 +13,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::host::Host;
 pub use cron::Cron;
 pub use parse::{APP_KEYS, TOP_KEYS};
+pub(crate) use resolve::normalize;
 pub use value::{CpuQuota, Duration, Hardening, Listen, Ready, Restart, Signal, Size, TasksMax};
 
 /// One namespace: the apps of one environment on one machine, fully resolved.

@@ -84,9 +84,8 @@ impl Ctx<'_> {
     }
 }
 
-/// Why a value that systemd reads as the rest of a line cannot carry this string, if it can't.
 /// The path made absolute and free of `.` and `..`, without looking at the filesystem.
-fn normalize(p: &Path) -> PathBuf {
+pub(crate) fn normalize(p: &Path) -> PathBuf {
     let mut out = PathBuf::from("/");
     for c in p.components() {
         match c {
@@ -109,6 +108,7 @@ pub(crate) fn noncharacter(s: &str) -> bool {
     })
 }
 
+/// Why a value that systemd reads as the rest of a line cannot carry this string, if it can't.
 fn unwritable(s: &str) -> Option<&'static str> {
     if s.contains('\0') {
         Some("it contains a NUL byte")

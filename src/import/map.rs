@@ -1,7 +1,7 @@
 //! One PM2 app to one unitgen app: every PM2 option either becomes a key, or a comment that
 //! says what it was and what to do instead. Nothing is dropped without a word.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 use crate::config::{Cron, Duration, Size};
 use crate::names;
@@ -272,19 +272,7 @@ fn is_binary(p: &Path) -> bool {
     }
 }
 
-fn normalize(p: &Path) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for c in p.components() {
-        match c {
-            Component::Normal(n) => out.push(n),
-            Component::ParentDir => {
-                out.pop();
-            }
-            _ => {}
-        }
-    }
-    out
-}
+use crate::config::normalize;
 
 /// A word that `command = "..."` can carry without quotes (shlex splits it back the same).
 fn plain_word(w: &str) -> bool {
