@@ -36,10 +36,23 @@ impl Ctx<'_> {
 
     /// A path from the file, made absolute against `base` and normalized, or an error if it
     /// cannot be written to a unit file as it is.
-    fn path(&mut self, s: &Sp<String>, base: &Path) -> Option<PathBuf> {
+    ///
+    /// The path as written may not begin or end with white space (one rule for every path).
+    /// Once made absolute, `rest_of_line` says whether systemd reads it as the rest of its line
+    /// (`WorkingDirectory=`, `EnvironmentFile=`), where white space at the end is lost, or as a
+    /// quoted word (`ReadWritePaths=`), where it is kept.
+    fn path(&mut self, s: &Sp<String>, base: &Path, rest_of_line: bool) -> Option<PathBuf> {
         let normalized = normalize(&base.join(&s.v));
-        // Checked after normalizing too: "a /." becomes "/srv/a ", whose space systemd strips.
-        if let Some(why) = unwritable(&s.v).or_else(|| unwritable(&normalized.to_string_lossy())) {
+        let text = normalized.to_string_lossy();
+        // Checked after normalizing: "a /." becomes "/srv/a ", whose space systemd strips.
+        let check = |t: &str| {
+            if rest_of_line {
+                unwritable(t)
+            } else {
+                unwritable_word(t)
+            }
+        };
+        if let Some(why) = unwritable(&s.v).or_else(|| check(&text)) {
             self.error(
                 s.span.clone(),
                 &s.key,
@@ -106,6 +119,12 @@ pub(crate) fn noncharacter(s: &str) -> bool {
         let n = c as u32;
         (0xFDD0..=0xFDEF).contains(&n) || n & 0xFFFE == 0xFFFE
     })
+}
+
+/// Why a quoted word (`ReadWritePaths=`) cannot carry this string, if it can't: as
+/// [`unwritable`], but white space at the ends survives the quotes.
+fn unwritable_word(s: &str) -> Option<&'static str> {
+    unwritable(s).filter(|why| !why.contains("white space"))
 }
 
 /// Why a value that systemd reads as the rest of a line cannot carry this string, if it can't.
@@ -185,7 +204,7 @@ fn resolve_app(
     let mut cwd_exists = true;
     let cwd = match pick(&a.cwd, &d.cwd) {
         Some(s) => {
-            let p = c.path(&s, &dir);
+            let p = c.path(&s, &dir, true);
             if let Some(p) = &p {
                 if !c.host.is_dir(p) {
                     cwd_exists = false;
@@ -343,7 +362,7 @@ fn resolve_app(
         .iter()
         .filter_map(|s| {
             let base = cwd.clone().unwrap_or_else(|| dir.clone());
-            let p = c.path(s, &base)?;
+            let p = c.path(s, &base, true)?;
             let under_missing_cwd = !cwd_exists && Path::new(&s.v).is_relative();
             if !under_missing_cwd && !c.host.is_file(&p) {
                 c.error(
@@ -399,7 +418,7 @@ fn resolve_app(
         .iter()
         .filter_map(|s| {
             let base = cwd.clone().unwrap_or_else(|| dir.clone());
-            let p = c.path(s, &base)?;
+            let p = c.path(s, &base, false)?;
             if cwd_exists && !c.host.is_dir(&p) && !c.host.is_file(&p) {
                 let shown = c.show(&p);
                 c.error(
