@@ -213,12 +213,8 @@ fn deb_installs_serves_the_example_and_removes_cleanly(sb: &Sandbox) {
         after_listed.is_empty(),
         "dpkg -L unitgen still lists files after removal: {after_listed:?}"
     );
-    // Clean up the sandbox for the other tests: the example's namespace, with the tree's binary.
-    let out = sb.unitgen(&["delete", "all", "-n", "hello"]);
-    assert!(
-        out.status.success(),
-        "unitgen delete all -n hello\n{}",
-        describe(&out)
-    );
+    // The example's namespace is left running: the sandbox is powered off at the end, and a
+    // `unitgen delete` here would be one more daemon-reload under the tests running meanwhile
+    // (a reload resets systemd's start-limit counters, which the crash-loop test counts on).
     sb.sh("dpkg --purge unitgen >/dev/null 2>&1; true");
 }
