@@ -11,15 +11,42 @@ fn under_home(p: &Path) -> bool {
         .any(|h| p.starts_with(h))
 }
 
-/// Under `strict`, the app's own paths that are under a home directory: bound into the empty
-/// home directories of `ProtectHome=tmpfs` (`ReadWritePaths=` alone cannot reach through it).
+/// Is the path somewhere `PrivateTmp=yes` would hide?
+fn under_tmp(p: &Path) -> bool {
+    ["/tmp", "/var/tmp"].iter().any(|t| p.starts_with(t))
+}
+
+/// Would the profile hide this path from the app?
+fn hidden(app: &App, p: &Path) -> bool {
+    under_tmp(p) || (app.hardening == Hardening::Strict && under_home(p))
+}
+
+/// The app's own writable paths that the profile would hide — under /tmp or /var/tmp
+/// (`PrivateTmp=`), or under a home directory with `strict` (`ProtectHome=tmpfs`): bound back
+/// into the app's view (`ReadWritePaths=` alone cannot reach through those mounts).
 pub fn bind_paths(app: &App, user_manager: bool) -> Vec<&Path> {
-    if app.hardening != Hardening::Strict || user_manager {
+    if app.hardening == Hardening::Off || user_manager {
         return Vec::new();
     }
     std::iter::once(app.cwd.as_path())
         .chain(app.read_write_paths.iter().map(|p| p.as_path()))
-        .filter(|p| under_home(p))
+        .filter(|p| hidden(app, p))
+        .collect()
+}
+
+/// Likewise for what the app only reads: its program and environment files, unless a bound
+/// directory already holds them.
+pub fn bind_read_only_paths(app: &App, user_manager: bool) -> Vec<&Path> {
+    let bound = bind_paths(app, user_manager);
+    if app.hardening == Hardening::Off || user_manager {
+        return Vec::new();
+    }
+    app.exec
+        .first()
+        .map(Path::new)
+        .into_iter()
+        .chain(app.env_files.iter().map(|p| p.as_path()))
+        .filter(|p| hidden(app, p) && !bound.iter().any(|b| p.starts_with(b)))
         .collect()
 }
 

@@ -73,6 +73,7 @@ struct ServiceView<'a> {
     hardening: Vec<String>,
     read_write_paths: Vec<String>,
     bind_paths: Vec<String>,
+    bind_read_only_paths: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -240,6 +241,10 @@ fn service(ns: &Namespace, app: &App, scope: Scope, r: &Renderer) -> UnitFile {
         limits: limit_lines(&app.limits),
         hardening: hardening::directives(app, scope == Scope::User),
         bind_paths: hardening::bind_paths(app, scope == Scope::User)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect(),
+        bind_read_only_paths: hardening::bind_read_only_paths(app, scope == Scope::User)
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
