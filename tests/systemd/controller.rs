@@ -292,14 +292,19 @@ restart_window = "60s"
     let pid0 = app_row(sb, "c5", "api")["pid"].as_u64().unwrap();
     sb.ok(&["kill", "-9", &pid0.to_string()]);
     wait_until(
-        Duration::from_secs(15),
+        Duration::from_secs(30),
         "the killed instance to come back with a new PID",
         || {
             let r = app_row(sb, "c5", "api");
-            r["state"] == "online"
-                && r["pid"].as_u64().is_some_and(|p| p != pid0)
-                && r["restarts"] == 1
+            r["state"] == "online" && r["pid"].as_u64().is_some_and(|p| p != pid0)
         },
+    );
+    // One kill, one restart (a daemon-reload by a test running alongside, during the restart
+    // delay, can make systemd 252 count one more).
+    let restarts = app_row(sb, "c5", "api")["restarts"].as_u64().unwrap_or(0);
+    assert!(
+        (1..=2).contains(&restarts),
+        "restarts = {restarts} after one kill -9"
     );
     wait_until(
         Duration::from_secs(20),
