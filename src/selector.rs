@@ -37,14 +37,20 @@ pub fn installed(
     dir: &UnitDir,
 ) -> std::io::Result<BTreeMap<String, BTreeMap<String, InstalledApp>>> {
     let all = dir.read_all()?;
+    let mut namespaces: Vec<&str> = all
+        .values()
+        .filter_map(|t| crate::unit_dir::marked_namespace(t))
+        .collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
     let mut out = BTreeMap::new();
-    for ns in dir.namespaces()? {
+    for ns in namespaces {
         let owned: BTreeMap<String, String> = all
             .iter()
-            .filter(|(_, t)| crate::unit_dir::marked_namespace(t) == Some(ns.as_str()))
+            .filter(|(_, t)| crate::unit_dir::marked_namespace(t) == Some(ns))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        out.insert(ns.clone(), installed_apps(&ns, &owned));
+        out.insert(ns.to_string(), installed_apps(ns, &owned));
     }
     Ok(out)
 }

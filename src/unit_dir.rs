@@ -83,18 +83,6 @@ impl UnitDir {
             .collect())
     }
 
-    /// The namespaces that have units here.
-    pub fn namespaces(&self) -> io::Result<Vec<String>> {
-        let mut v: Vec<String> = self
-            .read_all()?
-            .values()
-            .filter_map(|t| marked_namespace(t).map(str::to_string))
-            .collect();
-        v.sort();
-        v.dedup();
-        Ok(v)
-    }
-
     /// Ports and sockets claimed by installed apps of every namespace: the `ListenStream=`
     /// of their sockets and the `PORT` their services bind.
     pub fn claims(&self) -> io::Result<Vec<Claim>> {

@@ -6,7 +6,7 @@
 mod timer;
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -430,10 +430,4 @@ pub fn texts(p: &Props, key: &str) -> Vec<String> {
         .and_then(|v| v.try_clone().ok())
         .and_then(|v| Vec::<String>::try_from(v).ok())
         .unwrap_or_default()
-}
-
-/// Names that appear in both lists.
-pub fn overlap(a: &[String], b: &[String]) -> Vec<String> {
-    let set: HashSet<&String> = b.iter().collect();
-    a.iter().filter(|x| set.contains(x)).cloned().collect()
 }

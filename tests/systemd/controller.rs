@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{demo_server_bin, describe, scratch_dir, wait_until, Sandbox, Test};
+use crate::harness::{demo_server_bin, describe, wait_until, Sandbox, Test};
 use crate::tests;
 
 pub fn tests() -> Vec<Test> {
@@ -519,7 +519,6 @@ fn user_manager_runs_apps_too(sb: &Sandbox) {
     assert_eq!(enabled.trim(), "enabled");
     let out = sb.sh(&format!("{env} {} --user delete all -n c10", u.display()));
     assert!(out.status.success(), "{}", describe(&out));
-    let _ = scratch_dir;
 }
 
 /// Must-show 9: power off and boot again with the same disk: every applied namespace is back
