@@ -35,6 +35,16 @@ pub fn restart_stem(ns: &str, app: &str) -> String {
     format!("{ns}-{app}-restart")
 }
 
+/// The timer of an app's scheduled restart, `prod-api-restart.timer`.
+pub fn restart_timer(ns: &str, app: &str) -> String {
+    format!("{}.timer", restart_stem(ns, app))
+}
+
+/// The service the timer runs, `prod-api-restart.service`.
+pub fn restart_service(ns: &str, app: &str) -> String {
+    format!("{}.service", restart_stem(ns, app))
+}
+
 /// Check a namespace name: `[a-z][a-z0-9_]{0,31}`, no dash (a dash means a sub-slice).
 pub fn check_namespace(ns: &str) -> Result<(), String> {
     fn valid(ns: &str) -> bool {

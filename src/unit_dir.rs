@@ -215,7 +215,7 @@ pub fn installed_apps(
                 .collect();
             a.socket = Some(socket);
         }
-        let timer = format!("{}.timer", crate::names::restart_stem(ns, name));
+        let timer = crate::names::restart_timer(ns, name);
         if owned.contains_key(&timer) {
             a.timer = Some(timer);
         }

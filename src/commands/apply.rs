@@ -115,7 +115,7 @@ async fn apply_one(
             wanted.push((s.clone(), s));
         }
         if app.cron_restart.is_some() {
-            let t = format!("{}.timer", names::restart_stem(&ns.name, &app.name));
+            let t = names::restart_timer(&ns.name, &app.name);
             wanted.push((t.clone(), t));
         }
     }

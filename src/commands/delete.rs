@@ -32,12 +32,11 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
     let mut files: Vec<String> = Vec::new();
     for s in &selected {
         patterns.push(format!("{}-{}@*.service", ns, s.app));
-        let stem = names::restart_stem(&ns, &s.app);
         for f in [
             names::template(&ns, &s.app),
             names::socket(&ns, &s.app),
-            format!("{stem}.timer"),
-            format!("{stem}.service"),
+            names::restart_timer(&ns, &s.app),
+            names::restart_service(&ns, &s.app),
         ] {
             patterns.push(f.clone());
             files.push(f);
@@ -88,15 +87,15 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
             .get(&target)
             .filter(|t| marked_namespace(t) == Some(ns.as_str()))
         {
-            let gone: Vec<String> = selected.iter().map(|s| format!("{ns}-{}", s.app)).collect();
+            let gone: Vec<&str> = selected.iter().map(|s| s.app.as_str()).collect();
             let kept: String = text
                 .lines()
                 .filter(|l| {
                     !l.strip_prefix("Wants=").is_some_and(|w| {
-                        gone.iter().any(|g| {
-                            w.starts_with(&format!("{g}@"))
-                                || w == format!("{g}.socket")
-                                || w == format!("{g}-restart.timer")
+                        gone.iter().any(|app| {
+                            w.starts_with(&format!("{}@", names::app_stem(&ns, app)))
+                                || w == names::socket(&ns, app)
+                                || w == names::restart_timer(&ns, app)
                         })
                     })
                 })

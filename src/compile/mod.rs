@@ -328,10 +328,10 @@ pub fn compile(ns: &Namespace, scope: Scope, r: &Renderer) -> Vec<UnitFile> {
             });
         }
         if let Some(cron) = &app.cron_restart {
-            let stem = names::restart_stem(&ns.name, &app.name);
-            wants.push(format!("{stem}.timer"));
+            let timer = names::restart_timer(&ns.name, &app.name);
+            wants.push(timer.clone());
             out.push(UnitFile {
-                name: format!("{stem}.timer"),
+                name: timer,
                 content: render(
                     r,
                     "timer",
@@ -353,7 +353,7 @@ pub fn compile(ns: &Namespace, scope: Scope, r: &Renderer) -> Vec<UnitFile> {
                 c
             };
             out.push(UnitFile {
-                name: format!("{stem}.service"),
+                name: names::restart_service(&ns.name, &app.name),
                 content: render(
                     r,
                     "restart",
