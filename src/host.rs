@@ -28,6 +28,8 @@ pub trait Host {
     fn is_file(&self, p: &Path) -> bool;
     /// Is it a file that may be executed?
     fn is_executable(&self, p: &Path) -> bool;
+    /// The first line of a file (at most 256 bytes of it), such as a script's `#!` line.
+    fn first_line(&self, p: &Path) -> Option<String>;
     /// The directories of `PATH`, in order.
     fn search_path(&self) -> Vec<PathBuf>;
     /// The number of CPUs, for `instances = "max"`.
@@ -61,6 +63,17 @@ impl Host for SystemHost {
     fn is_executable(&self, p: &Path) -> bool {
         use std::os::unix::fs::PermissionsExt;
         std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    }
+    fn first_line(&self, p: &Path) -> Option<String> {
+        use std::io::Read;
+        let f = std::fs::File::open(p).ok()?;
+        if !f.metadata().ok()?.is_file() {
+            return None;
+        }
+        let mut buf = Vec::with_capacity(256);
+        f.take(256).read_to_end(&mut buf).ok()?;
+        let line = buf.split(|&b| b == b'\n').next().unwrap_or_default();
+        Some(String::from_utf8_lossy(line).into_owned())
     }
     fn search_path(&self) -> Vec<PathBuf> {
         let path =
@@ -99,6 +112,13 @@ impl Host for FixedHost {
     }
     fn is_executable(&self, p: &Path) -> bool {
         p.starts_with("/usr/bin") && self.is_dir(p)
+    }
+    fn first_line(&self, p: &Path) -> Option<String> {
+        // Node's launchers, as Debian installs them.
+        let name = p.file_name()?.to_str()?;
+        ["npm", "npx", "yarn", "pnpm", "ts-node"]
+            .contains(&name)
+            .then(|| "#!/usr/bin/env node".to_string())
     }
     fn search_path(&self) -> Vec<PathBuf> {
         vec![PathBuf::from("/usr/bin")]

@@ -112,6 +112,34 @@ pub struct App {
     pub read_write_paths: Vec<PathBuf>,
     /// `SyslogLevelPrefix=`, when set.
     pub log_level_prefix: Option<bool>,
+    /// The variable that tells each instance its 0-based number (PM2's `NODE_APP_INSTANCE`),
+    /// or none.
+    pub instance_var: Option<String>,
+    /// A variable whose number grows by one per instance (PM2's `increment_var`).
+    pub increment: Option<Increment>,
+    /// Load unitgen's Node preload (`NODE_OPTIONS=--require …`).
+    pub node_preload: bool,
+    /// What the program runs on, as far as its name or first line tells.
+    pub runtime: Runtime,
+}
+
+/// PM2's `increment_var`: instance 1 gets `base`, instance 2 `base + 1`, and so on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Increment {
+    /// The variable, such as `PORT`.
+    pub var: String,
+    /// Its value in `env`, which instance 1 gets.
+    pub base: u64,
+}
+
+/// What an app's program runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    /// Node.js: `node` itself, or a script whose first line runs node (`npm`, `npx`, `yarn`,
+    /// `pnpm`, `ts-node`, `#!/usr/bin/env node`).
+    Node,
+    /// Anything else.
+    Other,
 }
 
 /// Read, check and resolve one ecosystem file. Every problem is reported, not only the first.

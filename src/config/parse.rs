@@ -63,6 +63,9 @@ pub const APP_KEYS: &[&str] = &[
     "hardening",
     "read_write_paths",
     "log_level_prefix",
+    "instance_var",
+    "increment_var",
+    "node_preload",
 ];
 
 /// An app table (or `[defaults]`) as written: every key optional.
@@ -98,6 +101,9 @@ pub struct AppSpec {
     pub hardening: Option<Sp<Hardening>>,
     pub read_write_paths: Option<Sp<Vec<Sp<String>>>>,
     pub log_level_prefix: Option<Sp<bool>>,
+    pub instance_var: Option<Sp<String>>,
+    pub increment_var: Option<Sp<String>>,
+    pub node_preload: Option<Sp<bool>>,
     /// The keys the table sets, valid or not: a key with a bad value has had its error, and
     /// must not be reported missing as well.
     pub written: Vec<&'static str>,
@@ -216,7 +222,6 @@ const PM2_KEYS: &[(&str, &str)] = &[
     ("gid", "`gid` is PM2's name: here it is `group`, a name or a numeric gid in quotes"),
     ("watch", "unitgen does not watch files: run `unitgen restart NAME` (or `reload`) after a deploy"),
     ("ignore_watch", "unitgen does not watch files: run `unitgen restart NAME` (or `reload`) after a deploy"),
-    ("instance_var", "`instance_var` is PM2's: unitgen sets no instance variable; an instance is named by its unit, prod-api@2.service"),
     ("error_file", "output goes to the journal here, not to files: read it with `unitgen logs NAME`"),
     ("out_file", "output goes to the journal here, not to files: read it with `unitgen logs NAME`"),
     ("log_file", "output goes to the journal here, not to files: read it with `unitgen logs NAME`"),
@@ -826,6 +831,9 @@ impl Walker<'_> {
                 }
                 "read_write_paths" => a.read_write_paths = self.strings(v, key),
                 "log_level_prefix" => a.log_level_prefix = self.boolean(v, key),
+                "instance_var" => a.instance_var = self.string(v, key),
+                "increment_var" => a.increment_var = self.string(v, key),
+                "node_preload" => a.node_preload = self.boolean(v, key),
                 _ => self.unknown_key(k, prefix, APP_KEYS),
             }
         }

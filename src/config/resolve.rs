@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::parse::{AppSpec, FileSpec, Instances, LimitSpec, Sp};
 use super::value::{Hardening, Listen, Ready, Restart};
-use super::{App, Limits, Namespace, User};
+use super::{App, Increment, Limits, Namespace, Runtime, User};
 use crate::diagnostic::{did_you_mean, Diagnostics, Source, Span};
 use crate::host::Host;
 use crate::names;
@@ -313,10 +313,25 @@ fn resolve_app(
         .chain(d.env.iter())
         .find(|(k, _)| k.v == "PORT")
         .map(|(_, v)| v.clone());
+    let increment = resolve_increment(c, a, d, &env, instances, &listen);
+    let port_increments = increment.as_ref().is_some_and(|i| i.var == "PORT");
     if let Some(pv) = &port_env {
         if let Ok(p) = pv.v.trim().parse::<u16>() {
             let held = listen.iter().any(|l| l.tcp_port() == Some(p));
-            if !held {
+            if port_increments {
+                // Each instance binds a port of its own: base, base + 1, …
+                for i in 0..instances {
+                    if let Some(port) = p.checked_add(i as u16).filter(|_| i < 65_536) {
+                        claims.push(Claim {
+                            app: name.v.clone(),
+                            listen: Listen::Port(port),
+                            span: pv.span.clone(),
+                            key: pv.key.clone(),
+                            via_env: true,
+                        });
+                    }
+                }
+            } else if !held {
                 if instances > 1 {
                     c.error(pv.span.clone(), &pv.key,
                         format!("{instances} instances would each bind port {p} themselves; all but one would crash-loop with EADDRINUSE"),
@@ -335,10 +350,6 @@ fn resolve_app(
 
     let ready = pick(&a.ready, &d.ready);
     if let Some(r) = &ready {
-        if r.v == Ready::Listen && !listen.is_empty() {
-            c.error(r.span.clone(), &r.key, "ready = \"listen\" cannot work with `listen`: systemd holds the socket, so the port accepts connections before the app even runs".into(),
-                "use ready = \"notify\" (the app sends READY=1) or \"started\"; or drop `listen` if the app binds the port itself".to_string());
-        }
         if r.v == Ready::Listen
             && listen.is_empty()
             && port_env
@@ -436,6 +447,24 @@ fn resolve_app(
     let requires = unit_names(c, &pick(&a.requires, &d.requires));
     let wants = unit_names(c, &pick(&a.wants, &d.wants));
 
+    let instance_var = match pick(&a.instance_var, &d.instance_var) {
+        None => Some("NODE_APP_INSTANCE".to_string()),
+        Some(s) if s.v.is_empty() => None,
+        Some(s) if names::is_env_name(&s.v) => Some(s.v),
+        Some(s) => {
+            c.error(
+                s.span.clone(),
+                &s.key,
+                format!("{:?} is not a valid environment variable name", s.v),
+                "use letters, digits and underscores, not starting with a digit; or \"\" for no instance variable".to_string(),
+            );
+            None
+        }
+    };
+    let runtime = exec
+        .as_ref()
+        .map_or(Runtime::Other, |e| runtime_of(c.host, Path::new(&e[0])));
+
     if c.diags.len() > errors_before {
         return None;
     }
@@ -475,7 +504,108 @@ fn resolve_app(
         hardening: pick(&a.hardening, &d.hardening).map_or(Hardening::Default, |s| s.v),
         read_write_paths,
         log_level_prefix: pick(&a.log_level_prefix, &d.log_level_prefix).map(|s| s.v),
+        instance_var,
+        increment,
+        node_preload: pick(&a.node_preload, &d.node_preload).is_none_or(|s| s.v),
+        runtime,
     })
+}
+
+/// What a program runs on: `node` by its name, or a script whose `#!` line names node.
+fn runtime_of(host: &dyn Host, program: &Path) -> Runtime {
+    let is_node = |name: &str| name == "node" || name == "nodejs";
+    if program
+        .file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(is_node)
+    {
+        return Runtime::Node;
+    }
+    match host.first_line(program) {
+        Some(l) if l.starts_with("#!") => {
+            let words = l[2..].split_whitespace();
+            if words
+                .filter(|w| !w.starts_with('-'))
+                .take(2)
+                .any(|w| is_node(w.rsplit('/').next().unwrap_or(w)))
+            {
+                Runtime::Node
+            } else {
+                Runtime::Other
+            }
+        }
+        _ => Runtime::Other,
+    }
+}
+
+/// PM2's `increment_var`: the variable must be in `env` with a whole number, and cannot be a
+/// port the instances would share through `listen`.
+fn resolve_increment(
+    c: &mut Ctx<'_>,
+    a: &AppSpec,
+    d: &AppSpec,
+    env: &BTreeMap<String, String>,
+    instances: u32,
+    listen: &[Listen],
+) -> Option<Increment> {
+    let s = pick(&a.increment_var, &d.increment_var)?;
+    if !names::is_env_name(&s.v) {
+        c.error(
+            s.span.clone(),
+            &s.key,
+            format!("{:?} is not a valid environment variable name", s.v),
+            "name a variable of `env` whose number each instance gets one more of, like increment_var = \"PORT\"".to_string(),
+        );
+        return None;
+    }
+    let Some(value) = env.get(&s.v) else {
+        c.error(
+            s.span.clone(),
+            &s.key,
+            format!("increment_var names {:?}, which `env` does not set", s.v),
+            format!(
+                "set its value for the first instance, like env = {{ {} = \"4000\" }}",
+                s.v
+            ),
+        );
+        return None;
+    };
+    let Ok(base) = value.trim().parse::<u64>() else {
+        c.error(
+            s.span.clone(),
+            &s.key,
+            format!(
+                "increment_var names {:?}, whose value {value:?} is not a whole number",
+                s.v
+            ),
+            None,
+        );
+        return None;
+    };
+    if s.v == "PORT" {
+        if base.saturating_add(u64::from(instances) - 1) > 65_535 {
+            c.error(
+                s.span.clone(),
+                &s.key,
+                format!("{instances} instances from port {base} go past port 65535"),
+                None,
+            );
+            return None;
+        }
+        if listen
+            .iter()
+            .any(|l| l.tcp_port() == u16::try_from(base).ok())
+        {
+            c.error(
+                s.span.clone(),
+                &s.key,
+                "increment_var = \"PORT\" gives each instance a port of its own, but `listen` shares one socket between all of them".into(),
+                "keep one: `listen` (one port, zero-downtime reloads) or increment_var (a port per instance, as PM2 did)".to_string(),
+            );
+            return None;
+        }
+    }
+    Some(Increment { var: s.v, base })
 }
 
 /// Find the program: a bare name in `cwd` first, then `PATH`; a relative path from `cwd`.
