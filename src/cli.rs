@@ -154,6 +154,10 @@ pub struct ApplyArgs {
     /// How long to wait for systemd's jobs, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 120)]
     pub timeout: u64,
+    /// How long what started must stay up, as the same process, to count as started, in ms
+    /// (PM2's min_uptime); 0 to not wait.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    pub settle: u64,
 }
 
 /// `status`.

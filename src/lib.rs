@@ -15,6 +15,7 @@ pub mod import;
 pub mod journal;
 pub mod lock;
 pub mod names;
+pub mod ops;
 pub mod plan;
 pub mod quote;
 pub mod render;

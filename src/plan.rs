@@ -1,11 +1,18 @@
-//! What `apply` would change in a unit directory: files added, changed (with a diff) and
-//! removed, and which units that means starting, restarting or stopping.
+//! What `apply` does to reach the ecosystem file's state, decided in one pure function from
+//! three inputs: the wanted units (compiled from the file), the unit directory as it is, and
+//! systemd's own state (what is loaded, running, failed, and whether it runs what is on disk).
+//! `plan` prints the result; `apply` carries it out. Deciding from systemd's state as well as
+//! the files is what makes a second apply finish the work of one that was interrupted.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use crate::compile::UnitFile;
-use crate::unit_dir::marked_namespace;
+use crate::config::Namespace;
+use crate::names;
+use crate::systemd::LoadedUnit;
+use crate::unit_dir::{Entry, Installed, Shadow};
 
 /// One file's fate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,51 +35,431 @@ impl Change {
     }
 }
 
-/// The difference between the wanted units of one namespace and the installed ones.
+/// Why apply will not touch a namespace: an admin's decision or a unit that is not its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// A file at one of the namespace's unit names without its mark.
+    Foreign(PathBuf),
+    /// `systemctl mask`: a link to /dev/null at one of the names.
+    Masked(PathBuf),
+    /// `systemctl link`, or another link: the unit's file lives elsewhere.
+    Linked(PathBuf, PathBuf),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::Foreign(p) => write!(
+                f,
+                "{} has one of this namespace's unit names but is not unitgen's (no X-Unitgen-Namespace= mark of this namespace)\n  = help: rename the app, or remove that file if it is a leftover",
+                p.display()
+            ),
+            Refusal::Masked(p) => write!(
+                f,
+                "{} is masked (a link to /dev/null): an admin stopped this unit from running\n  = help: to run it again, `systemctl unmask {}`, then apply; or remove the app from the file",
+                p.display(),
+                p.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
+            ),
+            Refusal::Linked(p, to) => write!(
+                f,
+                "{} is a link to {}: the unit comes from a file unitgen does not manage\n  = help: `systemctl disable {}` (or remove the link) if unitgen should manage it; else rename the app",
+                p.display(),
+                to.display(),
+                p.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
+            ),
+        }
+    }
+}
+
+/// What is done to a unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verb {
+    /// Start it (after forgetting a failure, if it had one).
+    Start,
+    /// Restart it.
+    Restart,
+    /// Stop it.
+    Stop,
+    /// Only forget its failed state: it does not run and is no longer wanted.
+    Forget,
+}
+
+impl Verb {
+    /// The word for plans and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verb::Start => "start",
+            Verb::Restart => "restart",
+            Verb::Stop => "stop",
+            Verb::Forget => "forget",
+        }
+    }
+}
+
+/// Why a unit is acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// Its file is new.
+    New,
+    /// It is wanted and does not run.
+    NotRunning,
+    /// It is wanted and its last run failed.
+    Failed,
+    /// Its file changes now.
+    Changed,
+    /// Its file on disk is newer than what runs: an earlier apply was interrupted, or the file
+    /// was written by other means.
+    Stale,
+    /// systemd has not read its file since it changed on disk (`NeedDaemonReload`).
+    NotReloaded,
+    /// The ecosystem file no longer names it.
+    Removed,
+    /// An instance past the app's count.
+    Extra,
+}
+
+impl Reason {
+    /// A few words for plans and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::New => "new",
+            Reason::NotRunning => "not running",
+            Reason::Failed => "failed",
+            Reason::Changed => "changed",
+            Reason::Stale => "runs an older version of its unit file",
+            Reason::NotReloaded => "systemd has not read its unit file since it changed",
+            Reason::Removed => "no longer in the file",
+            Reason::Extra => "past the instance count",
+        }
+    }
+}
+
+/// One thing to do to one unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Action {
+    /// The unit, such as `prod-api@2.service`.
+    pub unit: String,
+    /// The app it belongs to (none for the namespace's own units).
+    pub app: Option<String>,
+    /// What to do.
+    pub verb: Verb,
+    /// Why.
+    pub reason: Reason,
+}
+
+/// Everything `apply` will do for one namespace, in order: write files, stop and forget what
+/// is no longer wanted, remove its files, reload systemd, enable the target, start and restart.
 #[derive(Debug, Clone, Default)]
 pub struct Plan {
     /// The namespace.
     pub namespace: String,
-    /// What changes, by file name.
+    /// Reasons to change nothing at all.
+    pub refusals: Vec<Refusal>,
+    /// Files to write and remove.
     pub changes: Vec<Change>,
     /// Files that stay as they are.
     pub unchanged: Vec<String>,
-    /// Files that have one of this namespace's names but are not marked as ours.
-    pub foreign: Vec<String>,
+    /// Whether systemd must read its unit files again.
+    pub reload: bool,
+    /// Whether the namespace target must be enabled for boot.
+    pub enable: bool,
+    /// Units to stop or forget before their files go.
+    pub stops: Vec<Action>,
+    /// Units to start or restart once the files are in place.
+    pub starts: Vec<Action>,
 }
 
-/// Compare `wanted` with the files of the unit directory (`installed`: every unit file there).
-pub fn plan(namespace: &str, wanted: &[UnitFile], installed: &BTreeMap<String, String>) -> Plan {
-    let mut p = Plan {
-        namespace: namespace.to_string(),
-        ..Default::default()
-    };
-    for f in wanted {
-        match installed.get(&f.name) {
-            None => p.changes.push(Change::Add(f.clone())),
-            Some(old) if marked_namespace(old) != Some(namespace) => p.foreign.push(f.name.clone()),
-            Some(old) if old == &f.content => p.unchanged.push(f.name.clone()),
-            Some(old) => p.changes.push(Change::Update(old.clone(), f.clone())),
+/// The facts a plan is decided from.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    /// The resolved ecosystem file.
+    pub ns: &'a Namespace,
+    /// Its compiled units.
+    pub units: &'a [UnitFile],
+    /// The unit directory's path (named in refusals).
+    pub dir: &'a Path,
+    /// The unit directory as it is.
+    pub installed: &'a Installed,
+    /// Files with the wanted names elsewhere in systemd's search path.
+    pub shadows: &'a [Shadow],
+    /// What systemd has loaded (see [`patterns`] for which units to ask for).
+    pub loaded: &'a BTreeMap<String, LoadedUnit>,
+    /// Whether the namespace target is enabled.
+    pub target_enabled: bool,
+    /// Whether to start and restart (false: `--no-start`).
+    pub start: bool,
+}
+
+/// The name of the file a unit comes from (`prod-api@2.service` → `prod-api@.service`).
+pub fn file_of(unit: &str) -> String {
+    match unit.split_once('@') {
+        Some((stem, rest)) => match rest.rfind('.') {
+            Some(dot) => format!("{stem}@{}", &rest[dot..]),
+            None => unit.to_string(),
+        },
+        None => unit.to_string(),
+    }
+}
+
+/// The unit-name patterns whose loaded state a plan for `ns` needs: every unit of the
+/// namespace, and every unit of a file marked as the namespace's, whatever its name.
+pub fn patterns(ns: &str, installed: &Installed) -> Vec<String> {
+    let mut p = vec![format!("{ns}-*"), names::target(ns), names::slice(ns)];
+    for (name, e) in installed {
+        if let Entry::File(f) = e {
+            if f.namespace() == Some(ns) {
+                match name.strip_suffix("@.service") {
+                    Some(stem) => p.push(format!("{stem}@*.service")),
+                    None => p.push(name.clone()),
+                }
+            }
         }
     }
-    for (name, text) in installed {
-        if marked_namespace(text) == Some(namespace) && !wanted.iter().any(|f| &f.name == name) {
-            p.changes.push(Change::Remove(name.clone(), text.clone()));
+    p.sort();
+    p.dedup();
+    p
+}
+
+/// A unit that should run, with the files it is made of.
+struct Wanted {
+    unit: String,
+    app: Option<String>,
+    file: String,
+}
+
+/// The units that should run: every instance, socket and timer, then the target.
+fn wanted_units(ns: &Namespace) -> Vec<Wanted> {
+    let mut out = Vec::new();
+    for app in &ns.apps {
+        let mut add = |unit: String, file: String| {
+            out.push(Wanted {
+                unit,
+                app: Some(app.name.clone()),
+                file,
+            })
+        };
+        if !app.listen.is_empty() {
+            let s = names::socket(&ns.name, &app.name);
+            add(s.clone(), s);
+        }
+        for i in 1..=app.instances {
+            add(
+                names::instance(&ns.name, &app.name, i),
+                names::template(&ns.name, &app.name),
+            );
+        }
+        if app.cron_restart.is_some() {
+            let t = names::restart_timer(&ns.name, &app.name);
+            add(t.clone(), t);
+        }
+    }
+    let target = names::target(&ns.name);
+    out.push(Wanted {
+        unit: target.clone(),
+        app: None,
+        file: target,
+    });
+    out
+}
+
+/// Decide what `apply` does. Pure: the same facts always give the same plan.
+pub fn plan(input: Input<'_>) -> Plan {
+    let ns = input.ns.name.as_str();
+    let mut p = Plan {
+        namespace: ns.to_string(),
+        ..Default::default()
+    };
+    let wanted_names: BTreeSet<&str> = input.units.iter().map(|u| u.name.as_str()).collect();
+    files(&input, &mut p);
+    for s in input.shadows {
+        if wanted_names.contains(s.name.as_str()) {
+            match &s.link {
+                Some(to) if to == Path::new("/dev/null") => {
+                    p.refusals.push(Refusal::Masked(s.path.clone()))
+                }
+                _ if s.namespace.as_deref() == Some(ns) => {}
+                Some(to) => p.refusals.push(Refusal::Linked(s.path.clone(), to.clone())),
+                None => p.refusals.push(Refusal::Foreign(s.path.clone())),
+            }
+        }
+    }
+    if !p.refusals.is_empty() {
+        p.changes.clear();
+        return p;
+    }
+    let changed: BTreeSet<&str> = p
+        .changes
+        .iter()
+        .filter(|c| !matches!(c, Change::Remove(..)))
+        .map(Change::name)
+        .collect();
+    let added: BTreeSet<&str> = p
+        .changes
+        .iter()
+        .filter(|c| matches!(c, Change::Add(..)))
+        .map(Change::name)
+        .collect();
+    let modified = |file: &str| match input.installed.get(file) {
+        Some(Entry::File(f)) if !changed.contains(file) => Some(f.modified_us),
+        _ => None,
+    };
+    let wanted = wanted_units(input.ns);
+    let wanted_set: BTreeSet<&str> = wanted.iter().map(|w| w.unit.as_str()).collect();
+
+    // What runs but is no longer wanted: units of removed files, instances past the count.
+    let removed: BTreeMap<&str, Option<String>> = p
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Remove(name, text) => Some((
+                name.as_str(),
+                crate::unit_dir::app_of(text).map(str::to_string),
+            )),
+            _ => None,
+        })
+        .collect();
+    for (unit, l) in input.loaded {
+        if wanted_set.contains(unit.as_str()) || *unit == names::target(ns) {
+            continue;
+        }
+        let file = file_of(unit);
+        let (reason, app) = if let Some(app) = removed.get(file.as_str()) {
+            (Reason::Removed, app.clone())
+        } else if wanted_names.contains(file.as_str()) && unit.ends_with(".service") {
+            let app = input
+                .ns
+                .apps
+                .iter()
+                .find(|a| names::template(ns, &a.name) == file)
+                .map(|a| a.name.clone());
+            match app {
+                Some(app) => (Reason::Extra, Some(app)),
+                // The scheduled-restart service: started by its timer, never by apply.
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        let verb = if l.is_running() {
+            Verb::Stop
+        } else if l.is_failed() {
+            Verb::Forget
+        } else {
+            continue;
+        };
+        p.stops.push(Action {
+            unit: unit.clone(),
+            app,
+            verb,
+            reason,
+        });
+    }
+
+    p.reload = !p.changes.is_empty()
+        || input.loaded.iter().any(|(u, l)| {
+            l.need_daemon_reload
+                && (wanted_set.contains(u.as_str()) || removed.contains_key(file_of(u).as_str()))
+        });
+    p.enable = !input.target_enabled;
+    if input.start {
+        for w in &wanted {
+            let facts = Facts {
+                loaded: input.loaded.get(&w.unit),
+                changed: changed.contains(w.file.as_str()),
+                added: added.contains(w.file.as_str()),
+                file_modified_us: modified(&w.file),
+            };
+            if let Some(a) = start_action(w, facts) {
+                p.starts.push(a);
+            }
         }
     }
     p
 }
 
+/// Compare the wanted files with the unit directory.
+fn files(input: &Input<'_>, p: &mut Plan) {
+    let ns = input.ns.name.as_str();
+    for f in input.units {
+        match input.installed.get(&f.name) {
+            None => p.changes.push(Change::Add(f.clone())),
+            Some(Entry::Link(to)) if to == Path::new("/dev/null") => {
+                p.refusals.push(Refusal::Masked(input.dir.join(&f.name)))
+            }
+            Some(Entry::Link(to)) => p
+                .refusals
+                .push(Refusal::Linked(input.dir.join(&f.name), to.clone())),
+            Some(Entry::File(old)) if old.namespace() != Some(ns) => {
+                p.refusals.push(Refusal::Foreign(input.dir.join(&f.name)))
+            }
+            Some(Entry::File(old)) if old.text == f.content => p.unchanged.push(f.name.clone()),
+            Some(Entry::File(old)) => p.changes.push(Change::Update(old.text.clone(), f.clone())),
+        }
+    }
+    for (name, e) in input.installed {
+        if let Entry::File(old) = e {
+            if old.namespace() == Some(ns) && !input.units.iter().any(|f| &f.name == name) {
+                p.changes
+                    .push(Change::Remove(name.clone(), old.text.clone()));
+            }
+        }
+    }
+}
+
+/// What is known of one wanted unit.
+struct Facts<'a> {
+    loaded: Option<&'a LoadedUnit>,
+    /// Its file is written now.
+    changed: bool,
+    /// Its file is new.
+    added: bool,
+    /// When its file (unchanged now) was written.
+    file_modified_us: Option<u64>,
+}
+
+/// What to do to one wanted unit, if anything.
+fn start_action(w: &Wanted, f: Facts<'_>) -> Option<Action> {
+    let target = w.app.is_none();
+    let (verb, reason) = match f.loaded {
+        Some(l) if l.is_running() => {
+            if target {
+                return None;
+            } else if f.changed {
+                (Verb::Restart, Reason::Changed)
+            } else if l.need_daemon_reload {
+                (Verb::Restart, Reason::NotReloaded)
+            } else if matches!((l.started_us, f.file_modified_us), (Some(s), Some(m)) if m > s) {
+                (Verb::Restart, Reason::Stale)
+            } else {
+                return None;
+            }
+        }
+        Some(l) if l.is_failed() => (Verb::Start, Reason::Failed),
+        _ if f.added => (Verb::Start, Reason::New),
+        _ => (Verb::Start, Reason::NotRunning),
+    };
+    Some(Action {
+        unit: w.unit.clone(),
+        app: w.app.clone(),
+        verb,
+        reason,
+    })
+}
+
 impl Plan {
-    /// Nothing to write or remove.
+    /// Nothing to write, remove, stop, start or reload.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+            && self.stops.is_empty()
+            && self.starts.is_empty()
+            && !self.reload
+            && !self.enable
     }
 
-    /// A human-readable report with unified diffs.
-    pub fn describe(&self, dir: &std::path::Path) -> String {
+    /// A human-readable report with unified diffs, then what runs and stops.
+    pub fn describe(&self, dir: &Path) -> String {
         let mut s = String::new();
-        if self.changes.is_empty() {
+        if self.is_empty() {
             let _ = writeln!(
                 s,
                 "{}: up to date ({} units)",
@@ -99,12 +486,31 @@ impl Plan {
                 }
             }
         }
+        if self.reload {
+            let _ = writeln!(s, "  then reload systemd");
+        }
+        if self.enable {
+            let _ = writeln!(
+                s,
+                "  then enable {} for boot",
+                names::target(&self.namespace)
+            );
+        }
+        for a in self.stops.iter().chain(&self.starts) {
+            let _ = writeln!(
+                s,
+                "  then {:<7} {} ({})",
+                a.verb.as_str(),
+                a.unit,
+                a.reason.as_str()
+            );
+        }
         s
     }
 }
 
 /// A unified diff between two texts, indented to sit under its plan line.
-pub fn diff(old: &str, new: &str, path: &std::path::Path) -> String {
+pub fn diff(old: &str, new: &str, path: &Path) -> String {
     let p = path.display().to_string();
     let d = similar::TextDiff::from_lines(old, new);
     let text = d
@@ -116,4 +522,285 @@ pub fn diff(old: &str, new: &str, path: &std::path::Path) -> String {
         )
         .to_string();
     text.lines().map(|l| format!("      {l}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compile::{compile, Scope};
+    use crate::host::FixedHost;
+    use crate::systemd::ActiveState;
+    use crate::unit_dir::InstalledFile;
+
+    const FILE: &str = r#"
+namespace = "prod"
+[apps.api]
+command = "/usr/bin/node server.js"
+instances = 2
+listen = [3000]
+[apps."web.v2"]
+command = "/usr/bin/node web.js"
+"#;
+
+    fn ns(text: &str) -> Namespace {
+        crate::config::load(Path::new("/srv/prod.toml"), text, &FixedHost::default())
+            .expect("a valid file")
+    }
+
+    /// The units of `text` as installed, written at `mtime`.
+    fn installed(text: &str, mtime: u64) -> Installed {
+        compile(&ns(text), Scope::System, &crate::render::Renderer::new())
+            .into_iter()
+            .map(|u| {
+                (
+                    u.name,
+                    Entry::File(InstalledFile {
+                        text: u.content,
+                        modified_us: mtime,
+                    }),
+                )
+            })
+            .collect()
+    }
+
+    fn running(name: &str, started: u64) -> (String, LoadedUnit) {
+        (
+            name.to_string(),
+            LoadedUnit {
+                name: name.to_string(),
+                active: ActiveState::Active,
+                sub: "running".into(),
+                started_us: Some(started),
+                main_pid: Some(100),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Every wanted unit of FILE running since `started`.
+    fn all_running(started: u64) -> BTreeMap<String, LoadedUnit> {
+        [
+            "prod-api.socket",
+            "prod-api@1.service",
+            "prod-api@2.service",
+            "prod-web.v2@1.service",
+            "unitgen-prod.target",
+        ]
+        .iter()
+        .map(|n| running(n, started))
+        .collect()
+    }
+
+    fn decide(
+        text: &str,
+        inst: &Installed,
+        shadows: &[Shadow],
+        loaded: &BTreeMap<String, LoadedUnit>,
+    ) -> Plan {
+        let n = ns(text);
+        let units = compile(&n, Scope::System, &crate::render::Renderer::new());
+        plan(Input {
+            ns: &n,
+            units: &units,
+            dir: Path::new("/etc/systemd/system"),
+            installed: inst,
+            shadows,
+            loaded,
+            target_enabled: true,
+            start: true,
+        })
+    }
+
+    fn starts(p: &Plan) -> Vec<(String, Verb, Reason)> {
+        p.starts
+            .iter()
+            .map(|a| (a.unit.clone(), a.verb, a.reason))
+            .collect()
+    }
+
+    #[test]
+    fn a_fresh_namespace_is_written_and_started() {
+        let p = decide(FILE, &Installed::new(), &[], &BTreeMap::new());
+        assert!(p.changes.iter().all(|c| matches!(c, Change::Add(_))));
+        assert!(p.reload);
+        let s = starts(&p);
+        assert!(s.contains(&("prod-api@2.service".into(), Verb::Start, Reason::New)));
+        assert!(s.contains(&("prod-web.v2@1.service".into(), Verb::Start, Reason::New)));
+        assert_eq!(s.last().unwrap().0, "unitgen-prod.target");
+        assert_eq!(
+            p.starts
+                .iter()
+                .find(|a| a.unit == "prod-web.v2@1.service")
+                .unwrap()
+                .app
+                .as_deref(),
+            Some("web.v2")
+        );
+    }
+
+    #[test]
+    fn an_applied_namespace_needs_nothing() {
+        let p = decide(FILE, &installed(FILE, 100), &[], &all_running(200));
+        assert!(p.is_empty(), "{p:#?}");
+    }
+
+    #[test]
+    fn files_written_behind_apply_s_back_restart_what_runs() {
+        // `unitgen render v2.toml --out /etc/systemd/system`, then apply v2: the files are
+        // already right, but systemd runs what it read before.
+        let v2 = FILE.replace("server.js", "server2.js");
+        let mut loaded = all_running(200);
+        for l in loaded.values_mut() {
+            l.need_daemon_reload = true;
+        }
+        let p = decide(&v2, &installed(&v2, 300), &[], &loaded);
+        assert!(p.changes.is_empty());
+        assert!(p.reload);
+        assert!(starts(&p).contains(&(
+            "prod-api@1.service".into(),
+            Verb::Restart,
+            Reason::NotReloaded
+        )));
+        // Killed after the reload, before the restarts: the files are newer than the processes.
+        for l in loaded.values_mut() {
+            l.need_daemon_reload = false;
+        }
+        let p = decide(&v2, &installed(&v2, 300), &[], &loaded);
+        assert!(!p.reload);
+        let s = starts(&p);
+        assert!(s.contains(&("prod-api@2.service".into(), Verb::Restart, Reason::Stale)));
+        assert!(s.contains(&("prod-web.v2@1.service".into(), Verb::Restart, Reason::Stale)));
+        assert!(!s.iter().any(|a| a.0 == "unitgen-prod.target"));
+    }
+
+    #[test]
+    fn removed_apps_and_extra_instances_are_stopped_and_named() {
+        let old = format!("{FILE}[apps.gone]\ncommand = \"/usr/bin/node gone.js\"\n");
+        let mut loaded = all_running(200);
+        loaded.extend([
+            running("prod-gone@1.service", 200),
+            running("prod-api@3.service", 200),
+        ]);
+        let mut failed = running("prod-web.v2@2.service", 200).1;
+        failed.active = ActiveState::Failed;
+        loaded.insert(failed.name.clone(), failed);
+        let p = decide(FILE, &installed(&old, 100), &[], &loaded);
+        let stops: Vec<(&str, Verb, Reason, Option<&str>)> = p
+            .stops
+            .iter()
+            .map(|a| (a.unit.as_str(), a.verb, a.reason, a.app.as_deref()))
+            .collect();
+        assert!(stops.contains(&(
+            "prod-gone@1.service",
+            Verb::Stop,
+            Reason::Removed,
+            Some("gone")
+        )));
+        assert!(stops.contains(&("prod-api@3.service", Verb::Stop, Reason::Extra, Some("api"))));
+        assert!(stops.contains(&(
+            "prod-web.v2@2.service",
+            Verb::Forget,
+            Reason::Extra,
+            Some("web.v2")
+        )));
+        assert!(p
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::Remove(n, _) if n == "prod-gone@.service")));
+    }
+
+    #[test]
+    fn a_file_with_a_forged_mark_is_stopped_before_it_goes() {
+        let mut inst = installed(FILE, 100);
+        let forged = "[Unit]\nX-Unitgen-Namespace=prod\n[Service]\nExecStart=/bin/sleep 1\n";
+        inst.insert(
+            "evil.service".into(),
+            Entry::File(InstalledFile {
+                text: forged.into(),
+                modified_us: 100,
+            }),
+        );
+        assert!(patterns("prod", &inst).contains(&"evil.service".to_string()));
+        let mut loaded = all_running(200);
+        loaded.extend([running("evil.service", 200)]);
+        let p = decide(FILE, &inst, &[], &loaded);
+        assert!(p
+            .stops
+            .iter()
+            .any(|a| a.unit == "evil.service" && a.verb == Verb::Stop));
+        assert!(p.changes.iter().any(|c| c.name() == "evil.service"));
+    }
+
+    #[test]
+    fn masks_links_and_foreign_files_change_nothing() {
+        let mut inst = installed(FILE, 100);
+        inst.insert(
+            "prod-api@.service".into(),
+            Entry::Link(PathBuf::from("/dev/null")),
+        );
+        let p = decide(FILE, &inst, &[], &all_running(200));
+        assert!(
+            matches!(&p.refusals[..], [Refusal::Masked(path)] if path.ends_with("prod-api@.service"))
+        );
+        assert!(p.changes.is_empty() && p.starts.is_empty() && p.stops.is_empty());
+        assert!(p.refusals[0].to_string().contains("systemctl unmask"));
+
+        let mut inst = installed(FILE, 100);
+        inst.insert(
+            "prod-api.socket".into(),
+            Entry::Link(PathBuf::from("/opt/x/prod-api.socket")),
+        );
+        let p = decide(FILE, &inst, &[], &all_running(200));
+        assert!(matches!(&p.refusals[..], [Refusal::Linked(..)]));
+
+        let shadow = Shadow {
+            name: "prod-web.v2@.service".into(),
+            path: PathBuf::from("/run/systemd/system/prod-web.v2@.service"),
+            link: Some(PathBuf::from("/dev/null")),
+            namespace: None,
+        };
+        let p = decide(FILE, &installed(FILE, 100), &[shadow], &all_running(200));
+        assert!(matches!(&p.refusals[..], [Refusal::Masked(_)]));
+
+        let mut inst = installed(FILE, 100);
+        inst.insert(
+            "prod-api@.service".into(),
+            Entry::File(InstalledFile {
+                text: "[Service]\nExecStart=/bin/true\n".into(),
+                modified_us: 1,
+            }),
+        );
+        let p = decide(FILE, &inst, &[], &all_running(200));
+        assert!(matches!(&p.refusals[..], [Refusal::Foreign(_)]));
+    }
+
+    #[test]
+    fn failed_and_stopped_instances_are_started() {
+        let mut loaded = all_running(200);
+        loaded.get_mut("prod-api@1.service").unwrap().active = ActiveState::Failed;
+        loaded.remove("prod-api@2.service");
+        let p = decide(FILE, &installed(FILE, 100), &[], &loaded);
+        assert_eq!(
+            starts(&p),
+            vec![
+                ("prod-api@1.service".into(), Verb::Start, Reason::Failed),
+                ("prod-api@2.service".into(), Verb::Start, Reason::NotRunning),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_changed_file_restarts_only_its_app() {
+        let v2 = FILE.replace("web.js", "web2.js");
+        let p = decide(&v2, &installed(FILE, 100), &[], &all_running(200));
+        assert_eq!(
+            starts(&p),
+            vec![(
+                "prod-web.v2@1.service".into(),
+                Verb::Restart,
+                Reason::Changed
+            )]
+        );
+        assert!(p.reload);
+    }
 }

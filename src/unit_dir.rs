@@ -28,11 +28,59 @@ pub fn marked_namespace(content: &str) -> Option<&str> {
         .map(str::trim)
 }
 
-fn app_of(content: &str) -> Option<&str> {
+/// The app a unit file's text is marked with, if any.
+pub fn app_of(content: &str) -> Option<&str> {
     content
         .lines()
         .find_map(|l| l.trim().strip_prefix("X-Unitgen-App="))
         .map(str::trim)
+}
+
+/// What is at one unit's name in the unit directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    /// A regular file.
+    File(InstalledFile),
+    /// A symbolic link: `systemctl mask` (to /dev/null) or `systemctl link` (to a file
+    /// elsewhere). An admin's decision, never unitgen's.
+    Link(PathBuf),
+}
+
+/// A regular unit file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct InstalledFile {
+    /// Its text (a file that is not UTF-8 reads as empty, and so as not unitgen's).
+    pub text: String,
+    /// When it was last written, in microseconds since the epoch.
+    pub modified_us: u64,
+}
+
+impl InstalledFile {
+    /// The namespace it is marked with.
+    pub fn namespace(&self) -> Option<&str> {
+        marked_namespace(&self.text)
+    }
+
+    /// The app it is marked with.
+    pub fn app(&self) -> Option<&str> {
+        app_of(&self.text)
+    }
+}
+
+/// Every unit-named entry at the top of a unit directory.
+pub type Installed = BTreeMap<String, Entry>;
+
+/// A file elsewhere in systemd's search path with one of the names unitgen would write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shadow {
+    /// The unit name.
+    pub name: String,
+    /// Where it is.
+    pub path: PathBuf,
+    /// Where it links to, when it is a symbolic link (/dev/null: masked).
+    pub link: Option<PathBuf>,
+    /// The namespace its text is marked with.
+    pub namespace: Option<String>,
 }
 
 /// A directory of unit files, such as `/etc/systemd/system`.
@@ -42,14 +90,37 @@ pub struct UnitDir {
     pub path: PathBuf,
 }
 
+/// The largest unit file unitgen reads (its own are a few KiB).
+const MAX_UNIT_FILE: u64 = 4 << 20;
+
+fn modified_us(m: &fs::Metadata) -> u64 {
+    m.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+fn read_unit(path: &Path, meta: &fs::Metadata) -> io::Result<InstalledFile> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    fs::File::open(path)?
+        .take(MAX_UNIT_FILE)
+        .read_to_end(&mut bytes)?;
+    Ok(InstalledFile {
+        // A unit that is not UTF-8 is not one of ours.
+        text: String::from_utf8(bytes).unwrap_or_default(),
+        modified_us: modified_us(meta),
+    })
+}
+
 impl UnitDir {
     /// The directory at `path` (it need not exist yet).
     pub fn new(path: impl Into<PathBuf>) -> Self {
         UnitDir { path: path.into() }
     }
 
-    /// Every unit file at the top of the directory, name → text. A missing directory is empty.
-    pub fn read_all(&self) -> io::Result<BTreeMap<String, String>> {
+    /// Every unit file and link at the top of the directory. A missing directory is empty.
+    pub fn scan(&self) -> io::Result<Installed> {
         let mut out = BTreeMap::new();
         let entries = match fs::read_dir(&self.path) {
             Ok(e) => e,
@@ -59,19 +130,58 @@ impl UnitDir {
         for entry in entries {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
-            if !SUFFIXES.iter().any(|s| name.ends_with(s)) || !entry.file_type()?.is_file() {
+            if !SUFFIXES.iter().any(|s| name.ends_with(s)) || name.starts_with('.') {
                 continue;
             }
-            match fs::read_to_string(entry.path()) {
-                Ok(text) => {
-                    out.insert(name, text);
+            let kind = entry.file_type()?;
+            let path = entry.path();
+            if kind.is_symlink() {
+                out.insert(name, Entry::Link(fs::read_link(&path)?));
+            } else if kind.is_file() {
+                let meta = entry.metadata()?;
+                match read_unit(&path, &meta) {
+                    Ok(f) => {
+                        out.insert(name, Entry::File(f));
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
                 }
-                // A unit that is not UTF-8 is not one of ours.
-                Err(e) if e.kind() == io::ErrorKind::InvalidData => {}
-                Err(e) => return Err(e),
             }
         }
         Ok(out)
+    }
+
+    /// Every regular unit file at the top of the directory, name → text.
+    pub fn read_all(&self) -> io::Result<BTreeMap<String, String>> {
+        Ok(self
+            .scan()?
+            .into_iter()
+            .filter_map(|(n, e)| match e {
+                Entry::File(f) => Some((n, f.text)),
+                Entry::Link(_) => None,
+            })
+            .collect())
+    }
+
+    /// Remove what an interrupted write left behind: the temporary files of these units.
+    pub fn clean_temporary(&self, names: &[String]) -> io::Result<usize> {
+        let entries = match fs::read_dir(&self.path) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            let ours = names
+                .iter()
+                .any(|n| file.starts_with(&temp_prefix(n)) && file.len() > temp_prefix(n).len());
+            if ours && entry.file_type().is_ok_and(|t| t.is_file()) {
+                fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// The files marked as belonging to namespace `ns`.
@@ -126,7 +236,7 @@ impl UnitDir {
     pub fn write(&self, name: &str, content: &str) -> io::Result<()> {
         fs::create_dir_all(&self.path)?;
         let mut tmp = tempfile::Builder::new()
-            .prefix(".unitgen-")
+            .prefix(&temp_prefix(name))
             .tempfile_in(&self.path)?;
         tmp.write_all(content.as_bytes())?;
         tmp.as_file().sync_all()?;
@@ -154,6 +264,12 @@ impl UnitDir {
     pub fn file(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
+}
+
+/// The name a unit's temporary file begins with while it is written: a dot (systemd skips
+/// hidden files) and the unit's own name, so that a clean-up touches its own namespace only.
+fn temp_prefix(name: &str) -> String {
+    format!(".{name}.unitgen-")
 }
 
 /// What is installed for one app of a namespace, read back from the unit files.
@@ -250,9 +366,9 @@ pub fn search_path(user: bool) -> Vec<PathBuf> {
     }
 }
 
-/// Files elsewhere in systemd's search path that carry one of `names` without namespace
-/// `ns`'s mark: units unitgen must not shadow or take over.
-pub fn foreign_elsewhere(names: &[String], ns: &str, ours: &Path, user: bool) -> Vec<PathBuf> {
+/// Files elsewhere in systemd's search path that have one of `names`: units unitgen must not
+/// shadow or take over (unless they are its own, in `ns`), and masks.
+pub fn shadows(names: &[String], ours: &Path, user: bool) -> Vec<Shadow> {
     let ours = fs::canonicalize(ours).unwrap_or_else(|_| ours.to_path_buf());
     let mut out = Vec::new();
     for dir in search_path(user) {
@@ -260,13 +376,25 @@ pub fn foreign_elsewhere(names: &[String], ns: &str, ours: &Path, user: bool) ->
             continue;
         }
         for n in names {
-            let p = dir.join(n);
-            if p.exists() {
-                let text = fs::read_to_string(&p).unwrap_or_default();
-                if marked_namespace(&text) != Some(ns) {
-                    out.push(p);
-                }
-            }
+            let path = dir.join(n);
+            let Ok(meta) = fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let link = meta
+                .file_type()
+                .is_symlink()
+                .then(|| fs::read_link(&path).unwrap_or_default());
+            let namespace = fs::metadata(&path)
+                .ok()
+                .filter(fs::Metadata::is_file)
+                .and_then(|m| read_unit(&path, &m).ok())
+                .and_then(|f| f.namespace().map(str::to_string));
+            out.push(Shadow {
+                name: n.clone(),
+                path,
+                link,
+                namespace,
+            });
         }
     }
     out

@@ -24,7 +24,7 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
         (None, None) => unreachable!("checked above"),
     };
     let whole = a.name == "all" || a.name.ends_with("/all");
-    let _lock = crate::lock::namespace(&ns, g.user)
+    let _lock = crate::lock::namespace(&ns, g.user, std::time::Duration::from_secs(a.timeout))
         .map_err(|e| anyhow::anyhow!("cannot take the lock of namespace {ns}: {e}"))?;
     let sd = block_on(Systemd::connect(g.user)).map_err(|e| Failure::Failed(e.to_string()))?;
 

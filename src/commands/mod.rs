@@ -43,7 +43,24 @@ pub enum Failure {
     Other(#[from] anyhow::Error),
 }
 
+impl From<crate::systemd::Error> for Failure {
+    fn from(e: crate::systemd::Error) -> Self {
+        Failure::Failed(format!("error: {e}"))
+    }
+}
+
+impl From<crate::lock::LockError> for Failure {
+    fn from(e: crate::lock::LockError) -> Self {
+        Failure::Failed(format!("error: {e}"))
+    }
+}
+
 impl Failure {
+    /// An operating-system error on a path.
+    pub fn io(path: &std::path::Path, e: std::io::Error) -> Self {
+        Failure::Other(anyhow::anyhow!("{}: {e}", path.display()))
+    }
+
     /// The process exit status.
     pub fn exit_code(&self) -> i32 {
         match self {
@@ -148,14 +165,11 @@ pub fn act(
         } else {
             let logs = crate::journal::last_lines(std::slice::from_ref(&r.unit), 10, g.user);
             failures.push(format!(
-                "error: {} {}: job {}\n  last log lines:\n{}",
+                "error: {} {}: job {}\n{}",
                 r.verb.as_str(),
                 r.unit,
                 r.result,
-                logs.lines()
-                    .map(|l| format!("    {l}"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
+                log_block(&logs)
             ));
         }
     }
@@ -164,4 +178,36 @@ pub fn act(
     } else {
         Err(Failure::Failed(failures.join("\n\n")))
     }
+}
+
+/// The "last log lines" block under an error, indented.
+pub fn log_block(logs: &str) -> String {
+    let mut s = String::from("  last log lines:");
+    if logs.trim().is_empty() {
+        s.push_str(" (none)");
+    }
+    for l in logs.lines() {
+        s.push_str("\n    ");
+        s.push_str(l);
+    }
+    s
+}
+
+/// An error about one unit of `ns` that did not reach its wanted state.
+pub fn unit_failure(ns: &str, f: &crate::ops::apply::UnitFailure) -> String {
+    format!(
+        "error: {ns}{}: {} {}: {}{}\n{}",
+        f.app
+            .as_deref()
+            .map(|a| format!("/{a}"))
+            .unwrap_or_default(),
+        f.verb.as_str(),
+        f.unit,
+        f.what,
+        f.result
+            .as_deref()
+            .map(|r| format!(" (unit result: {r})"))
+            .unwrap_or_default(),
+        log_block(&f.logs)
+    )
 }

@@ -1,52 +1,54 @@
-//! `unitgen plan FILE...`: what `apply` would do, with diffs.
+//! `unitgen plan FILE...`: what `apply` would do, with diffs, decided exactly as `apply`
+//! decides it (the same [`crate::plan::plan`], from the files and systemd's state).
 
 use std::path::PathBuf;
 
 use super::{load, scope, unit_dir, Failure};
 use crate::cli::Global;
-use crate::compile::compile;
-use crate::plan::{plan, Change};
-use crate::render::Renderer;
+use crate::ops::apply::{self, ApplyOptions};
+use crate::systemd::{block_on, Systemd};
 
 /// Print the plan of every namespace.
 pub fn run(g: &Global, files: &[PathBuf]) -> Result<(), Failure> {
     let namespaces = load(g, files)?;
-    let r = Renderer::new();
-    let dir = unit_dir(g);
-    let installed = dir
-        .read_all()
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.path.display()))?;
-    let mut foreign = Vec::new();
-    for ns in &namespaces {
-        let units = compile(ns, scope(g), &r);
-        let p = plan(&ns.name, &units, &installed);
-        print!("{}", p.describe(&dir.path));
-        for c in &p.changes {
-            let name = c.name();
-            if let Some(stem) = name.strip_suffix("@.service") {
-                let app = ns
-                    .apps
-                    .iter()
-                    .find(|a| format!("{}-{}", ns.name, a.name) == stem);
-                let n = app.map_or(0, |a| a.instances);
-                let verb = match c {
-                    Change::Add(_) => "start",
-                    Change::Update(..) => "restart",
-                    Change::Remove(..) => "stop",
-                };
-                if n > 0 {
-                    println!("  then {verb} {stem}@1..{n}");
-                } else {
-                    println!("  then {verb} {stem}@*");
-                }
-            }
+    let opts = ApplyOptions {
+        scope: scope(g),
+        dir: unit_dir(g),
+        default_dir: g.unit_dir.is_none(),
+        start: true,
+        timeout: std::time::Duration::from_secs(10),
+        settle: std::time::Duration::ZERO,
+    };
+    let planned = match block_on(Systemd::connect(g.user)) {
+        Ok(sd) => apply::plan_all(&sd, namespaces, &opts)?,
+        // Without a manager (a build machine, a container): the files alone, said so.
+        Err(e) => {
+            eprintln!("note: {e}\n  the plan below compares files only");
+            apply::plan_files(namespaces, &opts)?
         }
-        foreign.extend(p.foreign.iter().map(|f| dir.file(f).display().to_string()));
+    };
+    let mut refusals = Vec::new();
+    for p in &planned {
+        print!("{}", p.plan.describe(&opts.dir.path));
+        for app in &p.ns.apps {
+            println!(
+                "  {}/{} runs as {}",
+                p.ns.name,
+                app.name,
+                apply::user_of(app, opts.scope)
+            );
+        }
+        refusals.extend(
+            p.plan
+                .refusals
+                .iter()
+                .map(|r| format!("namespace {}: {r}", p.ns.name)),
+        );
     }
-    if !foreign.is_empty() {
+    if !refusals.is_empty() {
         return Err(Failure::Usage(format!(
-            "these files have unitgen's unit names but are not marked as its own, and would not be touched: {}\n  = help: rename the app, or move the file away if it is a leftover",
-            foreign.join(", ")
+            "error: {}\napply would change nothing",
+            refusals.join("\nerror: ")
         )));
     }
     Ok(())

@@ -62,7 +62,7 @@ pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
             if !ok || !same || state != "active" {
                 let job = r
                     .first()
-                    .map_or("no answer".to_string(), |r| r.result.clone());
+                    .map_or("no answer".to_string(), |r| r.result.to_string());
                 let result = text(&block_on(sd.unit(unit)).unwrap_or_default(), "Result")
                     .unwrap_or_default();
                 let logs = crate::journal::last_lines(std::slice::from_ref(unit), 15, g.user);

@@ -24,7 +24,7 @@ pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
     let first =
         select(&dir, Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::Usage)?;
     let ns = first[0].namespace.clone();
-    let _lock = crate::lock::namespace(&ns, g.user)
+    let _lock = crate::lock::namespace(&ns, g.user, std::time::Duration::from_secs(a.timeout))
         .map_err(|e| anyhow::anyhow!("cannot take the lock of namespace {ns}: {e}"))?;
     // Read again under the lock.
     let s = select(&dir, Some(&first[0].app), Some(&ns), true)

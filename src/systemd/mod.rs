@@ -4,6 +4,7 @@
 //! limit and names what it waited for when it gives up.
 
 mod timer;
+pub mod unit;
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -14,7 +15,11 @@ use zbus::names::InterfaceName;
 use zbus::{Connection, OwnedVariant};
 use zbus_systemd::systemd1::ManagerProxy;
 
-pub use timer::timeout;
+pub use timer::{sleep, timeout};
+pub use unit::{ActiveState, LoadState, LoadedUnit};
+
+/// How long one call to the manager may take before unitgen gives up on it.
+pub const CALL_LIMIT: Duration = Duration::from_secs(30);
 
 /// Run a future to completion on this thread.
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
@@ -33,6 +38,12 @@ pub enum Error {
         source: zbus::Error,
         /// What to do.
         help: &'static str,
+    },
+    /// The manager did not answer in time.
+    #[error("systemd did not answer within {} s when asked to {what}\n  = help: is systemd running and its D-Bus reachable? (systemctl is-system-running)", CALL_LIMIT.as_secs())]
+    NoAnswer {
+        /// What unitgen asked for.
+        what: String,
     },
     /// A call failed.
     #[error("systemd refused to {what}: {source}")]
@@ -79,6 +90,40 @@ impl Verb {
     }
 }
 
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    /// It reached its goal.
+    Done,
+    /// systemd's other job results: `failed`, `timeout`, `dependency`, `canceled`, `skipped`…
+    Ended(String),
+    /// systemd refused to queue it.
+    Refused(String),
+    /// The time limit ran out before systemd said how it ended.
+    NoAnswer,
+}
+
+impl JobOutcome {
+    fn from_result(r: &str) -> Self {
+        if r == "done" {
+            Self::Done
+        } else {
+            Self::Ended(r.to_string())
+        }
+    }
+}
+
+impl std::fmt::Display for JobOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Done => f.write_str("done"),
+            Self::Ended(r) => f.write_str(r),
+            Self::Refused(e) => write!(f, "refused: {e}"),
+            Self::NoAnswer => f.write_str("no answer in time"),
+        }
+    }
+}
+
 /// The outcome of one job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobResult {
@@ -86,15 +131,14 @@ pub struct JobResult {
     pub unit: String,
     /// What was asked.
     pub verb: Verb,
-    /// systemd's job result: `done`, `failed`, `timeout`, `dependency`, `canceled`, … or
-    /// `no answer` when the time limit ran out first, or the error of the call.
-    pub result: String,
+    /// How it ended.
+    pub result: JobOutcome,
 }
 
 impl JobResult {
     /// Did the job reach its goal?
     pub fn ok(&self) -> bool {
-        self.result == "done"
+        self.result == JobOutcome::Done
     }
 }
 
@@ -114,10 +158,39 @@ fn call(what: impl Into<String>) -> impl FnOnce(zbus::Error) -> Error {
     move |source| Error::Call { what, source }
 }
 
+/// One call to the manager, bounded by [`CALL_LIMIT`].
+async fn bounded<T>(
+    what: impl Into<String>,
+    f: impl std::future::Future<Output = zbus::Result<T>>,
+) -> Result<T, Error> {
+    let what = what.into();
+    match timeout(CALL_LIMIT, f).await {
+        Some(r) => r.map_err(call(what)),
+        None => Err(Error::NoAnswer { what }),
+    }
+}
+
 impl Systemd {
     /// Connect to the system manager, or with `user` to the calling user's manager.
     pub async fn connect(user: bool) -> Result<Self, Error> {
-        let conn = if user {
+        let what = if user {
+            "accept a connection (user manager)"
+        } else {
+            "accept a connection"
+        };
+        let conn = timeout(CALL_LIMIT, Self::open(user))
+            .await
+            .ok_or_else(|| Error::NoAnswer { what: what.into() })??;
+        let manager = bounded("open the manager object", ManagerProxy::new(&conn)).await?;
+        Ok(Systemd {
+            conn,
+            manager,
+            subscribed: Default::default(),
+        })
+    }
+
+    async fn open(user: bool) -> Result<Connection, Error> {
+        Ok(if user {
             Connection::session().await.map_err(|source| Error::Connect {
                 which: "user",
                 source,
@@ -131,23 +204,12 @@ impl Systemd {
                     source,
                     help: "is systemd the init system here? (use --user for your own manager)",
                 })?
-        };
-        let manager = ManagerProxy::new(&conn)
-            .await
-            .map_err(call("open the manager object"))?;
-        Ok(Systemd {
-            conn,
-            manager,
-            subscribed: Default::default(),
         })
     }
 
     /// `daemon-reload`: read the unit files again. Returns when it is done.
     pub async fn reload(&self) -> Result<(), Error> {
-        self.manager
-            .reload()
-            .await
-            .map_err(call("reload its unit files"))
+        bounded("reload its unit files", self.manager.reload()).await
     }
 
     /// Run jobs at once and wait for each to finish, up to `limit` in all.
@@ -160,20 +222,13 @@ impl Systemd {
             return Ok(Vec::new());
         }
         // Listen before asking, so that no JobRemoved is missed.
-        let mut removed = self
-            .manager
-            .receive_job_removed()
-            .await
-            .map_err(call("send job signals"))?;
+        let mut removed = bounded("send job signals", self.manager.receive_job_removed()).await?;
         // One subscription per connection is enough; systemd refuses a second.
         if !self
             .subscribed
             .swap(true, std::sync::atomic::Ordering::SeqCst)
         {
-            self.manager
-                .subscribe()
-                .await
-                .map_err(call("subscribe to job signals"))?;
+            bounded("subscribe to job signals", self.manager.subscribe()).await?;
         }
         // The signals are read while the calls are made: a stream nobody reads fills up, and
         // the connection then stops reading replies too (a hang with many jobs).
@@ -209,8 +264,8 @@ impl Systemd {
                     Verb::Reload => self.manager.reload_unit(unit.clone(), mode).await,
                 };
                 let (result, job) = match r {
-                    Ok(job) => ("no answer".to_string(), Some(job.to_string())),
-                    Err(e) => (format!("refused: {e}"), None),
+                    Ok(job) => (JobOutcome::NoAnswer, Some(job.to_string())),
+                    Err(e) => (JobOutcome::Refused(e.to_string()), None),
                 };
                 asked.borrow_mut().push((
                     JobResult {
@@ -249,7 +304,7 @@ impl Systemd {
                 JobResult {
                     unit: unit.clone(),
                     verb: *verb,
-                    result: "no answer".to_string(),
+                    result: JobOutcome::NoAnswer,
                 },
                 None,
             )
@@ -258,7 +313,7 @@ impl Systemd {
             .into_iter()
             .map(|(mut r, job)| {
                 if let Some(res) = job.and_then(|j| f.get(&j).cloned()) {
-                    r.result = res;
+                    r.result = JobOutcome::from_result(&res);
                 }
                 r
             })
@@ -270,11 +325,12 @@ impl Systemd {
         &self,
         patterns: &[String],
     ) -> Result<BTreeMap<String, (String, String, String)>, Error> {
-        let units = self
-            .manager
-            .list_units_by_patterns(Vec::new(), patterns.to_vec())
-            .await
-            .map_err(call("list units"))?;
+        let units = bounded(
+            "list units",
+            self.manager
+                .list_units_by_patterns(Vec::new(), patterns.to_vec()),
+        )
+        .await?;
         Ok(units
             .into_iter()
             .map(|u| (u.0, (u.3, u.4, u.6.to_string())))
@@ -351,11 +407,11 @@ impl Systemd {
 
     /// Load a unit (even an inactive one) and return its properties.
     pub async fn unit(&self, name: &str) -> Result<Props, Error> {
-        let path = self
-            .manager
-            .load_unit(name.to_string())
-            .await
-            .map_err(call(format!("load {name}")))?;
+        let path = bounded(
+            format!("load {name}"),
+            self.manager.load_unit(name.to_string()),
+        )
+        .await?;
         let mut v = self
             .properties(&[(name.to_string(), path.to_string())])
             .await;
@@ -365,45 +421,130 @@ impl Systemd {
     /// Is the unit file enabled?
     pub async fn is_enabled(&self, name: &str) -> bool {
         matches!(
-            self.manager
-                .get_unit_file_state(name.to_string())
-                .await
-                .as_deref(),
-            Ok("enabled") | Ok("enabled-runtime")
+            timeout(
+                CALL_LIMIT,
+                self.manager.get_unit_file_state(name.to_string())
+            )
+            .await
+            .and_then(Result::ok)
+            .as_deref(),
+            Some("enabled") | Some("enabled-runtime")
         )
     }
 
     /// Enable a unit file for boot (its `[Install]` section).
     pub async fn enable(&self, file: &str) -> Result<(), Error> {
-        self.manager
-            .enable_unit_files(vec![file.to_string()], false, true)
-            .await
-            .map(|_| ())
-            .map_err(call(format!("enable {file}")))
+        bounded(
+            format!("enable {file}"),
+            self.manager
+                .enable_unit_files(vec![file.to_string()], false, true),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Disable a unit file.
     pub async fn disable(&self, file: &str) -> Result<(), Error> {
-        self.manager
-            .disable_unit_files(vec![file.to_string()], false)
-            .await
-            .map(|_| ())
-            .map_err(call(format!("disable {file}")))
+        bounded(
+            format!("disable {file}"),
+            self.manager
+                .disable_unit_files(vec![file.to_string()], false),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Send a signal to the main process of a unit.
     pub async fn kill(&self, unit: &str, signal: i32) -> Result<(), Error> {
-        self.manager
-            .kill_unit(unit.to_string(), "main".to_string(), signal)
-            .await
-            .map_err(call(format!("signal {unit}")))
+        bounded(
+            format!("signal {unit}"),
+            self.manager
+                .kill_unit(unit.to_string(), "main".to_string(), signal),
+        )
+        .await
     }
 
     /// Forget a failed state (and the start-limit counter) so the unit can be started again.
     pub async fn reset_failed(&self, units: &[String]) {
         for u in units {
-            let _ = self.manager.reset_failed_unit(u.clone()).await;
+            let _ = timeout(CALL_LIMIT, self.manager.reset_failed_unit(u.clone())).await;
         }
+    }
+
+    /// The loaded units whose names match `patterns` (globs) or are in `names`, with what
+    /// deciding on them needs: states, whether their file changed on disk, when what runs now
+    /// began. A unit systemd does not have loaded is absent.
+    pub async fn loaded(
+        &self,
+        patterns: &[String],
+        names: &[String],
+    ) -> Result<BTreeMap<String, LoadedUnit>, Error> {
+        let mut all: Vec<String> = patterns.to_vec();
+        all.extend(names.iter().cloned());
+        let listed = if all.is_empty() {
+            Vec::new()
+        } else {
+            bounded(
+                "list units",
+                self.manager.list_units_by_patterns(Vec::new(), all),
+            )
+            .await?
+        };
+        let paths: Vec<(String, String)> = listed
+            .iter()
+            .map(|u| (u.0.clone(), u.6.to_string()))
+            .collect();
+        const UNIT: &str = "org.freedesktop.systemd1.Unit";
+        const SERVICE: &str = "org.freedesktop.systemd1.Service";
+        let props = timeout(
+            CALL_LIMIT,
+            self.some_properties(
+                &paths,
+                &[
+                    (UNIT, "NeedDaemonReload"),
+                    (UNIT, "FragmentPath"),
+                    (UNIT, "ActiveEnterTimestamp"),
+                    (SERVICE, "ExecMainStartTimestamp"),
+                    (SERVICE, "MainPID"),
+                    (SERVICE, "NRestarts"),
+                ],
+            ),
+        )
+        .await
+        .ok_or_else(|| Error::NoAnswer {
+            what: "tell the state of units".into(),
+        })?;
+        let mut out = BTreeMap::new();
+        for (u, (_, p)) in listed.into_iter().zip(props) {
+            let is_service = u.0.ends_with(".service");
+            let started = if is_service {
+                num(&p, "ExecMainStartTimestamp")
+            } else {
+                num(&p, "ActiveEnterTimestamp")
+            };
+            out.insert(
+                u.0.clone(),
+                LoadedUnit {
+                    name: u.0,
+                    load: LoadState::parse(&u.2),
+                    active: ActiveState::parse(&u.3),
+                    sub: u.4,
+                    need_daemon_reload: p
+                        .get("NeedDaemonReload")
+                        .and_then(|v| bool::try_from(v).ok())
+                        .unwrap_or(false),
+                    started_us: started.filter(|&t| t > 0),
+                    main_pid: num(&p, "MainPID")
+                        .filter(|&n| n > 0)
+                        .and_then(|n| u32::try_from(n).ok()),
+                    restarts: num(&p, "NRestarts"),
+                    fragment: text(&p, "FragmentPath")
+                        .filter(|f| !f.is_empty())
+                        .map(std::path::PathBuf::from),
+                },
+            );
+        }
+        Ok(out)
     }
 }
 

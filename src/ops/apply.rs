@@ -1,0 +1,463 @@
+//! Carry out the plans of one `apply`: write, stop, remove, reload, enable, start, and check
+//! that what started stays up. The decisions are in [`crate::plan`]; this only executes them,
+//! in an order that never stops a running app before its replacement files are in place.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::commands::Failure;
+use crate::compile::{compile, Scope, UnitFile};
+use crate::config::Namespace;
+use crate::lock::Lock;
+use crate::plan::{self, Action, Change, Input, Plan, Verb};
+use crate::render::Renderer;
+use crate::systemd::{self, Systemd};
+use crate::unit_dir::{self, UnitDir};
+
+/// How an apply runs.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// The manager: the system's or the user's.
+    pub scope: Scope,
+    /// The unit directory.
+    pub dir: UnitDir,
+    /// The directory is systemd's own (not `--unit-dir` elsewhere).
+    pub default_dir: bool,
+    /// Start and restart (false: `--no-start`).
+    pub start: bool,
+    /// The time limit of each round of jobs.
+    pub timeout: Duration,
+    /// How long a started instance must stay up, as the same process, to count as started.
+    pub settle: Duration,
+}
+
+/// A unit that did not reach its wanted state.
+#[derive(Debug, Clone)]
+pub struct UnitFailure {
+    /// The unit.
+    pub unit: String,
+    /// The app it belongs to.
+    pub app: Option<String>,
+    /// What was asked of it.
+    pub verb: Verb,
+    /// What happened: the job's end, or "exited within … of starting".
+    pub what: String,
+    /// systemd's `Result` of the unit, when it says more than "success".
+    pub result: Option<String>,
+    /// Its last log lines.
+    pub logs: String,
+}
+
+/// What happened to one app.
+#[derive(Debug, Clone, Default)]
+pub struct AppReport {
+    /// The app.
+    pub name: String,
+    /// Its instance count.
+    pub instances: u32,
+    /// Who it runs as.
+    pub user: String,
+    /// Instances started and restarted.
+    pub started: usize,
+    /// Instances restarted.
+    pub restarted: usize,
+}
+
+/// What happened to one namespace.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// The namespace.
+    pub namespace: String,
+    /// Files written.
+    pub written: usize,
+    /// Files removed.
+    pub removed: usize,
+    /// systemd read its files again.
+    pub reloaded: bool,
+    /// Each app of the file, in file order.
+    pub apps: Vec<AppReport>,
+    /// Apps the file no longer names, whose units were stopped and removed.
+    pub gone: Vec<String>,
+    /// Instances past an app's count, stopped.
+    pub extra: Vec<String>,
+    /// What did not reach its wanted state.
+    pub failures: Vec<UnitFailure>,
+    /// Temporary files an interrupted apply left, removed.
+    pub cleaned: usize,
+}
+
+/// The facts of one namespace and the plan made from them.
+pub struct Planned {
+    /// The namespace.
+    pub ns: Namespace,
+    /// Its compiled units.
+    pub units: Vec<UnitFile>,
+    /// The plan.
+    pub plan: Plan,
+}
+
+/// Decide the plan of each namespace from its files and systemd's state.
+pub fn plan_all(
+    sd: &Systemd,
+    namespaces: Vec<Namespace>,
+    opts: &ApplyOptions,
+) -> Result<Vec<Planned>, Failure> {
+    let installed = opts
+        .dir
+        .scan()
+        .map_err(|e| Failure::io(&opts.dir.path, e))?;
+    let r = Renderer::new();
+    let mut out = Vec::new();
+    for ns in namespaces {
+        let units = compile(&ns, opts.scope, &r);
+        let names: Vec<String> = units.iter().map(|u| u.name.clone()).collect();
+        let shadows = unit_dir::shadows(&names, &opts.dir.path, opts.scope == Scope::User);
+        let loaded = systemd::block_on(sd.loaded(&plan::patterns(&ns.name, &installed), &[]))?;
+        let target_enabled = systemd::block_on(sd.is_enabled(&crate::names::target(&ns.name)));
+        let p = plan::plan(Input {
+            ns: &ns,
+            units: &units,
+            dir: &opts.dir.path,
+            installed: &installed,
+            shadows: &shadows,
+            loaded: &loaded,
+            target_enabled,
+            start: opts.start,
+        });
+        out.push(Planned { ns, units, plan: p });
+    }
+    Ok(out)
+}
+
+/// The plans from the files alone, for when no manager can be asked (`plan` on a machine
+/// without systemd running).
+pub fn plan_files(
+    namespaces: Vec<Namespace>,
+    opts: &ApplyOptions,
+) -> Result<Vec<Planned>, Failure> {
+    let installed = opts
+        .dir
+        .scan()
+        .map_err(|e| Failure::io(&opts.dir.path, e))?;
+    let r = Renderer::new();
+    Ok(namespaces
+        .into_iter()
+        .map(|ns| {
+            let units = compile(&ns, opts.scope, &r);
+            let p = plan::plan(Input {
+                ns: &ns,
+                units: &units,
+                dir: &opts.dir.path,
+                installed: &installed,
+                shadows: &[],
+                loaded: &BTreeMap::new(),
+                target_enabled: false,
+                start: opts.start,
+            });
+            Planned { ns, units, plan: p }
+        })
+        .collect())
+}
+
+/// Carry out the plans. `claims` (the machine-wide lock) is released once the files are
+/// written: what other applies check their ports against is then on disk.
+pub fn apply(
+    sd: &Systemd,
+    planned: &[Planned],
+    opts: &ApplyOptions,
+    claims: Option<Lock>,
+) -> Result<Vec<Report>, Failure> {
+    let refusals: Vec<String> = planned
+        .iter()
+        .flat_map(|p| {
+            p.plan
+                .refusals
+                .iter()
+                .map(move |r| format!("namespace {}: {r}", p.ns.name))
+        })
+        .collect();
+    if !refusals.is_empty() {
+        return Err(Failure::Usage(format!(
+            "error: {}\nnothing was changed",
+            refusals.join("\nerror: ")
+        )));
+    }
+    let dir = &opts.dir;
+    let mut reports: Vec<Report> = planned
+        .iter()
+        .map(|p| Report {
+            namespace: p.ns.name.clone(),
+            ..Default::default()
+        })
+        .collect();
+
+    // 1. Write what is new or changed: each file old or new, never torn. Nothing stops yet.
+    for (p, rep) in planned.iter().zip(&mut reports) {
+        let mut names: Vec<String> = p.units.iter().map(|u| u.name.clone()).collect();
+        names.extend(p.plan.changes.iter().map(|c| c.name().to_string()));
+        rep.cleaned = dir
+            .clean_temporary(&names)
+            .map_err(|e| Failure::io(&dir.path, e))?;
+        for c in &p.plan.changes {
+            if let Change::Add(f) | Change::Update(_, f) = c {
+                dir.write(&f.name, &f.content)
+                    .map_err(|e| Failure::io(&dir.file(&f.name), e))?;
+                rep.written += 1;
+            }
+        }
+    }
+    if planned.iter().any(|p| !p.plan.changes.is_empty()) {
+        dir.sync().map_err(|e| Failure::io(&dir.path, e))?;
+    }
+    drop(claims);
+
+    // 2. Stop what is no longer wanted, then remove its files.
+    let stops: Vec<&Action> = planned.iter().flat_map(|p| &p.plan.stops).collect();
+    let results = run(sd, &stops, opts.timeout)?;
+    collect_failures(sd, opts, &stops, &results, planned, &mut reports);
+    let forget: Vec<String> = stops.iter().map(|a| a.unit.clone()).collect();
+    systemd::block_on(sd.reset_failed(&forget));
+    for (p, rep) in planned.iter().zip(&mut reports) {
+        for c in &p.plan.changes {
+            if let Change::Remove(name, text) = c {
+                dir.remove(name)
+                    .map_err(|e| Failure::io(&dir.file(name), e))?;
+                rep.removed += 1;
+                if name.ends_with("@.service") {
+                    if let Some(app) = unit_dir::app_of(text) {
+                        rep.gone.push(app.to_string());
+                    }
+                }
+            }
+        }
+        rep.extra = p
+            .plan
+            .stops
+            .iter()
+            .filter(|a| a.reason == plan::Reason::Extra && a.verb == Verb::Stop)
+            .map(|a| a.unit.clone())
+            .collect();
+    }
+    if reports.iter().any(|r| r.removed > 0) {
+        dir.sync().map_err(|e| Failure::io(&dir.path, e))?;
+    }
+
+    // 3. Reload once, and enable the targets for boot.
+    if planned.iter().any(|p| p.plan.reload) {
+        systemd::block_on(sd.reload())?;
+        for r in &mut reports {
+            r.reloaded = true;
+        }
+    }
+    for p in planned.iter().filter(|p| p.plan.enable) {
+        let target = crate::names::target(&p.ns.name);
+        let name = if opts.default_dir {
+            target
+        } else {
+            dir.file(&target).display().to_string()
+        };
+        systemd::block_on(sd.enable(&name))?;
+    }
+
+    // 4. Start and restart, then check that what started stays up.
+    let starts: Vec<&Action> = planned.iter().flat_map(|p| &p.plan.starts).collect();
+    let failed_before: Vec<String> = starts
+        .iter()
+        .filter(|a| a.verb == Verb::Start)
+        .map(|a| a.unit.clone())
+        .collect();
+    systemd::block_on(sd.reset_failed(&failed_before));
+    let results = run(sd, &starts, opts.timeout)?;
+    collect_failures(sd, opts, &starts, &results, planned, &mut reports);
+    let began: Vec<&Action> = starts
+        .iter()
+        .zip(&results)
+        .filter(|(a, r)| r.ok() && a.unit.ends_with(".service"))
+        .map(|(a, _)| *a)
+        .collect();
+    settle(sd, opts, &began, planned, &mut reports)?;
+
+    let failed: std::collections::BTreeSet<&str> = reports
+        .iter()
+        .flat_map(|r| r.failures.iter().map(|f| f.unit.as_str()))
+        .collect();
+    let mut done: BTreeMap<(&str, Verb), usize> = BTreeMap::new();
+    for (a, r) in starts.iter().zip(&results) {
+        if r.ok() && a.unit.ends_with(".service") && !failed.contains(a.unit.as_str()) {
+            if let Some(app) = &a.app {
+                *done.entry((app.as_str(), a.verb)).or_default() += 1;
+            }
+        }
+    }
+    let apps: Vec<Vec<AppReport>> = planned
+        .iter()
+        .map(|p| {
+            p.ns.apps
+                .iter()
+                .map(|app| {
+                    let n = |v: Verb| done.get(&(app.name.as_str(), v)).copied().unwrap_or(0);
+                    AppReport {
+                        name: app.name.clone(),
+                        instances: app.instances,
+                        user: user_of(app, opts.scope),
+                        started: n(Verb::Start),
+                        restarted: n(Verb::Restart),
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    for (rep, apps) in reports.iter_mut().zip(apps) {
+        rep.apps = apps;
+    }
+    Ok(reports)
+}
+
+/// Who an app runs as, in words.
+pub fn user_of(app: &crate::config::App, scope: Scope) -> String {
+    match (&app.user, scope) {
+        (_, Scope::User) => "you".into(),
+        (Some(crate::config::User::Named(u)), _) => u.clone(),
+        (Some(crate::config::User::Dynamic), _) => "a dynamic user".into(),
+        (None, _) => "root".into(),
+    }
+}
+
+/// Run the jobs of some actions (forgetting needs no job) and wait for them.
+fn run(
+    sd: &Systemd,
+    actions: &[&Action],
+    limit: Duration,
+) -> Result<Vec<systemd::JobResult>, Failure> {
+    let jobs: Vec<(String, systemd::Verb)> = actions
+        .iter()
+        .filter_map(|a| {
+            let v = match a.verb {
+                Verb::Start => systemd::Verb::Start,
+                Verb::Restart => systemd::Verb::Restart,
+                Verb::Stop => systemd::Verb::Stop,
+                Verb::Forget => return None,
+            };
+            Some((a.unit.clone(), v))
+        })
+        .collect();
+    let mut done = systemd::block_on(sd.run_jobs(&jobs, limit))?.into_iter();
+    Ok(actions
+        .iter()
+        .map(|a| match a.verb {
+            Verb::Forget => systemd::JobResult {
+                unit: a.unit.clone(),
+                verb: systemd::Verb::Stop,
+                result: systemd::JobOutcome::Done,
+            },
+            _ => done.next().expect("one result per job"),
+        })
+        .collect())
+}
+
+/// The report of the namespace a unit belongs to.
+fn report_of<'a>(planned: &[Planned], reports: &'a mut [Report], unit: &str) -> &'a mut Report {
+    let i = planned
+        .iter()
+        .position(|p| {
+            p.plan
+                .starts
+                .iter()
+                .chain(&p.plan.stops)
+                .any(|b| b.unit == unit)
+        })
+        .unwrap_or(0);
+    &mut reports[i]
+}
+
+fn collect_failures(
+    sd: &Systemd,
+    opts: &ApplyOptions,
+    actions: &[&Action],
+    results: &[systemd::JobResult],
+    planned: &[Planned],
+    reports: &mut [Report],
+) {
+    for (a, r) in actions.iter().zip(results) {
+        if !r.ok() {
+            let f = failure(sd, opts, a, r.result.to_string());
+            report_of(planned, reports, &a.unit).failures.push(f);
+        }
+    }
+}
+
+/// A failure with what systemd and the journal say about the unit.
+fn failure(sd: &Systemd, opts: &ApplyOptions, a: &Action, what: String) -> UnitFailure {
+    let props = systemd::block_on(sd.unit(&a.unit)).unwrap_or_default();
+    let result = systemd::text(&props, "Result").filter(|r| !r.is_empty() && r != "success");
+    UnitFailure {
+        unit: a.unit.clone(),
+        app: a.app.clone(),
+        verb: a.verb,
+        what,
+        result,
+        logs: crate::journal::last_lines(
+            std::slice::from_ref(&a.unit),
+            10,
+            opts.scope == Scope::User,
+        ),
+    }
+}
+
+/// Watch the instances that just started for the settle time: one that exits or is restarted
+/// in that time crashed at start (PM2's `min_uptime`).
+fn settle(
+    sd: &Systemd,
+    opts: &ApplyOptions,
+    began: &[&Action],
+    planned: &[Planned],
+    reports: &mut [Report],
+) -> Result<(), Failure> {
+    if began.is_empty() || opts.settle.is_zero() {
+        return Ok(());
+    }
+    let names: Vec<String> = began.iter().map(|a| a.unit.clone()).collect();
+    let first = systemd::block_on(sd.loaded(&[], &names))?;
+    let mut broken: BTreeMap<String, String> = BTreeMap::new();
+    let until = Instant::now() + opts.settle;
+    loop {
+        let now = systemd::block_on(sd.loaded(&[], &names))?;
+        for n in &names {
+            if broken.contains_key(n) {
+                continue;
+            }
+            let before = first.get(n);
+            let after = now.get(n);
+            let same = match (before, after) {
+                (Some(b), Some(a)) => {
+                    a.active == systemd::ActiveState::Active
+                        && a.main_pid.is_some()
+                        && a.main_pid == b.main_pid
+                        && a.restarts == b.restarts
+                }
+                _ => false,
+            };
+            if !same {
+                let state = after.map_or("inactive".to_string(), |a| {
+                    format!("{} ({})", a.active.as_str(), a.sub)
+                });
+                broken.insert(n.clone(), state);
+            }
+        }
+        if Instant::now() >= until || broken.len() == names.len() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100).min(opts.settle));
+    }
+    for a in began {
+        if let Some(state) = broken.get(&a.unit) {
+            let what = format!(
+                "did not stay up for {:.1} s after it started: it is now {state}",
+                opts.settle.as_secs_f64()
+            );
+            let f = failure(sd, opts, a, what);
+            report_of(planned, reports, &a.unit).failures.push(f);
+        }
+    }
+    Ok(())
+}

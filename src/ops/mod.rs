@@ -1,0 +1,4 @@
+//! The operations behind the commands: each takes options, drives the adapters, and returns
+//! what happened as values for the command to print.
+
+pub mod apply;
