@@ -262,6 +262,16 @@ fn wanted_units(ns: &Namespace) -> Vec<Wanted> {
     out
 }
 
+/// The names systemd must not have masked, linked or shadowed: every file and every unit
+/// (instances included) of the namespace.
+pub fn names_to_check(ns: &Namespace, units: &[UnitFile]) -> Vec<String> {
+    let mut v: Vec<String> = units.iter().map(|u| u.name.clone()).collect();
+    v.extend(wanted_units(ns).into_iter().map(|w| w.unit));
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// Decide what `apply` does. Pure: the same facts always give the same plan.
 pub fn plan(input: Input<'_>) -> Plan {
     let ns = input.ns.name.as_str();
@@ -271,8 +281,10 @@ pub fn plan(input: Input<'_>) -> Plan {
     };
     let wanted_names: BTreeSet<&str> = input.units.iter().map(|u| u.name.as_str()).collect();
     files(&input, &mut p);
+    let wanted_units_set: BTreeSet<String> =
+        wanted_units(input.ns).into_iter().map(|w| w.unit).collect();
     for s in input.shadows {
-        if wanted_names.contains(s.name.as_str()) {
+        if wanted_names.contains(s.name.as_str()) || wanted_units_set.contains(&s.name) {
             match &s.link {
                 Some(to) if to == Path::new("/dev/null") => {
                     p.refusals.push(Refusal::Masked(s.path.clone()))
@@ -280,6 +292,34 @@ pub fn plan(input: Input<'_>) -> Plan {
                 _ if s.namespace.as_deref() == Some(ns) => {}
                 Some(to) => p.refusals.push(Refusal::Linked(s.path.clone(), to.clone())),
                 None => p.refusals.push(Refusal::Foreign(s.path.clone())),
+            }
+        }
+    }
+    // An instance (or any unit) masked or linked by an admin, here or anywhere systemd looks.
+    for w in wanted_units(input.ns) {
+        if wanted_names.contains(w.unit.as_str()) {
+            continue;
+        }
+        match input.installed.get(&w.unit) {
+            Some(Entry::Link(to)) if to == Path::new("/dev/null") => {
+                p.refusals.push(Refusal::Masked(input.dir.join(&w.unit)))
+            }
+            Some(Entry::Link(to)) => p
+                .refusals
+                .push(Refusal::Linked(input.dir.join(&w.unit), to.clone())),
+            _ => {
+                if input
+                    .loaded
+                    .get(&w.unit)
+                    .is_some_and(|l| l.load == crate::systemd::LoadState::Masked)
+                    && !input.shadows.iter().any(|s| s.name == w.unit)
+                {
+                    let at = input.loaded[&w.unit]
+                        .fragment
+                        .clone()
+                        .unwrap_or_else(|| input.dir.join(&w.unit));
+                    p.refusals.push(Refusal::Masked(at));
+                }
             }
         }
     }
@@ -772,6 +812,24 @@ command = "/usr/bin/node web.js"
         );
         let p = decide(FILE, &inst, &[], &all_running(200));
         assert!(matches!(&p.refusals[..], [Refusal::Foreign(_)]));
+    }
+
+    #[test]
+    fn a_masked_instance_changes_nothing() {
+        let mut inst = installed(FILE, 100);
+        inst.insert(
+            "prod-api@2.service".into(),
+            Entry::Link(PathBuf::from("/dev/null")),
+        );
+        let p = decide(FILE, &inst, &[], &all_running(200));
+        assert!(
+            matches!(&p.refusals[..], [Refusal::Masked(path)] if path.ends_with("prod-api@2.service"))
+        );
+        let mut loaded = all_running(200);
+        loaded.get_mut("prod-api@1.service").unwrap().load = crate::systemd::LoadState::Masked;
+        let p = decide(FILE, &installed(FILE, 100), &[], &loaded);
+        assert_eq!(p.refusals.len(), 1);
+        assert!(p.starts.is_empty());
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub fn run(g: &Global, a: &ApplyArgs) -> Result<(), Failure> {
         timeout: limit,
         settle: Duration::from_millis(a.settle),
     };
-    let sd = block_on(Systemd::connect(g.user))?;
+    let sd = block_on(Systemd::connect_within(g.user, limit))?;
     let planned = apply::plan_all(&sd, namespaces, &opts)?;
     let reports = apply::apply(&sd, &planned, &opts, Some(claims))?;
     let mut failures = Vec::new();

@@ -26,7 +26,10 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
     let whole = a.name == "all" || a.name.ends_with("/all");
     let _lock = crate::lock::namespace(&ns, g.user, std::time::Duration::from_secs(a.timeout))
         .map_err(|e| anyhow::anyhow!("cannot take the lock of namespace {ns}: {e}"))?;
-    let sd = block_on(Systemd::connect(g.user)).map_err(|e| Failure::Failed(e.to_string()))?;
+    let sd = block_on(Systemd::connect_within(
+        g.user,
+        std::time::Duration::from_secs(a.timeout),
+    ))?;
 
     let mut patterns: Vec<String> = Vec::new();
     let mut files: Vec<String> = Vec::new();

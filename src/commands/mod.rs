@@ -147,7 +147,10 @@ pub fn act(
         crate::selector::select(&unit_dir(g), Some(&a.name), a.namespace.as_deref(), true)
             .map_err(Failure::Usage)?;
     let jobs: Vec<(String, Verb)> = selected.iter().flat_map(&units).collect();
-    let sd = block_on(Systemd::connect(g.user)).map_err(|e| Failure::Failed(e.to_string()))?;
+    let sd = block_on(Systemd::connect_within(
+        g.user,
+        std::time::Duration::from_secs(a.timeout),
+    ))?;
     let starts: Vec<String> = jobs
         .iter()
         .filter(|(_, v)| *v != Verb::Stop)

@@ -19,7 +19,7 @@ pub fn run(g: &Global, files: &[PathBuf]) -> Result<(), Failure> {
         timeout: std::time::Duration::from_secs(10),
         settle: std::time::Duration::ZERO,
     };
-    let planned = match block_on(Systemd::connect(g.user)) {
+    let planned = match block_on(Systemd::connect_within(g.user, opts.timeout)) {
         Ok(sd) => apply::plan_all(&sd, namespaces, &opts)?,
         // Without a manager (a build machine, a container): the files alone, said so.
         Err(e) => {

@@ -27,7 +27,10 @@ fn snapshot(sd: &Systemd, unit: &str) -> (String, Option<u64>, Option<u64>) {
 pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
     let selected = select(&unit_dir(g), Some(&a.name), a.namespace.as_deref(), true)
         .map_err(Failure::Usage)?;
-    let sd = block_on(Systemd::connect(g.user)).map_err(|e| Failure::Failed(e.to_string()))?;
+    let sd = block_on(Systemd::connect_within(
+        g.user,
+        std::time::Duration::from_secs(a.timeout),
+    ))?;
     let limit = Duration::from_secs(a.timeout);
     let settle = Duration::from_millis(a.settle);
     for s in &selected {

@@ -57,7 +57,10 @@ pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
             out.push('\n');
         }
     }
-    let sd = block_on(Systemd::connect(g.user)).map_err(|e| Failure::Failed(e.to_string()))?;
+    let sd = block_on(Systemd::connect_within(
+        g.user,
+        std::time::Duration::from_secs(a.timeout),
+    ))?;
     dir.write(&target, &out)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", dir.file(&target).display()))?;
     block_on(sd.reload()).map_err(|e| Failure::Failed(e.to_string()))?;

@@ -31,7 +31,10 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
     let dir = unit_dir(g);
     let selected =
         select(&dir, Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::Usage)?;
-    let sd = block_on(Systemd::connect(g.user)).map_err(|e| Failure::Failed(e.to_string()))?;
+    let sd = block_on(Systemd::connect_within(
+        g.user,
+        std::time::Duration::from_secs(10),
+    ))?;
     let rows = block_on(collect(&sd, &selected)).map_err(|e| Failure::Failed(e.to_string()))?;
     for s in &selected {
         let template = crate::names::template(&s.namespace, &s.app);

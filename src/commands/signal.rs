@@ -20,7 +20,10 @@ pub fn run(g: &Global, a: &SignalArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Usage(format!("error: {e}")))? as i32;
     let selected = select(&unit_dir(g), Some(&a.name), a.namespace.as_deref(), true)
         .map_err(Failure::Usage)?;
-    let sd = block_on(Systemd::connect(g.user)).map_err(|e| Failure::Failed(e.to_string()))?;
+    let sd = block_on(Systemd::connect_within(
+        g.user,
+        std::time::Duration::from_secs(10),
+    ))?;
     let mut errors = Vec::new();
     for s in &selected {
         for unit in s.instance_units() {

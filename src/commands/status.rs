@@ -44,7 +44,10 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
     .map_err(Failure::Usage)?;
     let t0 = std::time::Instant::now();
     tracing::debug!("selected {} apps", selected.len());
-    let sd = block_on(Systemd::connect(g.user)).map_err(|e| Failure::Failed(e.to_string()))?;
+    let sd = block_on(Systemd::connect_within(
+        g.user,
+        std::time::Duration::from_secs(10),
+    ))?;
     tracing::debug!("connected by {:?}", t0.elapsed());
     let rows = block_on(collect(&sd, &selected)).map_err(|e| Failure::Failed(e.to_string()))?;
     if a.json {

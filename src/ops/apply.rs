@@ -110,7 +110,7 @@ pub fn plan_all(
     let mut out = Vec::new();
     for ns in namespaces {
         let units = compile(&ns, opts.scope, &r);
-        let names: Vec<String> = units.iter().map(|u| u.name.clone()).collect();
+        let names = plan::names_to_check(&ns, &units);
         let shadows = unit_dir::shadows(&names, &opts.dir.path, opts.scope == Scope::User);
         let loaded = systemd::block_on(sd.loaded(&plan::patterns(&ns.name, &installed), &[]))?;
         let target_enabled = systemd::block_on(sd.is_enabled(&crate::names::target(&ns.name)));

@@ -18,7 +18,8 @@ use zbus_systemd::systemd1::ManagerProxy;
 pub use timer::{sleep, timeout};
 pub use unit::{ActiveState, LoadState, LoadedUnit};
 
-/// How long one call to the manager may take before unitgen gives up on it.
+/// How long one call to the manager may take before unitgen gives up on it, unless the
+/// command says otherwise (`--timeout`).
 pub const CALL_LIMIT: Duration = Duration::from_secs(30);
 
 /// Run a future to completion on this thread.
@@ -40,10 +41,12 @@ pub enum Error {
         help: &'static str,
     },
     /// The manager did not answer in time.
-    #[error("systemd did not answer within {} s when asked to {what}\n  = help: is systemd running and its D-Bus reachable? (systemctl is-system-running)", CALL_LIMIT.as_secs())]
+    #[error("systemd did not answer within {secs} s when asked to {what}\n  = help: is systemd running and its D-Bus reachable? (systemctl is-system-running)")]
     NoAnswer {
         /// What unitgen asked for.
         what: String,
+        /// How long it waited.
+        secs: u64,
     },
     /// A call failed.
     #[error("systemd refused to {what}: {source}")]
@@ -151,6 +154,8 @@ pub struct Systemd {
     subscribed: std::sync::atomic::AtomicBool,
     /// The manager object.
     pub manager: ManagerProxy<'static>,
+    /// How long one call may take.
+    limit: Duration,
 }
 
 fn call(what: impl Into<String>) -> impl FnOnce(zbus::Error) -> Error {
@@ -158,34 +163,57 @@ fn call(what: impl Into<String>) -> impl FnOnce(zbus::Error) -> Error {
     move |source| Error::Call { what, source }
 }
 
-/// One call to the manager, bounded by [`CALL_LIMIT`].
+/// One call, bounded by `limit`.
 async fn bounded<T>(
+    limit: Duration,
     what: impl Into<String>,
     f: impl std::future::Future<Output = zbus::Result<T>>,
 ) -> Result<T, Error> {
     let what = what.into();
-    match timeout(CALL_LIMIT, f).await {
+    match timeout(limit, f).await {
         Some(r) => r.map_err(call(what)),
-        None => Err(Error::NoAnswer { what }),
+        None => Err(Error::NoAnswer {
+            what,
+            secs: limit.as_secs(),
+        }),
     }
 }
 
 impl Systemd {
+    /// One call to the manager, bounded by the connection's time limit.
+    async fn bounded<T>(
+        &self,
+        what: impl Into<String>,
+        f: impl std::future::Future<Output = zbus::Result<T>>,
+    ) -> Result<T, Error> {
+        bounded(self.limit, what, f).await
+    }
+
     /// Connect to the system manager, or with `user` to the calling user's manager.
     pub async fn connect(user: bool) -> Result<Self, Error> {
+        Self::connect_within(user, CALL_LIMIT).await
+    }
+
+    /// [`Systemd::connect`], each call (the connection too) bounded by `limit`.
+    pub async fn connect_within(user: bool, limit: Duration) -> Result<Self, Error> {
+        let limit = limit.clamp(Duration::from_secs(1), CALL_LIMIT);
         let what = if user {
             "accept a connection (user manager)"
         } else {
             "accept a connection"
         };
-        let conn = timeout(CALL_LIMIT, Self::open(user))
+        let conn = timeout(limit, Self::open(user))
             .await
-            .ok_or_else(|| Error::NoAnswer { what: what.into() })??;
-        let manager = bounded("open the manager object", ManagerProxy::new(&conn)).await?;
+            .ok_or_else(|| Error::NoAnswer {
+                what: what.into(),
+                secs: limit.as_secs(),
+            })??;
+        let manager = bounded(limit, "open the manager object", ManagerProxy::new(&conn)).await?;
         Ok(Systemd {
             conn,
             manager,
             subscribed: Default::default(),
+            limit,
         })
     }
 
@@ -209,7 +237,8 @@ impl Systemd {
 
     /// `daemon-reload`: read the unit files again. Returns when it is done.
     pub async fn reload(&self) -> Result<(), Error> {
-        bounded("reload its unit files", self.manager.reload()).await
+        self.bounded("reload its unit files", self.manager.reload())
+            .await
     }
 
     /// Run jobs at once and wait for each to finish, up to `limit` in all.
@@ -222,13 +251,16 @@ impl Systemd {
             return Ok(Vec::new());
         }
         // Listen before asking, so that no JobRemoved is missed.
-        let mut removed = bounded("send job signals", self.manager.receive_job_removed()).await?;
+        let mut removed = self
+            .bounded("send job signals", self.manager.receive_job_removed())
+            .await?;
         // One subscription per connection is enough; systemd refuses a second.
         if !self
             .subscribed
             .swap(true, std::sync::atomic::Ordering::SeqCst)
         {
-            bounded("subscribe to job signals", self.manager.subscribe()).await?;
+            self.bounded("subscribe to job signals", self.manager.subscribe())
+                .await?;
         }
         // The signals are read while the calls are made: a stream nobody reads fills up, and
         // the connection then stops reading replies too (a hang with many jobs).
@@ -325,12 +357,13 @@ impl Systemd {
         &self,
         patterns: &[String],
     ) -> Result<BTreeMap<String, (String, String, String)>, Error> {
-        let units = bounded(
-            "list units",
-            self.manager
-                .list_units_by_patterns(Vec::new(), patterns.to_vec()),
-        )
-        .await?;
+        let units = self
+            .bounded(
+                "list units",
+                self.manager
+                    .list_units_by_patterns(Vec::new(), patterns.to_vec()),
+            )
+            .await?;
         Ok(units
             .into_iter()
             .map(|u| (u.0, (u.3, u.4, u.6.to_string())))
@@ -360,7 +393,9 @@ impl Systemd {
             }
             (name, all)
         };
-        futures_util::future::join_all(paths.iter().map(|(n, p)| one(n.clone(), p.clone()))).await
+        let all =
+            futures_util::future::join_all(paths.iter().map(|(n, p)| one(n.clone(), p.clone())));
+        timeout(self.limit, all).await.unwrap_or_default()
     }
 
     /// Only the named properties (`(interface, property)`) of many units, as one batch of
@@ -393,7 +428,9 @@ impl Systemd {
             }
             (name, props)
         };
-        futures_util::future::join_all(paths.iter().map(|(n, p)| one(n.clone(), p.clone()))).await
+        let all =
+            futures_util::future::join_all(paths.iter().map(|(n, p)| one(n.clone(), p.clone())));
+        timeout(self.limit, all).await.unwrap_or_default()
     }
 
     async fn props_proxy(&self, path: &str) -> zbus::Result<zbus::fdo::PropertiesProxy<'static>> {
@@ -407,11 +444,12 @@ impl Systemd {
 
     /// Load a unit (even an inactive one) and return its properties.
     pub async fn unit(&self, name: &str) -> Result<Props, Error> {
-        let path = bounded(
-            format!("load {name}"),
-            self.manager.load_unit(name.to_string()),
-        )
-        .await?;
+        let path = self
+            .bounded(
+                format!("load {name}"),
+                self.manager.load_unit(name.to_string()),
+            )
+            .await?;
         let mut v = self
             .properties(&[(name.to_string(), path.to_string())])
             .await;
@@ -422,7 +460,7 @@ impl Systemd {
     pub async fn is_enabled(&self, name: &str) -> bool {
         matches!(
             timeout(
-                CALL_LIMIT,
+                self.limit,
                 self.manager.get_unit_file_state(name.to_string())
             )
             .await
@@ -434,7 +472,7 @@ impl Systemd {
 
     /// Enable a unit file for boot (its `[Install]` section).
     pub async fn enable(&self, file: &str) -> Result<(), Error> {
-        bounded(
+        self.bounded(
             format!("enable {file}"),
             self.manager
                 .enable_unit_files(vec![file.to_string()], false, true),
@@ -445,7 +483,7 @@ impl Systemd {
 
     /// Disable a unit file.
     pub async fn disable(&self, file: &str) -> Result<(), Error> {
-        bounded(
+        self.bounded(
             format!("disable {file}"),
             self.manager
                 .disable_unit_files(vec![file.to_string()], false),
@@ -456,7 +494,7 @@ impl Systemd {
 
     /// Send a signal to the main process of a unit.
     pub async fn kill(&self, unit: &str, signal: i32) -> Result<(), Error> {
-        bounded(
+        self.bounded(
             format!("signal {unit}"),
             self.manager
                 .kill_unit(unit.to_string(), "main".to_string(), signal),
@@ -467,7 +505,7 @@ impl Systemd {
     /// Forget a failed state (and the start-limit counter) so the unit can be started again.
     pub async fn reset_failed(&self, units: &[String]) {
         for u in units {
-            let _ = timeout(CALL_LIMIT, self.manager.reset_failed_unit(u.clone())).await;
+            let _ = timeout(self.limit, self.manager.reset_failed_unit(u.clone())).await;
         }
     }
 
@@ -484,7 +522,7 @@ impl Systemd {
         let listed = if all.is_empty() {
             Vec::new()
         } else {
-            bounded(
+            self.bounded(
                 "list units",
                 self.manager.list_units_by_patterns(Vec::new(), all),
             )
@@ -497,7 +535,7 @@ impl Systemd {
         const UNIT: &str = "org.freedesktop.systemd1.Unit";
         const SERVICE: &str = "org.freedesktop.systemd1.Service";
         let props = timeout(
-            CALL_LIMIT,
+            self.limit,
             self.some_properties(
                 &paths,
                 &[
@@ -513,6 +551,7 @@ impl Systemd {
         .await
         .ok_or_else(|| Error::NoAnswer {
             what: "tell the state of units".into(),
+            secs: self.limit.as_secs(),
         })?;
         let mut out = BTreeMap::new();
         for (u, (_, p)) in listed.into_iter().zip(props) {
