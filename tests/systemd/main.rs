@@ -14,6 +14,7 @@
 //! meet; distinct from a hand-booted tests/sandbox/sandbox).
 
 mod controller;
+mod converge;
 mod features;
 mod harness;
 mod package;
@@ -31,6 +32,7 @@ fn all_tests() -> Vec<Test> {
     let mut all = Vec::new();
     all.extend(smoke::tests());
     all.extend(controller::tests());
+    all.extend(converge::tests());
     all.extend(package::tests());
     all.extend(features::tests());
     all
