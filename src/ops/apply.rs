@@ -428,12 +428,14 @@ fn settle(
             }
             let before = first.get(n);
             let after = now.get(n);
+            // A value systemd did not give is unknown, not a change.
+            let changed =
+                |x: Option<u64>, y: Option<u64>| matches!((x, y), (Some(x), Some(y)) if x != y);
             let same = match (before, after) {
                 (Some(b), Some(a)) => {
                     a.active == systemd::ActiveState::Active
-                        && a.main_pid.is_some()
-                        && a.main_pid == b.main_pid
-                        && a.restarts == b.restarts
+                        && !changed(b.main_pid.map(u64::from), a.main_pid.map(u64::from))
+                        && !changed(b.restarts, a.restarts)
                 }
                 _ => false,
             };

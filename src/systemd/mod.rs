@@ -18,6 +18,11 @@ use zbus_systemd::systemd1::ManagerProxy;
 pub use timer::{sleep, timeout};
 pub use unit::{ActiveState, LoadState, LoadedUnit};
 
+/// How many calls unitgen has in flight at once: the system bus refuses more than 128 pending
+/// replies per connection (dbus-daemon's `max_replies_per_connection`), and a refused call
+/// would read as a missing value.
+const IN_FLIGHT: usize = 96;
+
 /// How long one call to the manager may take before unitgen gives up on it, unless the
 /// command says otherwise (`--timeout`).
 pub const CALL_LIMIT: Duration = Duration::from_secs(30);
@@ -393,8 +398,9 @@ impl Systemd {
             }
             (name, all)
         };
-        let all =
-            futures_util::future::join_all(paths.iter().map(|(n, p)| one(n.clone(), p.clone())));
+        let all = futures_util::stream::iter(paths.iter().map(|(n, p)| one(n.clone(), p.clone())))
+            .buffered(IN_FLIGHT / 2)
+            .collect::<Vec<_>>();
         timeout(self.limit, all).await.unwrap_or_default()
     }
 
@@ -428,8 +434,10 @@ impl Systemd {
             }
             (name, props)
         };
-        let all =
-            futures_util::future::join_all(paths.iter().map(|(n, p)| one(n.clone(), p.clone())));
+        let per_unit = wanted.len().max(1);
+        let all = futures_util::stream::iter(paths.iter().map(|(n, p)| one(n.clone(), p.clone())))
+            .buffered((IN_FLIGHT / per_unit).max(1))
+            .collect::<Vec<_>>();
         timeout(self.limit, all).await.unwrap_or_default()
     }
 
