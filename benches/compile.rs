@@ -12,7 +12,7 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use unitgen::compile::{compile, Scope};
+use unitgen::compile::{compile, Target};
 use unitgen::host::FixedHost;
 use unitgen::render::Renderer;
 
@@ -106,7 +106,7 @@ fn main() {
         let ns = unitgen::config::load(path, black_box(&text), &host)
             .unwrap_or_else(|e| panic!("the generated file does not validate:\n{e}"));
         let t1 = Instant::now();
-        let units = compile(&ns, Scope::System, &Renderer::new());
+        let units = compile(&ns, &Target::system(), &Renderer::new());
         let t2 = Instant::now();
         let bytes: usize = black_box(&units).iter().map(|u| u.content.len()).sum();
         (t1 - t0, t2 - t1, units.len(), bytes)

@@ -155,8 +155,11 @@ pub struct Plan {
     pub namespace: String,
     /// Reasons to change nothing at all.
     pub refusals: Vec<Refusal>,
-    /// Files to write and remove.
+    /// Unit files to write and remove.
     pub changes: Vec<Change>,
+    /// Environment files to write and remove (named `NS/APP.env` under the environment
+    /// directory).
+    pub env_changes: Vec<Change>,
     /// Files that stay as they are.
     pub unchanged: Vec<String>,
     /// Whether systemd must read its unit files again.
@@ -180,6 +183,10 @@ pub struct Input<'a> {
     pub dir: &'a Path,
     /// The unit directory as it is.
     pub installed: &'a Installed,
+    /// The namespace's environment files.
+    pub env: &'a [UnitFile],
+    /// The namespace's environment files as they are.
+    pub installed_env: &'a BTreeMap<String, crate::unit_dir::InstalledFile>,
     /// Files with the wanted names elsewhere in systemd's search path.
     pub shadows: &'a [Shadow],
     /// What systemd has loaded (see [`patterns`] for which units to ask for).
@@ -220,44 +227,58 @@ pub fn patterns(ns: &str, installed: &Installed) -> Vec<String> {
     p
 }
 
-/// A unit that should run, with the files it is made of.
+/// A unit that should run, with the files it is made of: its unit file first, then the
+/// environment files it reads (keys `env:NS/APP.env`).
 struct Wanted {
     unit: String,
     app: Option<String>,
-    file: String,
+    files: Vec<String>,
+}
+
+/// The key of an environment file among a unit's files.
+fn env_key(name: &str) -> String {
+    format!("env:{name}")
 }
 
 /// The units that should run: every instance, socket and timer, then the target.
 fn wanted_units(ns: &Namespace) -> Vec<Wanted> {
     let mut out = Vec::new();
     for app in &ns.apps {
-        let mut add = |unit: String, file: String| {
+        let mut add = |unit: String, files: Vec<String>| {
             out.push(Wanted {
                 unit,
                 app: Some(app.name.clone()),
-                file,
+                files,
             })
         };
         if !app.listen.is_empty() {
             let s = names::socket(&ns.name, &app.name);
-            add(s.clone(), s);
+            add(s.clone(), vec![s]);
         }
         for i in 1..=app.instances {
             add(
                 names::instance(&ns.name, &app.name, i),
-                names::template(&ns.name, &app.name),
+                vec![
+                    names::template(&ns.name, &app.name),
+                    env_key(&crate::compile::env_file_name(ns, app, None)),
+                    env_key(&crate::compile::env_file_name(
+                        ns,
+                        app,
+                        Some(&i.to_string()),
+                    )),
+                ],
             );
         }
         if app.cron_restart.is_some() {
             let t = names::restart_timer(&ns.name, &app.name);
-            add(t.clone(), t);
+            add(t.clone(), vec![t]);
         }
     }
     let target = names::target(&ns.name);
     out.push(Wanted {
         unit: target.clone(),
         app: None,
-        file: target,
+        files: vec![target],
     });
     out
 }
@@ -325,23 +346,41 @@ pub fn plan(input: Input<'_>) -> Plan {
     }
     if !p.refusals.is_empty() {
         p.changes.clear();
+        p.env_changes.clear();
         return p;
     }
-    let changed: BTreeSet<&str> = p
-        .changes
-        .iter()
-        .filter(|c| !matches!(c, Change::Remove(..)))
-        .map(Change::name)
+    let keyed = |c: &Change, env: bool| {
+        if env {
+            env_key(c.name())
+        } else {
+            c.name().to_string()
+        }
+    };
+    let all_changes = || {
+        p.changes
+            .iter()
+            .map(|c| (c, false))
+            .chain(p.env_changes.iter().map(|c| (c, true)))
+    };
+    let changed: BTreeSet<String> = all_changes()
+        .filter(|(c, _)| !matches!(c, Change::Remove(..)))
+        .map(|(c, env)| keyed(c, env))
         .collect();
-    let added: BTreeSet<&str> = p
-        .changes
-        .iter()
-        .filter(|c| matches!(c, Change::Add(..)))
-        .map(Change::name)
+    let added: BTreeSet<String> = all_changes()
+        .filter(|(c, _)| matches!(c, Change::Add(..)))
+        .map(|(c, env)| keyed(c, env))
         .collect();
-    let modified = |file: &str| match input.installed.get(file) {
-        Some(Entry::File(f)) if !changed.contains(file) => Some(f.modified_us),
-        _ => None,
+    let modified = |file: &str| -> Option<u64> {
+        if changed.contains(file) {
+            return None;
+        }
+        match file.strip_prefix("env:") {
+            Some(name) => input.installed_env.get(name).map(|f| f.modified_us),
+            None => match input.installed.get(file) {
+                Some(Entry::File(f)) => Some(f.modified_us),
+                _ => None,
+            },
+        }
     };
     let wanted = wanted_units(input.ns);
     let wanted_set: BTreeSet<&str> = wanted.iter().map(|w| w.unit.as_str()).collect();
@@ -405,9 +444,9 @@ pub fn plan(input: Input<'_>) -> Plan {
         for w in &wanted {
             let facts = Facts {
                 loaded: input.loaded.get(&w.unit),
-                changed: changed.contains(w.file.as_str()),
-                added: added.contains(w.file.as_str()),
-                file_modified_us: modified(&w.file),
+                changed: w.files.iter().any(|f| changed.contains(f)),
+                added: added.contains(&w.files[0]),
+                file_modified_us: w.files.iter().filter_map(|f| modified(f)).max(),
             };
             if let Some(a) = start_action(w, facts) {
                 p.starts.push(a);
@@ -442,6 +481,21 @@ fn files(input: &Input<'_>, p: &mut Plan) {
                 p.changes
                     .push(Change::Remove(name.clone(), old.text.clone()));
             }
+        }
+    }
+    for f in input.env {
+        match input.installed_env.get(&f.name) {
+            None => p.env_changes.push(Change::Add(f.clone())),
+            Some(old) if old.text == f.content => {}
+            Some(old) => p
+                .env_changes
+                .push(Change::Update(old.text.clone(), f.clone())),
+        }
+    }
+    for (name, old) in input.installed_env {
+        if !input.env.iter().any(|f| &f.name == name) {
+            p.env_changes
+                .push(Change::Remove(name.clone(), old.text.clone()));
         }
     }
 }
@@ -490,14 +544,16 @@ impl Plan {
     /// Nothing to write, remove, stop, start or reload.
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
+            && self.env_changes.is_empty()
             && self.stops.is_empty()
             && self.starts.is_empty()
             && !self.reload
             && !self.enable
     }
 
-    /// A human-readable report with unified diffs, then what runs and stops.
-    pub fn describe(&self, dir: &Path) -> String {
+    /// A human-readable report with unified diffs of the unit files, the names (never the
+    /// values) of the variables that change, then what runs and stops.
+    pub fn describe(&self, dir: &Path, env_dir: &Path) -> String {
         let mut s = String::new();
         if self.is_empty() {
             let _ = writeln!(
@@ -526,6 +582,9 @@ impl Plan {
                 }
             }
         }
+        for c in &self.env_changes {
+            let _ = writeln!(s, "{}", env_change_line(c, env_dir));
+        }
         if self.reload {
             let _ = writeln!(s, "  then reload systemd");
         }
@@ -549,6 +608,41 @@ impl Plan {
     }
 }
 
+/// One line for a changed environment file: which variables are added, changed or removed.
+fn env_change_line(c: &Change, env_dir: &Path) -> String {
+    let vars = |text: &str| -> BTreeMap<String, String> {
+        crate::quote::parse_env_file(text).into_iter().collect()
+    };
+    let (sign, word, old, new) = match c {
+        Change::Add(f) => ("+", "add", BTreeMap::new(), vars(&f.content)),
+        Change::Update(old, f) => ("~", "change", vars(old), vars(&f.content)),
+        Change::Remove(_, old) => ("-", "remove", vars(old), BTreeMap::new()),
+    };
+    let mut what = Vec::new();
+    for (k, v) in &new {
+        match old.get(k) {
+            None => what.push(format!("{k} added")),
+            Some(o) if o != v => what.push(format!("{k} changed")),
+            _ => {}
+        }
+    }
+    what.extend(
+        old.keys()
+            .filter(|k| !new.contains_key(*k))
+            .map(|k| format!("{k} removed")),
+    );
+    let path = env_dir.join(c.name());
+    if what.is_empty() {
+        format!("  {sign} {word:<7} {}", path.display())
+    } else {
+        format!(
+            "  {sign} {word:<7} {} ({})",
+            path.display(),
+            what.join(", ")
+        )
+    }
+}
+
 /// A unified diff between two texts, indented to sit under its plan line.
 pub fn diff(old: &str, new: &str, path: &Path) -> String {
     let p = path.display().to_string();
@@ -567,7 +661,7 @@ pub fn diff(old: &str, new: &str, path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::{compile, Scope};
+    use crate::compile::{compile, env_files, Target};
     use crate::host::FixedHost;
     use crate::systemd::ActiveState;
     use crate::unit_dir::InstalledFile;
@@ -589,15 +683,35 @@ command = "/usr/bin/node web.js"
 
     /// The units of `text` as installed, written at `mtime`.
     fn installed(text: &str, mtime: u64) -> Installed {
-        compile(&ns(text), Scope::System, &crate::render::Renderer::new())
+        compile(
+            &ns(text),
+            &Target::system(),
+            &crate::render::Renderer::new(),
+        )
+        .into_iter()
+        .map(|u| {
+            (
+                u.name,
+                Entry::File(InstalledFile {
+                    text: u.content,
+                    modified_us: mtime,
+                }),
+            )
+        })
+        .collect()
+    }
+
+    /// The environment files of `text` as installed, written at `mtime`.
+    fn env_of(text: &str, mtime: u64) -> BTreeMap<String, InstalledFile> {
+        env_files(&ns(text))
             .into_iter()
-            .map(|u| {
+            .map(|f| {
                 (
-                    u.name,
-                    Entry::File(InstalledFile {
-                        text: u.content,
+                    f.name,
+                    InstalledFile {
+                        text: f.content,
                         modified_us: mtime,
-                    }),
+                    },
                 )
             })
             .collect()
@@ -637,13 +751,26 @@ command = "/usr/bin/node web.js"
         shadows: &[Shadow],
         loaded: &BTreeMap<String, LoadedUnit>,
     ) -> Plan {
+        decide_env(text, inst, &env_of(text, 100), shadows, loaded)
+    }
+
+    fn decide_env(
+        text: &str,
+        inst: &Installed,
+        installed_env: &BTreeMap<String, InstalledFile>,
+        shadows: &[Shadow],
+        loaded: &BTreeMap<String, LoadedUnit>,
+    ) -> Plan {
         let n = ns(text);
-        let units = compile(&n, Scope::System, &crate::render::Renderer::new());
+        let units = compile(&n, &Target::system(), &crate::render::Renderer::new());
+        let env = env_files(&n);
         plan(Input {
             ns: &n,
             units: &units,
             dir: Path::new("/etc/systemd/system"),
             installed: inst,
+            env: &env,
+            installed_env,
             shadows,
             loaded,
             target_enabled: true,
@@ -660,7 +787,18 @@ command = "/usr/bin/node web.js"
 
     #[test]
     fn a_fresh_namespace_is_written_and_started() {
-        let p = decide(FILE, &Installed::new(), &[], &BTreeMap::new());
+        let p = decide_env(
+            FILE,
+            &Installed::new(),
+            &BTreeMap::new(),
+            &[],
+            &BTreeMap::new(),
+        );
+        assert!(p.env_changes.iter().all(|c| matches!(c, Change::Add(_))));
+        assert!(
+            p.env_changes.iter().any(|c| c.name() == "prod/api@3.env"),
+            "the spare instance's file"
+        );
         assert!(p.changes.iter().all(|c| matches!(c, Change::Add(_))));
         assert!(p.reload);
         let s = starts(&p);
@@ -693,7 +831,7 @@ command = "/usr/bin/node web.js"
         for l in loaded.values_mut() {
             l.need_daemon_reload = true;
         }
-        let p = decide(&v2, &installed(&v2, 300), &[], &loaded);
+        let p = decide_env(&v2, &installed(&v2, 300), &env_of(&v2, 300), &[], &loaded);
         assert!(p.changes.is_empty());
         assert!(p.reload);
         assert!(starts(&p).contains(&(
@@ -705,7 +843,7 @@ command = "/usr/bin/node web.js"
         for l in loaded.values_mut() {
             l.need_daemon_reload = false;
         }
-        let p = decide(&v2, &installed(&v2, 300), &[], &loaded);
+        let p = decide_env(&v2, &installed(&v2, 300), &env_of(&v2, 300), &[], &loaded);
         assert!(!p.reload);
         let s = starts(&p);
         assert!(s.contains(&("prod-api@2.service".into(), Verb::Restart, Reason::Stale)));
@@ -860,5 +998,104 @@ command = "/usr/bin/node web.js"
             )]
         );
         assert!(p.reload);
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::*;
+
+    #[test]
+    fn a_changed_variable_restarts_its_app_and_the_plan_names_it_not_its_value() {
+        let file = "namespace = \"prod\"\n[apps.api]\ncommand = \"/usr/bin/node s.js\"\ninstances = 2\nenv = { SECRET = \"old-secret\" }\n[apps.other]\ncommand = \"/usr/bin/node o.js\"\n";
+        let n = crate::config::load(
+            Path::new("/srv/prod.toml"),
+            file,
+            &crate::host::FixedHost::default(),
+        )
+        .unwrap();
+        let units = crate::compile::compile(
+            &n,
+            &crate::compile::Target::system(),
+            &crate::render::Renderer::new(),
+        );
+        let installed: Installed = units
+            .iter()
+            .map(|u| {
+                (
+                    u.name.clone(),
+                    Entry::File(crate::unit_dir::InstalledFile {
+                        text: u.content.clone(),
+                        modified_us: 1,
+                    }),
+                )
+            })
+            .collect();
+        let old_env: BTreeMap<String, crate::unit_dir::InstalledFile> =
+            crate::compile::env_files(&n)
+                .into_iter()
+                .map(|f| {
+                    (
+                        f.name,
+                        crate::unit_dir::InstalledFile {
+                            text: f.content,
+                            modified_us: 1,
+                        },
+                    )
+                })
+                .collect();
+        let new_file = file.replace("old-secret", "new-secret");
+        let n2 = crate::config::load(
+            Path::new("/srv/prod.toml"),
+            &new_file,
+            &crate::host::FixedHost::default(),
+        )
+        .unwrap();
+        let env = crate::compile::env_files(&n2);
+        let loaded: BTreeMap<String, LoadedUnit> = [
+            "prod-api@1.service",
+            "prod-api@2.service",
+            "prod-other@1.service",
+            "unitgen-prod.target",
+        ]
+        .iter()
+        .map(|u| {
+            (
+                u.to_string(),
+                LoadedUnit {
+                    name: u.to_string(),
+                    active: crate::systemd::ActiveState::Active,
+                    started_us: Some(2),
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+        let p = plan(Input {
+            ns: &n2,
+            units: &units,
+            dir: Path::new("/etc/systemd/system"),
+            installed: &installed,
+            env: &env,
+            installed_env: &old_env,
+            shadows: &[],
+            loaded: &loaded,
+            target_enabled: true,
+            start: true,
+        });
+        assert!(p.changes.is_empty());
+        assert_eq!(p.env_changes.len(), 1);
+        assert!(!p.reload, "an environment file needs no daemon-reload");
+        let restarted: Vec<&str> = p.starts.iter().map(|a| a.unit.as_str()).collect();
+        assert_eq!(restarted, ["prod-api@1.service", "prod-api@2.service"]);
+        let text = p.describe(
+            Path::new("/etc/systemd/system"),
+            Path::new("/etc/unitgen/env"),
+        );
+        assert!(
+            text.contains("/etc/unitgen/env/prod/api.env (SECRET changed)"),
+            "{text}"
+        );
+        assert!(!text.contains("secret\""), "a value is shown: {text}");
     }
 }

@@ -88,6 +88,112 @@ pub fn env(name: &str, value: &str) -> String {
     quote(&format!("{name}={value}"), Context::Word)
 }
 
+/// One `NAME="value"` line of an environment file, as systemd reads `EnvironmentFile=`
+/// (systemd.exec(5)): the value in double quotes, `"`, `\`, `` ` `` and `$` escaped with a
+/// backslash; anything else, line breaks included, is kept as it is inside the quotes.
+pub fn env_file_line(name: &str, value: &str) -> String {
+    let mut out = String::with_capacity(name.len() + value.len() + 4);
+    out.push_str(name);
+    out.push_str("=\"");
+    for c in value.chars() {
+        if matches!(c, '"' | '\\' | '`' | '$') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push_str("\"\n");
+    out
+}
+
+/// Read an environment file the way systemd does (its `parse_env_file` state machine, for
+/// the forms unitgen writes and the usual hand-written ones: `NAME=value`, `NAME="value"`,
+/// `NAME='value'`, `export NAME=value`, `#` comments). The inverse of [`env_file_line`].
+pub fn parse_env_file(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        // Before a name: skip blank space and comment lines.
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        match chars.peek() {
+            None => return out,
+            Some('#' | ';') => {
+                for c in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let mut name = String::new();
+        while let Some(&c) = chars.peek() {
+            if c == '=' || c == '\n' {
+                break;
+            }
+            name.push(c);
+            chars.next();
+        }
+        let name = name.trim().trim_start_matches("export ").trim().to_string();
+        if chars.next() != Some('=') {
+            continue;
+        }
+        let mut value = String::new();
+        let mut last_unquoted_text = 0;
+        while chars.peek().is_some_and(|c| *c == ' ' || *c == '\t') {
+            chars.next();
+        }
+        while let Some(c) = chars.next() {
+            match c {
+                '\n' => break,
+                '"' => {
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '"' => break,
+                            '\\' => match chars.next() {
+                                Some(e @ ('"' | '\\' | '`' | '$')) => value.push(e),
+                                Some('\n') | None => {}
+                                Some(e) => {
+                                    value.push('\\');
+                                    value.push(e);
+                                }
+                            },
+                            c => value.push(c),
+                        }
+                    }
+                    last_unquoted_text = value.len();
+                }
+                '\'' => {
+                    for c in chars.by_ref() {
+                        if c == '\'' {
+                            break;
+                        }
+                        value.push(c);
+                    }
+                    last_unquoted_text = value.len();
+                }
+                '\\' => match chars.next() {
+                    Some('\n') | None => {}
+                    Some(e) => {
+                        value.push(e);
+                        last_unquoted_text = value.len();
+                    }
+                },
+                c => {
+                    value.push(c);
+                    if !c.is_whitespace() {
+                        last_unquoted_text = value.len();
+                    }
+                }
+            }
+        }
+        value.truncate(last_unquoted_text);
+        out.push((name, value));
+    }
+}
+
 /// Split a line the way systemd splits quoted words (quotes removed, C escapes undone,
 /// `%%` and, for command lines, `$$` folded). The inverse of [`quote`] for `Word`/`ExecArg`;
 /// used to read installed units back and by tests. `None` on a malformed line.
@@ -187,5 +293,38 @@ mod tests {
             "\u{1}\u{7f}\u{85}".into(),
         ];
         assert_eq!(unquote_words(&exec(&words), true).unwrap(), words);
+    }
+}
+
+#[cfg(test)]
+mod env_file_tests {
+    use super::*;
+
+    #[test]
+    fn env_file_lines_read_back_byte_for_byte() {
+        let values = [
+            "",
+            "plain",
+            "two words ",
+            " lead",
+            "q\"u'o`t$e\\s",
+            "line\nbreak\r\n",
+            "trailing backslash\\",
+            "#not a comment",
+            "%i %n ${HOME} $HOME",
+            "tab\tand\u{1}control",
+            "ünïcödé ✓",
+        ];
+        let mut text = String::from("# a comment\n");
+        for (i, v) in values.iter().enumerate() {
+            text.push_str(&env_file_line(&format!("V{i}"), v));
+        }
+        let back = parse_env_file(&text);
+        let want: Vec<(String, String)> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (format!("V{i}"), v.to_string()))
+            .collect();
+        assert_eq!(back, want);
     }
 }

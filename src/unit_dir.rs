@@ -194,29 +194,22 @@ impl UnitDir {
     }
 
     /// Ports and sockets claimed by installed apps of every namespace: the `ListenStream=`
-    /// of their sockets and the `PORT` their services bind.
-    pub fn claims(&self) -> io::Result<Vec<Claim>> {
+    /// of their sockets, and the `PORT` their services bind (from their environment files in
+    /// `env`; files this user cannot read are skipped).
+    pub fn claims(&self, env: &EnvDir) -> io::Result<Vec<Claim>> {
         let mut out = Vec::new();
+        let mut namespaces = std::collections::BTreeSet::new();
         for (name, text) in self.read_all()? {
             let (Some(ns), Some(app)) = (marked_namespace(&text), app_of(&text)) else {
                 continue;
             };
-            for line in text.lines() {
-                let listen = if let Some(v) = line.strip_prefix("ListenStream=") {
-                    let v = v.trim().replace("%%", "%");
-                    if v.starts_with('/') {
-                        Some(Listen::Unix(v))
-                    } else {
-                        Listen::parse_str(&v).ok()
-                    }
-                } else if let Some(v) = line.strip_prefix("Environment=") {
-                    quote::unquote_words(v, false)
-                        .unwrap_or_default()
-                        .iter()
-                        .find_map(|w| w.strip_prefix("PORT=").and_then(|p| p.trim().parse().ok()))
-                        .map(Listen::Port)
+            namespaces.insert(ns.to_string());
+            for v in text.lines().filter_map(|l| l.strip_prefix("ListenStream=")) {
+                let v = v.trim().replace("%%", "%");
+                let listen = if v.starts_with('/') {
+                    Some(Listen::Unix(v))
                 } else {
-                    None
+                    Listen::parse_str(&v).ok()
                 };
                 if let Some(listen) = listen {
                     out.push(Claim {
@@ -225,6 +218,25 @@ impl UnitDir {
                         listen,
                         origin: self.path.join(&name),
                     });
+                }
+            }
+        }
+        for ns in namespaces {
+            for (name, file) in env.scan(&ns).unwrap_or_default() {
+                let app = name
+                    .strip_prefix(&format!("{ns}/"))
+                    .and_then(|n| n.strip_suffix(".env"))
+                    .map(|n| n.split('@').next().unwrap_or(n).to_string())
+                    .unwrap_or_default();
+                for (k, v) in quote::parse_env_file(&file.text) {
+                    if let (true, Ok(p)) = (k == "PORT", v.trim().parse::<u16>()) {
+                        out.push(Claim {
+                            namespace: ns.clone(),
+                            app: app.clone(),
+                            listen: Listen::Port(p),
+                            origin: env.file(&name),
+                        });
+                    }
                 }
             }
         }
@@ -400,6 +412,25 @@ pub fn shadows(names: &[String], ours: &Path, user: bool) -> Vec<Shadow> {
     out
 }
 
+/// The directory of the environment files that go with the units of `unit_dir`: for systemd's
+/// own directories `/etc/unitgen/env` (system) and `~/.config/unitgen/env` (user), for any
+/// other unit directory its `unitgen-env` subdirectory.
+pub fn env_dir(unit_dir: &Path, user: bool) -> PathBuf {
+    if unit_dir == default_dir(user) {
+        if user {
+            default_dir(true)
+                .parent()
+                .and_then(Path::parent)
+                .map_or_else(|| PathBuf::from(".config"), Path::to_path_buf)
+                .join("unitgen/env")
+        } else {
+            PathBuf::from(crate::compile::SYSTEM_ENV_DIR)
+        }
+    } else {
+        unit_dir.join("unitgen-env")
+    }
+}
+
 /// The default unit directory for the system or the user manager.
 pub fn default_dir(user: bool) -> PathBuf {
     if user {
@@ -410,5 +441,118 @@ pub fn default_dir(user: bool) -> PathBuf {
         base.join("systemd/user")
     } else {
         PathBuf::from("/etc/systemd/system")
+    }
+}
+
+/// The directory of environment files (see [`env_dir`]): one subdirectory per namespace, every
+/// file in it unitgen's, readable by its owner only (root, or the user of a user manager), as
+/// the variables may be secrets. systemd reads them when an instance starts.
+#[derive(Debug, Clone)]
+pub struct EnvDir {
+    /// Its path.
+    pub path: PathBuf,
+}
+
+impl EnvDir {
+    /// The directory at `path` (it need not exist yet).
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        EnvDir { path: path.into() }
+    }
+
+    /// The path of one file, `NS/APP.env`.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// Every file of namespace `ns`, by name (`NS/APP.env`). A missing directory is empty.
+    pub fn scan(&self, ns: &str) -> io::Result<BTreeMap<String, InstalledFile>> {
+        let mut out = BTreeMap::new();
+        let entries = match fs::read_dir(self.path.join(ns)) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(e),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.ends_with(".env") || name.starts_with('.') || !entry.file_type()?.is_file() {
+                continue;
+            }
+            let meta = entry.metadata()?;
+            out.insert(format!("{ns}/{name}"), read_unit(&entry.path(), &meta)?);
+        }
+        Ok(out)
+    }
+
+    /// Write one file atomically, mode 0600, its directories 0700.
+    pub fn write(&self, name: &str, content: &str) -> io::Result<()> {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let path = self.path.join(name);
+        let dir = path.parent().unwrap_or(&self.path);
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        let file = path
+            .file_name()
+            .map_or_else(String::new, |f| f.to_string_lossy().into_owned());
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&temp_prefix(&file))
+            .permissions(fs::Permissions::from_mode(0o600))
+            .tempfile_in(dir)?;
+        tmp.write_all(content.as_bytes())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&path).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    /// Remove one file (a missing file is not an error).
+    pub fn remove(&self, name: &str) -> io::Result<()> {
+        match fs::remove_file(self.path.join(name)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// Remove a namespace's directory once it is empty.
+    pub fn remove_namespace(&self, ns: &str) -> io::Result<()> {
+        match fs::remove_dir(self.path.join(ns)) {
+            Err(e)
+                if !matches!(
+                    e.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::DirectoryNotEmpty
+                ) =>
+            {
+                Err(e)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Make the renames in a namespace's directory durable.
+    pub fn sync(&self, ns: &str) -> io::Result<()> {
+        match fs::File::open(self.path.join(ns)) {
+            Ok(f) => f.sync_all(),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Remove the temporary files an interrupted write left in a namespace's directory.
+    pub fn clean_temporary(&self, ns: &str) -> io::Result<usize> {
+        let entries = match fs::read_dir(self.path.join(ns)) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(e),
+        };
+        let mut removed = 0;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') && name.contains(".env.unitgen-") {
+                fs::remove_file(entry.path())?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 }

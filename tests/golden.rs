@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use unitgen::compile::{compile, Scope, UnitFile};
+use unitgen::compile::{compile, env_files, Target, UnitFile};
 use unitgen::host::FixedHost;
 use unitgen::render::Renderer;
 
@@ -30,12 +30,28 @@ fn compile_case(path: &Path) -> Vec<UnitFile> {
     let fake = Path::new("/srv/app").join(&name);
     let ns = unitgen::config::load(&fake, &text, &FixedHost::default())
         .unwrap_or_else(|e| panic!("{} does not validate:\n{e}", path.display()));
-    let scope = if name.ends_with(".user.toml") {
-        Scope::User
+    compile(&ns, &target(&name), &Renderer::new())
+}
+
+fn target(name: &str) -> Target {
+    if name.ends_with(".user.toml") {
+        Target::user(PathBuf::from("/home/u/.config/unitgen/env"))
     } else {
-        Scope::System
-    };
-    compile(&ns, scope, &Renderer::new())
+        Target::system()
+    }
+}
+
+/// The environment files of a case.
+fn env_case(path: &Path) -> Vec<UnitFile> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let name = path.file_name().unwrap().to_string_lossy().to_string();
+    let ns = unitgen::config::load(
+        &Path::new("/srv/app").join(&name),
+        &text,
+        &FixedHost::default(),
+    )
+    .unwrap();
+    env_files(&ns)
 }
 
 fn write(units: &[UnitFile]) -> tempfile::TempDir {
@@ -62,6 +78,11 @@ fn golden_units() {
         let text: String = units
             .iter()
             .map(|u| format!("=== {} ===\n{}\n", u.name, u.content))
+            .chain(
+                env_case(&case)
+                    .iter()
+                    .map(|f| format!("=== env: {} ===\n{}\n", f.name, f.content)),
+            )
             .collect();
         let name = case.file_stem().unwrap().to_string_lossy().to_string();
         insta::with_settings!({ snapshot_suffix => name, prepend_module_to_snapshot => false, omit_expression => true }, {

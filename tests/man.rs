@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use unitgen::compile::{compile, Scope};
+use unitgen::compile::{compile, Target};
 use unitgen::config::{APP_KEYS, TOP_KEYS};
 use unitgen::host::FixedHost;
 use unitgen::render::Renderer;
@@ -117,7 +117,7 @@ fn version_is_the_crates() {
 fn service_directives(toml: &str) -> BTreeSet<String> {
     let ns = unitgen::config::load(Path::new("/srv/app/man.toml"), toml, &FixedHost::default())
         .unwrap_or_else(|e| panic!("does not validate:\n{e}\n{toml}"));
-    let units = compile(&ns, Scope::System, &Renderer::new());
+    let units = compile(&ns, &Target::system(), &Renderer::new());
     let service = units
         .iter()
         .find(|u| u.name.ends_with("@.service"))

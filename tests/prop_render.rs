@@ -7,9 +7,11 @@
 //! - `systemd-analyze verify` has nothing at all to say about it,
 //! - every directive is exactly one line, and no value starts a line of its own (the unit has
 //!   the same directives, in the same order, as the same app written with plain values),
-//! - systemd reads back exactly the input: `unquote_words` on `Environment=`, `ExecStart=` and
-//!   `ReadWritePaths=`, and systemd's own rest-of-line rule for `WorkingDirectory=`,
-//!   `EnvironmentFile=` and `Description=`.
+//! - systemd reads back exactly the input: `unquote_words` on `ExecStart=` and
+//!   `ReadWritePaths=`, systemd's own rest-of-line rule for `WorkingDirectory=`,
+//!   `EnvironmentFile=` and `Description=`, and its environment-file rules for the app's
+//!   environment file (`parse_env_file`; the integration tests read the same values back from
+//!   the running process).
 //!
 //! `systemd-analyze verify` costs ~50 ms a call whatever the number of files, so the accepted
 //! cases are collected and verified in batches after the run (each case has its own namespace,
@@ -22,7 +24,7 @@ use std::sync::Mutex;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use unitgen::compile::{compile, Scope, UnitFile};
+use unitgen::compile::{compile, Target, UnitFile};
 use unitgen::host::FixedHost;
 use unitgen::quote::unquote_words;
 use unitgen::render::Renderer;
@@ -239,6 +241,21 @@ fn known_bug(c: &Case) -> bool {
         })
 }
 
+/// The app's variables as systemd reads its environment file.
+fn env_of(ns: &str, c: &Case) -> Result<BTreeMap<String, String>, String> {
+    let text = toml_text(ns, c);
+    let ns = unitgen::config::load(
+        Path::new("/srv/app/prop.toml"),
+        &text,
+        &FixedHost::default(),
+    )
+    .map_err(|e| e.to_string())?;
+    let files = unitgen::compile::env_files(&ns);
+    Ok(unitgen::quote::parse_env_file(&files[0].content)
+        .into_iter()
+        .collect())
+}
+
 fn load(ns: &str, c: &Case) -> Result<Vec<UnitFile>, String> {
     let text = toml_text(ns, c);
     let ns = unitgen::config::load(
@@ -247,7 +264,7 @@ fn load(ns: &str, c: &Case) -> Result<Vec<UnitFile>, String> {
         &FixedHost::default(),
     )
     .map_err(|e| e.to_string())?;
-    Ok(compile(&ns, Scope::System, &Renderer::new()))
+    Ok(compile(&ns, &Target::system(), &Renderer::new()))
 }
 
 /// The lines of a unit file as systemd's parser sees them: comment lines dropped, and a line
@@ -328,19 +345,13 @@ fn check_text(ns: &str, c: &Case, units: &[UnitFile]) -> Result<(), TestCaseErro
     let words = unquote_words(&exec[0], true).unwrap_or_default();
     prop_assert_eq!(&words[words.len().saturating_sub(want.len())..], &want[..]);
 
-    let env: Vec<_> = values(service, "Environment")
-        .into_iter()
-        .map(|v| unquote_words(&v, false))
-        .collect();
-    let want: BTreeMap<String, &String> = c
+    prop_assert!(values(service, "Environment").is_empty());
+    let env = env_of(ns, c).map_err(TestCaseError::fail)?;
+    let want: BTreeMap<String, String> = c
         .env
         .iter()
         .enumerate()
-        .map(|(i, v)| (env_name(i), v))
-        .collect();
-    let want: Vec<_> = want
-        .iter()
-        .map(|(k, v)| Some(vec![format!("{k}={v}")]))
+        .map(|(i, v)| (env_name(i), v.clone()))
         .collect();
     prop_assert_eq!(env, want);
 
@@ -349,8 +360,10 @@ fn check_text(ns: &str, c: &Case, units: &[UnitFile]) -> Result<(), TestCaseErro
     prop_assert_eq!(wd.len(), 1);
     prop_assert_eq!(rest_of_line(&wd[0]), cwd.to_string_lossy());
 
+    // unitgen's own two files come first.
     let files: Vec<String> = values(service, "EnvironmentFile")
         .into_iter()
+        .skip(2)
         .map(|v| rest_of_line(&v))
         .collect();
     let want: Vec<String> = c
@@ -488,7 +501,7 @@ fn arbitrary_values_are_refused_or_written_faithfully() {
 fn service_of(text: &str) -> Result<(String, Vec<UnitFile>), String> {
     let ns = unitgen::config::load(Path::new("/srv/app/t.toml"), text, &FixedHost::default())
         .map_err(|e| e.to_string())?;
-    let units = compile(&ns, Scope::System, &Renderer::new());
+    let units = compile(&ns, &Target::system(), &Renderer::new());
     let service = units
         .iter()
         .find(|u| u.name.ends_with("@.service"))
@@ -523,9 +536,13 @@ fn injection_through_env_and_arguments_stays_inside_its_value() {
     );
     let words = unquote_words(&values(&service, "ExecStart")[0], true).unwrap();
     assert_eq!(words[words.len() - 2..], ["/usr/bin/sleep", EVIL]);
+    assert!(values(&service, "Environment").is_empty());
+    let ns = unitgen::config::load(Path::new("/srv/app/inj.toml"), &text, &FixedHost::default())
+        .unwrap();
+    let env = &unitgen::compile::env_files(&ns)[0];
     assert_eq!(
-        unquote_words(&values(&service, "Environment")[0], false).unwrap(),
-        [format!("EVIL={EVIL}")]
+        unitgen::quote::parse_env_file(&env.content),
+        [("EVIL".to_string(), EVIL.to_string())]
     );
     assert_eq!(values(&service, "User"), ["svc"]);
     assert_verified(&units);

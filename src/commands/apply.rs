@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::{load, scope, unit_dir, Failure};
+use super::{load, target, unit_dir, Failure};
 use crate::cli::{ApplyArgs, Global};
 use crate::ops::apply::{self, ApplyOptions, Report};
 use crate::systemd::{block_on, Systemd};
@@ -29,15 +29,16 @@ pub fn run(g: &Global, a: &ApplyArgs) -> Result<(), Failure> {
     // Again under the lock: the ports other namespaces claim are now what is on disk.
     let namespaces = load(g, &a.files)?;
     let opts = ApplyOptions {
-        scope: scope(g),
+        target: target(g),
         dir: unit_dir(g),
+        env_dir: crate::unit_dir::EnvDir::new(target(g).env_dir),
         default_dir: g.unit_dir.is_none(),
         start: !a.no_start,
         timeout: limit,
         settle: Duration::from_millis(a.settle),
     };
     let sd = block_on(Systemd::connect_within(g.user, limit))?;
-    let planned = apply::plan_all(&sd, namespaces, &opts)?;
+    let planned = apply::plan_all(Some(&sd), namespaces, &opts)?;
     let reports = apply::apply(&sd, &planned, &opts, Some(claims))?;
     let mut failures = Vec::new();
     for r in &reports {

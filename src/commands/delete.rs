@@ -83,6 +83,21 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
             removed += 1;
         }
     }
+    // The environment files of the deleted apps (all of them with the namespace).
+    let env = crate::unit_dir::EnvDir::new(super::target(g).env_dir);
+    for name in env.scan(&ns).map_err(|e| Failure::io(&env.path, e))?.keys() {
+        let file = name.strip_prefix(&format!("{ns}/")).unwrap_or(name);
+        let app = file
+            .strip_suffix(".env")
+            .map(|f| f.split('@').next().unwrap_or(f));
+        if whole || selected.iter().any(|s| Some(s.app.as_str()) == app) {
+            env.remove(name)
+                .map_err(|e| Failure::io(&env.file(name), e))?;
+            removed += 1;
+        }
+    }
+    env.remove_namespace(&ns)
+        .map_err(|e| Failure::io(&env.path, e))?;
     if !whole {
         // The target no longer wants the deleted apps.
         let target = names::target(&ns);

@@ -52,7 +52,9 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
         )));
     }
 
-    let claims = super::unit_dir(g).claims().unwrap_or_default();
+    let claims = super::unit_dir(g)
+        .claims(&crate::unit_dir::EnvDir::new(super::target(g).env_dir))
+        .unwrap_or_default();
     let host = SystemHost::new(claims);
     let in_path = |prog: &str| {
         host.search_path()

@@ -112,6 +112,14 @@ pub fn scope(g: &Global) -> crate::compile::Scope {
     }
 }
 
+/// Where the units go and what they refer to, as the global options say.
+pub fn target(g: &Global) -> crate::compile::Target {
+    crate::compile::Target {
+        scope: scope(g),
+        env_dir: unit_dir::env_dir(&unit_dir(g).path, g.user),
+    }
+}
+
 /// Read and resolve ecosystem files against this machine and its unit directory.
 pub fn load(g: &Global, files: &[PathBuf]) -> Result<Vec<Namespace>, Failure> {
     let mut texts = Vec::new();
@@ -125,7 +133,8 @@ pub fn load(g: &Global, files: &[PathBuf]) -> Result<Vec<Namespace>, Failure> {
     if !diags.is_empty() {
         return Err(Failure::Config(diags));
     }
-    let claims = unit_dir(g).claims().map_err(|e| {
+    let env = unit_dir::EnvDir::new(target(g).env_dir);
+    let claims = unit_dir(g).claims(&env).map_err(|e| {
         anyhow::anyhow!(
             "cannot read the unit directory {}: {e}",
             unit_dir(g).path.display()

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{load, scope, unit_dir, Failure};
+use super::{load, target, unit_dir, Failure};
 use crate::cli::Global;
 use crate::ops::apply::{self, ApplyOptions};
 use crate::systemd::{block_on, Systemd};
@@ -12,30 +12,31 @@ use crate::systemd::{block_on, Systemd};
 pub fn run(g: &Global, files: &[PathBuf]) -> Result<(), Failure> {
     let namespaces = load(g, files)?;
     let opts = ApplyOptions {
-        scope: scope(g),
+        target: target(g),
         dir: unit_dir(g),
+        env_dir: crate::unit_dir::EnvDir::new(target(g).env_dir),
         default_dir: g.unit_dir.is_none(),
         start: true,
         timeout: std::time::Duration::from_secs(10),
         settle: std::time::Duration::ZERO,
     };
     let planned = match block_on(Systemd::connect_within(g.user, opts.timeout)) {
-        Ok(sd) => apply::plan_all(&sd, namespaces, &opts)?,
+        Ok(sd) => apply::plan_all(Some(&sd), namespaces, &opts)?,
         // Without a manager (a build machine, a container): the files alone, said so.
         Err(e) => {
             eprintln!("note: {e}\n  the plan below compares files only");
-            apply::plan_files(namespaces, &opts)?
+            apply::plan_all(None, namespaces, &opts)?
         }
     };
     let mut refusals = Vec::new();
     for p in &planned {
-        print!("{}", p.plan.describe(&opts.dir.path));
+        print!("{}", p.plan.describe(&opts.dir.path, &opts.env_dir.path));
         for app in &p.ns.apps {
             println!(
                 "  {}/{} runs as {}",
                 p.ns.name,
                 app.name,
-                apply::user_of(app, opts.scope)
+                apply::user_of(app, opts.target.scope)
             );
         }
         refusals.extend(

@@ -1,25 +1,39 @@
-//! `unitgen render FILE... --out DIR`: the unit files only.
+//! `unitgen render FILE... --out DIR`: the unit files, and the environment files they read.
 
 use std::path::{Path, PathBuf};
 
 use super::{load, scope, Failure};
 use crate::cli::Global;
-use crate::compile::compile;
+use crate::compile::{compile, env_files, Target};
 use crate::render::Renderer;
-use crate::unit_dir::UnitDir;
+use crate::unit_dir::{self, EnvDir, UnitDir};
 
-/// Write every namespace's units into `out`.
+/// Write every namespace's units into `out`, and their environment files where those units
+/// look for them (`/etc/unitgen/env` when `out` is systemd's own directory, else
+/// `out/unitgen-env`).
 pub fn run(g: &Global, files: &[PathBuf], out: &Path) -> Result<(), Failure> {
     let namespaces = load(g, files)?;
     let r = Renderer::new();
     let dir = UnitDir::new(out);
+    let target = Target {
+        scope: scope(g),
+        env_dir: unit_dir::env_dir(out, g.user),
+    };
+    let env_dir = EnvDir::new(target.env_dir.clone());
     for ns in &namespaces {
-        for unit in compile(ns, scope(g), &r) {
-            dir.write(&unit.name, &unit.content).map_err(|e| {
-                anyhow::anyhow!("cannot write {}: {e}", dir.file(&unit.name).display())
-            })?;
+        for unit in compile(ns, &target, &r) {
+            dir.write(&unit.name, &unit.content)
+                .map_err(|e| Failure::io(&dir.file(&unit.name), e))?;
             if !g.quiet {
                 println!("{}", dir.file(&unit.name).display());
+            }
+        }
+        for f in env_files(ns) {
+            env_dir
+                .write(&f.name, &f.content)
+                .map_err(|e| Failure::io(&env_dir.file(&f.name), e))?;
+            if !g.quiet {
+                println!("{}", env_dir.file(&f.name).display());
             }
         }
     }

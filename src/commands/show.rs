@@ -57,7 +57,34 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
             println!("  timer         {t}");
         }
         println!("  instances     {}", s.installed.instances.len());
-        println!("  environment");
+        // The variables are in environment files only root (or the user) can read.
+        let env = crate::unit_dir::EnvDir::new(super::target(g).env_dir);
+        let i = s.installed.instances.first().copied().unwrap_or(1);
+        println!(
+            "  environment   {}",
+            env.file(&format!("{}/{}.env", s.namespace, s.app))
+                .display()
+        );
+        for name in [
+            format!("{}/{}.env", s.namespace, s.app),
+            format!("{}/{}@{i}.env", s.namespace, s.app),
+        ] {
+            match std::fs::read_to_string(env.file(&name)) {
+                Ok(text) => {
+                    for (k, v) in crate::quote::parse_env_file(&text) {
+                        println!(
+                            "    {k}={}",
+                            if secret(&k) { "********" } else { v.as_str() }
+                        );
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    println!("    (only root can read it: sudo unitgen show)");
+                    break;
+                }
+                Err(_) => {}
+            }
+        }
         for e in texts(&p, "Environment") {
             let (k, v) = e.split_once('=').unwrap_or((&e, ""));
             println!("    {k}={}", if secret(k) { "********" } else { v });

@@ -987,8 +987,13 @@ pub fn resolve_all(
                 |n| n.to_string_lossy().into_owned(),
             );
             let via_env = !unit.ends_with(".socket");
+            let unit = if unit.ends_with(".env") {
+                format!("its environment file {}/{unit}", other.namespace)
+            } else {
+                format!("unit {unit}")
+            };
             let message = format!(
-                "app {:?} {}, but app {:?} of the installed namespace {:?} already {} (unit {unit})",
+                "app {:?} {}, but app {:?} of the installed namespace {:?} already {} ({unit})",
                 claim.app,
                 how(claim),
                 other.app,

@@ -6,21 +6,23 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::commands::Failure;
-use crate::compile::{compile, Scope, UnitFile};
+use crate::compile::{compile, env_files, Scope, Target, UnitFile};
 use crate::config::Namespace;
 use crate::lock::Lock;
 use crate::plan::{self, Action, Change, Input, Plan, Verb};
 use crate::render::Renderer;
 use crate::systemd::{self, Systemd};
-use crate::unit_dir::{self, UnitDir};
+use crate::unit_dir::{self, EnvDir, UnitDir};
 
 /// How an apply runs.
 #[derive(Debug, Clone)]
 pub struct ApplyOptions {
-    /// The manager: the system's or the user's.
-    pub scope: Scope,
+    /// The manager, and the paths the units refer to.
+    pub target: Target,
     /// The unit directory.
     pub dir: UnitDir,
+    /// The directory of the environment files.
+    pub env_dir: EnvDir,
     /// The directory is systemd's own (not `--unit-dir` elsewhere).
     pub default_dir: bool,
     /// Start and restart (false: `--no-start`).
@@ -92,13 +94,16 @@ pub struct Planned {
     pub ns: Namespace,
     /// Its compiled units.
     pub units: Vec<UnitFile>,
+    /// Its environment files.
+    pub env: Vec<UnitFile>,
     /// The plan.
     pub plan: Plan,
 }
 
-/// Decide the plan of each namespace from its files and systemd's state.
+/// Decide the plan of each namespace from its files and systemd's state; with no manager to
+/// ask (`plan` on a machine where systemd does not run), from the files alone.
 pub fn plan_all(
-    sd: &Systemd,
+    sd: Option<&Systemd>,
     namespaces: Vec<Namespace>,
     opts: &ApplyOptions,
 ) -> Result<Vec<Planned>, Failure> {
@@ -107,56 +112,43 @@ pub fn plan_all(
         .scan()
         .map_err(|e| Failure::io(&opts.dir.path, e))?;
     let r = Renderer::new();
+    let user = opts.target.scope == Scope::User;
     let mut out = Vec::new();
     for ns in namespaces {
-        let units = compile(&ns, opts.scope, &r);
-        let names = plan::names_to_check(&ns, &units);
-        let shadows = unit_dir::shadows(&names, &opts.dir.path, opts.scope == Scope::User);
-        let loaded = systemd::block_on(sd.loaded(&plan::patterns(&ns.name, &installed), &[]))?;
-        let target_enabled = systemd::block_on(sd.is_enabled(&crate::names::target(&ns.name)));
+        let units = compile(&ns, &opts.target, &r);
+        let env = env_files(&ns);
+        let installed_env = opts
+            .env_dir
+            .scan(&ns.name)
+            .map_err(|e| Failure::io(&opts.env_dir.path, e))?;
+        let (shadows, loaded, target_enabled) = match sd {
+            Some(sd) => (
+                unit_dir::shadows(&plan::names_to_check(&ns, &units), &opts.dir.path, user),
+                systemd::block_on(sd.loaded(&plan::patterns(&ns.name, &installed), &[]))?,
+                systemd::block_on(sd.is_enabled(&crate::names::target(&ns.name))),
+            ),
+            None => (Vec::new(), BTreeMap::new(), false),
+        };
         let p = plan::plan(Input {
             ns: &ns,
             units: &units,
             dir: &opts.dir.path,
             installed: &installed,
+            env: &env,
+            installed_env: &installed_env,
             shadows: &shadows,
             loaded: &loaded,
             target_enabled,
             start: opts.start,
         });
-        out.push(Planned { ns, units, plan: p });
+        out.push(Planned {
+            ns,
+            units,
+            env,
+            plan: p,
+        });
     }
     Ok(out)
-}
-
-/// The plans from the files alone, for when no manager can be asked (`plan` on a machine
-/// without systemd running).
-pub fn plan_files(
-    namespaces: Vec<Namespace>,
-    opts: &ApplyOptions,
-) -> Result<Vec<Planned>, Failure> {
-    let installed = opts
-        .dir
-        .scan()
-        .map_err(|e| Failure::io(&opts.dir.path, e))?;
-    let r = Renderer::new();
-    Ok(namespaces
-        .into_iter()
-        .map(|ns| {
-            let units = compile(&ns, opts.scope, &r);
-            let p = plan::plan(Input {
-                ns: &ns,
-                units: &units,
-                dir: &opts.dir.path,
-                installed: &installed,
-                shadows: &[],
-                loaded: &BTreeMap::new(),
-                target_enabled: false,
-                start: opts.start,
-            });
-            Planned { ns, units, plan: p }
-        })
-        .collect())
 }
 
 /// Carry out the plans. `claims` (the machine-wide lock) is released once the files are
@@ -197,7 +189,23 @@ pub fn apply(
         names.extend(p.plan.changes.iter().map(|c| c.name().to_string()));
         rep.cleaned = dir
             .clean_temporary(&names)
-            .map_err(|e| Failure::io(&dir.path, e))?;
+            .map_err(|e| Failure::io(&dir.path, e))?
+            + opts
+                .env_dir
+                .clean_temporary(&p.ns.name)
+                .map_err(|e| Failure::io(&opts.env_dir.path, e))?;
+        // The environment first: a unit file never names a file that is not there yet.
+        for c in &p.plan.env_changes {
+            if let Change::Add(f) | Change::Update(_, f) = c {
+                opts.env_dir
+                    .write(&f.name, &f.content)
+                    .map_err(|e| Failure::io(&opts.env_dir.file(&f.name), e))?;
+                rep.written += 1;
+            }
+        }
+        opts.env_dir
+            .sync(&p.ns.name)
+            .map_err(|e| Failure::io(&opts.env_dir.path, e))?;
         for c in &p.plan.changes {
             if let Change::Add(f) | Change::Update(_, f) = c {
                 dir.write(&f.name, &f.content)
@@ -228,6 +236,14 @@ pub fn apply(
                         rep.gone.push(app.to_string());
                     }
                 }
+            }
+        }
+        for c in &p.plan.env_changes {
+            if let Change::Remove(name, _) = c {
+                opts.env_dir
+                    .remove(name)
+                    .map_err(|e| Failure::io(&opts.env_dir.file(name), e))?;
+                rep.removed += 1;
             }
         }
         rep.extra = p
@@ -299,7 +315,7 @@ pub fn apply(
                     AppReport {
                         name: app.name.clone(),
                         instances: app.instances,
-                        user: user_of(app, opts.scope),
+                        user: user_of(app, opts.target.scope),
                         started: n(Verb::Start),
                         restarted: n(Verb::Restart),
                     }
@@ -399,7 +415,7 @@ fn failure(sd: &Systemd, opts: &ApplyOptions, a: &Action, what: String) -> UnitF
         logs: crate::journal::last_lines(
             std::slice::from_ref(&a.unit),
             10,
-            opts.scope == Scope::User,
+            opts.target.scope == Scope::User,
         ),
     }
 }

@@ -18,6 +18,8 @@ pub fn tests() -> Vec<Test> {
         locks_are_out_of_other_users_reach_and_waits_are_bounded,
         an_app_that_crashes_at_start_fails_the_apply,
         removed_instances_leave_nothing_behind,
+        secrets_are_readable_by_root_and_the_app_only,
+        every_instance_gets_its_number_and_its_own_port,
     ]
 }
 
@@ -211,7 +213,13 @@ fn failed_writes_and_a_refused_reload_stop_nothing_and_the_next_apply_converges(
     runs_version(sb, "g3", 4, "v2").unwrap();
 
     // A refused daemon-reload: the files are written, apply exits 1; the next one converges.
-    let v3 = eco(sb, "g3.toml", &versioned("g3", 3430, 3, "v3"));
+    // (a unit file changes too: a change of environment files alone needs no reload)
+    let v3 = eco(
+        sb,
+        "g3.toml",
+        &versioned("g3", 3430, 3, "v3")
+            .replace("[apps.a1]\n", "[apps.a1]\ndescription = \"three\"\n"),
+    );
     sb.write(
         "/etc/dbus-1/system.d/zz-deny-reload.conf",
         r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -229,7 +237,10 @@ fn failed_writes_and_a_refused_reload_stop_nothing_and_the_next_apply_converges(
     runs_version(sb, "g3", 4, "v2").unwrap_err();
     sb.sh_ok("rm /etc/dbus-1/system.d/zz-deny-reload.conf && systemctl reload dbus && sleep 0.5");
     let out = apply(sb, &v3);
-    assert!(out.contains("0 unit files written"), "{out}");
+    assert!(
+        out.contains("0 unit files written") && out.contains("systemd reloaded"),
+        "{out}"
+    );
     runs_version(sb, "g3", 4, "v3").unwrap();
 
     // systemd itself stopped: every command gives up within its time limit.
@@ -440,4 +451,68 @@ fn removed_instances_leave_nothing_behind(sb: &Sandbox) {
     let rows = sb.unitgen(&["status", "-n", "g9", "--json"]);
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&rows.stdout).unwrap();
     assert_eq!(rows.len(), 1, "{rows:?}");
+}
+
+/// `env` values reach the app, and nobody else: not the unit file, not systemd's D-Bus
+/// properties (readable by any user), not the environment file (0600, root's).
+fn secrets_are_readable_by_root_and_the_app_only(sb: &Sandbox) {
+    sb.sh_ok("id g10app >/dev/null 2>&1 || useradd --no-create-home g10app; id g10other >/dev/null 2>&1 || useradd --no-create-home g10other");
+    let f = eco(
+        sb,
+        "g10.toml",
+        &format!(
+            "namespace = \"g10\"\n[apps.api]\ncommand = \"{} --port 3490 --echo-env DB_PASSWORD\"\nuser = \"g10app\"\nhardening = \"off\"\nenv = {{ DB_PASSWORD = \"s3cr3t-value\" }}\n",
+            demo()
+        ),
+    );
+    apply(sb, &f);
+    assert!(sb
+        .wait_http(3490, Duration::from_secs(10))
+        .contains("s3cr3t-value"));
+    let unit = sb.read("/etc/systemd/system/g10-api@.service");
+    assert!(!unit.contains("s3cr3t"), "{unit}");
+    let shown = sb.ok(&[
+        "systemctl",
+        "show",
+        "-p",
+        "Environment",
+        "g10-api@1.service",
+    ]);
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    assert_eq!(
+        sb.sh_ok("stat -c '%a %U' /etc/unitgen/env/g10/api.env /etc/unitgen/env/g10")
+            .lines()
+            .collect::<Vec<_>>(),
+        ["600 root", "700 root"]
+    );
+    for who in ["g10other", "g10app"] {
+        let out = sb.sh(&format!(
+            "runuser -u {who} -- cat /etc/unitgen/env/g10/api.env"
+        ));
+        assert!(!out.status.success(), "{who} read the environment file");
+    }
+    let out = sb.unitgen(&["show", "api", "-n", "g10"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("DB_PASSWORD=********"), "{}", describe(&out));
+}
+
+/// `instance_var` (NODE_APP_INSTANCE, 0-based as PM2 counts) and `increment_var`: each instance
+/// gets its number and its own port, for any program (here not Node).
+fn every_instance_gets_its_number_and_its_own_port(sb: &Sandbox) {
+    let f = eco(
+        sb,
+        "g11.toml",
+        &format!(
+            "namespace = \"g11\"\n[apps.api]\ncommand = \"{} --echo-env NODE_APP_INSTANCE\"\nuser = \"root\"\ninstances = 3\nincrement_var = \"PORT\"\nenv = {{ PORT = \"3495\" }}\n",
+            demo()
+        ),
+    );
+    apply(sb, &f);
+    for (i, port) in [3495u16, 3496, 3497].iter().enumerate() {
+        let body = sb.wait_http(*port, Duration::from_secs(10));
+        assert!(
+            body.contains(&format!("\"NODE_APP_INSTANCE\":\"{i}\"")),
+            "port {port}: {body}"
+        );
+    }
 }
