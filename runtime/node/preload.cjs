@@ -527,36 +527,55 @@
       }
     }
 
-    // This response is the connection's last: say so in its headers if they are not sent yet,
-    // or end the connection right behind it if they are (or the app insists on keep-alive).
+    // Make this response the connection's last: "Connection: close" in its headers, and Node
+    // closes the connection once it is sent. (A response whose headers already went out with
+    // keep-alive is left as it is: its client goes on to send its next request, which gets
+    // "Connection: close". Closing right behind it instead would race that request.)
     function lastResponse(res, sock) {
-      if (!res.headersSent) res.shouldKeepAlive = false;
-      const end = () => {
+      if (res.headersSent) return;
+      res.shouldKeepAlive = false;
+      res.once('finish', () => {
+        // The app insisted on "Connection: keep-alive": end the connection after it anyway.
         if (res.shouldKeepAlive && typeof sock.destroySoon === 'function') sock.destroySoon();
-      };
-      // 'prefinish' comes as the last byte is handed to the socket, so that the FIN follows it
-      // at once; a response already past it ends with 'finish'.
-      res.once(res.writableEnded ? 'finish' : 'prefinish', end);
+      });
     }
 
     // An HTTP/1 connection with no response under way and nothing received for a grace period
     // is closed; the clients of busy connections are told by "Connection: close" instead.
     function closeIdle() {
       const now = Date.now();
+      const idle = [];
       for (const sock of conns) {
         if (!sock.parser || sock.destroyed) continue; // not (or no longer) HTTP/1: left to end
-        if (sock._httpMessage || sock.bytesRead !== sock.unitgenBytes) {
+        if (sock.unitgenIdleSince === undefined || busy(sock)) {
           sock.unitgenIdleSince = now;
           sock.unitgenBytes = sock.bytesRead;
           continue;
         }
-        if (sock.unitgenIdleSince === undefined) {
-          sock.unitgenIdleSince = now; // accepted during the drain
-          sock.unitgenBytes = sock.bytesRead;
-          continue;
-        }
-        if (now - sock.unitgenIdleSince >= IDLE_GRACE_MS) sock.destroy();
+        if (now - sock.unitgenIdleSince >= IDLE_GRACE_MS) idle.push(sock);
       }
+      if (idle.length === 0 || closing) return;
+      // Close each one right after a poll of the loop for I/O, which reads any request that has
+      // just arrived on it (and makes it busy): one per turn of the loop, so that what is left
+      // to race a close is a request sent in the microseconds between that poll and the close.
+      closing = true;
+      const next = () => {
+        let sock;
+        while ((sock = idle.pop()) !== undefined) {
+          if (!sock.destroyed && !busy(sock)) {
+            sock.destroy();
+            break;
+          }
+        }
+        if (idle.length > 0) setImmediate(next);
+        else closing = false;
+      };
+      setImmediate(next);
+    }
+    let closing = false;
+
+    function busy(sock) {
+      return Boolean(sock._httpMessage) || sock.bytesRead !== sock.unitgenBytes;
     }
 
     // ---- patch, last, so that a failure above patches nothing
