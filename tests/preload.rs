@@ -841,17 +841,19 @@ fn npm_start_hands_the_socket_to_the_grandchild_and_not_to_its_children() {
         "npm -> sh -> node: {}",
         r.pid()
     );
-    // A child the app server spawns once it listens gets no listening socket.
+    // A child the app server spawns once it listens gets no listening socket (nor
+    // UNITGEN_LISTEN, which would have a Node child look for them).
     let listing = r.json()["childFds"].as_str().unwrap().to_string();
     assert!(listing.contains("/proc/"), "{listing}");
     assert!(no_socket_in(&listing, l.as_raw_fd()), "{listing}");
+    assert!(listing.contains("UNITGEN_LISTEN=unset"), "{listing}");
     assert!(app.unitgen_lines().is_empty(), "{}", app.describe());
 }
 
 #[test]
-fn a_shebang_launcher_passes_the_sockets_through_spawn_fork_and_exec() {
+fn a_shebang_launcher_passes_the_sockets_through_spawn_fork_exec_and_exec_sync() {
     need!("node");
-    for how in ["spawn", "fork", "exec"] {
+    for how in ["spawn", "fork", "exec", "execSync"] {
         let (a, b) = (tcp_any(), tcp_any());
         let app = Launch::cmd(&["./launch"])
             .listen(

@@ -367,41 +367,55 @@
 
     // ---- 2. children
 
-    function passFds(options) {
-      if (options === null || typeof options !== 'object') return;
-      let pairs = options.envPairs;
-      if (pairs === undefined) {
-        pairs = Object.keys(env).map((k) => k + '=' + env[k]);
-      }
-      if (!Array.isArray(pairs)) return;
-      const ours = 'UNITGEN_LISTEN=' + env.UNITGEN_LISTEN;
-      if (!pairs.includes(ours)) return; // the child was given an environment of its own
-      const mine = (p) => p.startsWith('UNITGEN_LISTEN=') || p.startsWith('UNITGEN_LISTEN_FD=');
-      const cluster = pairs.some((p) => p.startsWith('NODE_UNIQUE_ID='));
-      if (claimedAny || cluster) {
-        // No sockets for this child: then no UNITGEN_LISTEN either, so that a Node child does
-        // not look for sockets it does not have.
-        options.envPairs = pairs.filter((p) => !mine(p));
-        return;
-      }
-      let stdio = options.stdio || 'pipe';
+    // The stdio of a child with the sockets appended (a child's fd numbers are the indexes in
+    // its stdio), or null when stdio is something Node will refuse anyway.
+    function withSockets(stdio) {
+      stdio = stdio || 'pipe';
       if (typeof stdio === 'string') {
         if (stdio === 'inherit') stdio = [0, 1, 2];
         else if (stdio === 'pipe' || stdio === 'ignore' || stdio === 'overlapped') stdio = [stdio, stdio, stdio];
-        else return; // Node will say what is wrong with it
+        else return null;
       } else if (Array.isArray(stdio)) {
         stdio = stdio.slice();
         while (stdio.length < 3) stdio.push(undefined);
       } else {
-        return;
+        return null;
       }
-      // The child's fd numbers are the indexes in stdio: the sockets go right after.
       const at = stdio.length;
       for (const e of entries) stdio.push(e.fd);
-      const kept = pairs.filter((p) => !p.startsWith('UNITGEN_LISTEN_FD=') && !p.startsWith('LISTEN_FDS='));
-      kept.push('UNITGEN_LISTEN_FD=' + at, 'LISTEN_FDS=' + entries.length);
-      options.stdio = stdio;
-      options.envPairs = kept;
+      return { stdio, at };
+    }
+
+    // Does a child with this environment get the sockets (true), none and no UNITGEN_LISTEN
+    // either, so that a Node child does not look for sockets it does not have (false), or is it
+    // none of our business, having an environment of its own (null)?
+    function childGets(listen, clusterWorker) {
+      if (listen !== env.UNITGEN_LISTEN) return null;
+      return !(claimedAny || clusterWorker);
+    }
+
+    // ChildProcess.prototype.spawn's options: the file, args, stdio and envPairs (["K=V"]).
+    function passFds(options) {
+      if (options === null || typeof options !== 'object') return;
+      let pairs = options.envPairs;
+      if (pairs === undefined) pairs = Object.keys(env).map((k) => k + '=' + env[k]);
+      if (!Array.isArray(pairs)) return;
+      const value = (k) => {
+        const p = pairs.find((x) => x.startsWith(k + '='));
+        return p === undefined ? undefined : p.slice(k.length + 1);
+      };
+      const gets = childGets(value('UNITGEN_LISTEN'), value('NODE_UNIQUE_ID') !== undefined);
+      if (gets === null) return;
+      const drop = (names) => pairs.filter((p) => !names.some((k) => p.startsWith(k + '=')));
+      if (!gets) {
+        options.envPairs = drop(['UNITGEN_LISTEN', 'UNITGEN_LISTEN_FD']);
+        return;
+      }
+      const w = withSockets(options.stdio);
+      if (w === null) return;
+      options.stdio = w.stdio;
+      options.envPairs = drop(['UNITGEN_LISTEN_FD', 'LISTEN_FDS']);
+      options.envPairs.push('UNITGEN_LISTEN_FD=' + w.at, 'LISTEN_FDS=' + entries.length);
     }
 
     function unitgenSpawn(options) {
@@ -412,6 +426,50 @@
       }
       return origSpawn.apply(this, arguments);
     }
+
+    // spawnSync, execSync and execFileSync do not go through ChildProcess.prototype.spawn: their
+    // options (stdio, env) are rewritten the same way. Which argument is the options object:
+    // spawnSync(file[, args][, options]), execFileSync(file[, args][, options]),
+    // execSync(command[, options]).
+    function syncOptions(options) {
+      if (options !== undefined && (options === null || typeof options !== 'object')) return options;
+      const childEnv = (options && options.env) || env;
+      const gets = childGets(childEnv.UNITGEN_LISTEN, childEnv.NODE_UNIQUE_ID !== undefined);
+      if (gets === null) return options;
+      const o = Object.assign({}, options);
+      o.env = Object.assign({}, childEnv);
+      if (!gets) {
+        delete o.env.UNITGEN_LISTEN;
+        delete o.env.UNITGEN_LISTEN_FD;
+        return o;
+      }
+      const w = withSockets(o.stdio);
+      if (w === null) return options;
+      o.stdio = w.stdio;
+      o.env.UNITGEN_LISTEN_FD = String(w.at);
+      o.env.LISTEN_FDS = String(entries.length);
+      return o;
+    }
+
+    function wrapSync(name, hasArgs) {
+      const orig = childProcess[name];
+      if (typeof orig !== 'function') return null;
+      return function (...args) {
+        try {
+          const i = hasArgs && (Array.isArray(args[1]) || args[1] == null) ? 2 : 1;
+          while (args.length <= i) args.push(undefined);
+          args[i] = syncOptions(args[i]);
+        } catch (e) {
+          say('could not pass the sockets to a child process (' + describe(e) + ')');
+        }
+        return orig.apply(this, args);
+      };
+    }
+    const syncWrappers = {
+      spawnSync: wrapSync('spawnSync', true),
+      execFileSync: wrapSync('execFileSync', true),
+      execSync: wrapSync('execSync', false),
+    };
 
     // ---- 4. drain
 
@@ -582,5 +640,8 @@
 
     net.Server.prototype.listen = unitgenListen;
     childProcess.ChildProcess.prototype.spawn = unitgenSpawn;
+    for (const name of Object.keys(syncWrappers)) {
+      if (syncWrappers[name] !== null) childProcess[name] = syncWrappers[name];
+    }
   }
 })();

@@ -7,7 +7,8 @@
 //   DELAY_MS      wait this long before listening
 //   OWN_SIGTERM   handle SIGTERM itself (print "app: SIGTERM" and keep running)
 // Routes: / (who answered: pid, ppid, server.address()), /slow?ms=N, /stream?ms=N (headers at
-// once, the body N ms later), /child-fds (the fds a child process of the app has).
+// once, the body N ms later), /child-fds (the fds a child process of the app has, and whether
+// it was given UNITGEN_LISTEN).
 'use strict';
 const fs = require('fs');
 const http = require('http');
@@ -33,7 +34,8 @@ function handler(server) {
         setTimeout(() => res.end('llo'), ms);
         break;
       case '/child-fds':
-        execFile('ls', ['-l', '/proc/self/fd'], (err, out) => reply({ childFds: err ? String(err) : out }));
+        execFile('sh', ['-c', 'ls -l /proc/self/fd; echo "UNITGEN_LISTEN=${UNITGEN_LISTEN-unset}"'], (err, out) =>
+          reply({ childFds: err ? String(err) : out }));
         break;
       default:
         reply({});
