@@ -17,6 +17,7 @@ pub mod lock;
 pub mod names;
 pub mod ops;
 pub mod plan;
+pub mod preload;
 pub mod quote;
 pub mod render;
 pub mod selector;

@@ -703,7 +703,7 @@ command = "/usr/bin/node web.js"
 
     /// The environment files of `text` as installed, written at `mtime`.
     fn env_of(text: &str, mtime: u64) -> BTreeMap<String, InstalledFile> {
-        env_files(&ns(text))
+        env_files(&ns(text), &Target::system())
             .into_iter()
             .map(|f| {
                 (
@@ -763,7 +763,7 @@ command = "/usr/bin/node web.js"
     ) -> Plan {
         let n = ns(text);
         let units = compile(&n, &Target::system(), &crate::render::Renderer::new());
-        let env = env_files(&n);
+        let env = env_files(&n, &Target::system());
         plan(Input {
             ns: &n,
             units: &units,
@@ -1032,7 +1032,7 @@ mod env_tests {
             })
             .collect();
         let old_env: BTreeMap<String, crate::unit_dir::InstalledFile> =
-            crate::compile::env_files(&n)
+            crate::compile::env_files(&n, &crate::compile::Target::system())
                 .into_iter()
                 .map(|f| {
                     (
@@ -1051,7 +1051,7 @@ mod env_tests {
             &crate::host::FixedHost::default(),
         )
         .unwrap();
-        let env = crate::compile::env_files(&n2);
+        let env = crate::compile::env_files(&n2, &crate::compile::Target::system());
         let loaded: BTreeMap<String, LoadedUnit> = [
             "prod-api@1.service",
             "prod-api@2.service",

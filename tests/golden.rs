@@ -35,7 +35,10 @@ fn compile_case(path: &Path) -> Vec<UnitFile> {
 
 fn target(name: &str) -> Target {
     if name.ends_with(".user.toml") {
-        Target::user(PathBuf::from("/home/u/.config/unitgen/env"))
+        Target::user(
+            PathBuf::from("/home/u/.config/unitgen/env"),
+            PathBuf::from("/home/u/.local/share/unitgen/node/preload.cjs"),
+        )
     } else {
         Target::system()
     }
@@ -51,7 +54,7 @@ fn env_case(path: &Path) -> Vec<UnitFile> {
         &FixedHost::default(),
     )
     .unwrap();
-    env_files(&ns)
+    env_files(&ns, &target(&name))
 }
 
 fn write(units: &[UnitFile]) -> tempfile::TempDir {

@@ -250,7 +250,7 @@ fn env_of(ns: &str, c: &Case) -> Result<BTreeMap<String, String>, String> {
         &FixedHost::default(),
     )
     .map_err(|e| e.to_string())?;
-    let files = unitgen::compile::env_files(&ns);
+    let files = unitgen::compile::env_files(&ns, &Target::system());
     Ok(unitgen::quote::parse_env_file(&files[0].content)
         .into_iter()
         .collect())
@@ -539,7 +539,7 @@ fn injection_through_env_and_arguments_stays_inside_its_value() {
     assert!(values(&service, "Environment").is_empty());
     let ns = unitgen::config::load(Path::new("/srv/app/inj.toml"), &text, &FixedHost::default())
         .unwrap();
-    let env = &unitgen::compile::env_files(&ns)[0];
+    let env = &unitgen::compile::env_files(&ns, &Target::system())[0];
     assert_eq!(
         unitgen::quote::parse_env_file(&env.content),
         [("EVIL".to_string(), EVIL.to_string())]

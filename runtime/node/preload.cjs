@@ -132,6 +132,15 @@
       e.ino = st.ino;
       entries.push(e);
     }
+    // Node's fs.realpathSync skips paths it has cached, and then looks at the mode of whatever
+    // was stat'ed last (a shared buffer): left at our socket, it stops resolving, and the main
+    // module /usr/bin/npm (a link into /usr/lib/node_modules) is then loaded from /usr/bin,
+    // where npm cannot find its own files. Stat a plain file so that the buffer says so.
+    try {
+      fs.statSync(__filename);
+    } catch (_) {
+      // nothing to reset it with
+    }
     let drainMs = 10000;
     if (env.UNITGEN_DRAIN_MS !== undefined) {
       if (/^\d+$/.test(env.UNITGEN_DRAIN_MS)) {

@@ -117,6 +117,7 @@ pub fn target(g: &Global) -> crate::compile::Target {
     crate::compile::Target {
         scope: scope(g),
         env_dir: unit_dir::env_dir(&unit_dir(g).path, g.user),
+        preload: crate::preload::path(g.user),
     }
 }
 

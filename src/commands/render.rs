@@ -18,6 +18,7 @@ pub fn run(g: &Global, files: &[PathBuf], out: &Path) -> Result<(), Failure> {
     let target = Target {
         scope: scope(g),
         env_dir: unit_dir::env_dir(out, g.user),
+        preload: crate::preload::path(g.user),
     };
     let env_dir = EnvDir::new(target.env_dir.clone());
     for ns in &namespaces {
@@ -28,7 +29,7 @@ pub fn run(g: &Global, files: &[PathBuf], out: &Path) -> Result<(), Failure> {
                 println!("{}", dir.file(&unit.name).display());
             }
         }
-        for f in env_files(ns) {
+        for f in env_files(ns, &target) {
             env_dir
                 .write(&f.name, &f.content)
                 .map_err(|e| Failure::io(&env_dir.file(&f.name), e))?;

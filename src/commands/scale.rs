@@ -127,7 +127,7 @@ fn write_instance_env(g: &Global, ns: &str, app: &str, count: u32, source: &str)
     a.instances = count;
     let env = crate::unit_dir::EnvDir::new(super::target(g).env_dir);
     let installed = env.scan(ns).unwrap_or_default();
-    for f in crate::compile::env_files(&loaded) {
+    for f in crate::compile::env_files(&loaded, &super::target(g)) {
         let is_instance = f.name.starts_with(&format!("{ns}/{app}@"));
         if is_instance
             && installed

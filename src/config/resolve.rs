@@ -465,6 +465,16 @@ fn resolve_app(
         .as_ref()
         .map_or(Runtime::Other, |e| runtime_of(c.host, Path::new(&e[0])));
 
+    // A Node app with `listen` is up when its own server listens (through the preload).
+    let default_ready = if !listen.is_empty()
+        && runtime == Runtime::Node
+        && pick(&a.node_preload, &d.node_preload).is_none_or(|s| s.v)
+    {
+        Ready::Listen
+    } else {
+        Ready::Started
+    };
+
     if c.diags.len() > errors_before {
         return None;
     }
@@ -475,7 +485,7 @@ fn resolve_app(
         cwd: cwd?,
         instances,
         listen,
-        ready: ready.map_or(Ready::Started, |r| r.v),
+        ready: ready.map_or(default_ready, |r| r.v),
         start_timeout: pick(&a.start_timeout, &d.start_timeout).map(|s| s.v),
         stop_timeout: pick(&a.stop_timeout, &d.stop_timeout).map(|s| s.v),
         stop_signal: pick(&a.stop_signal, &d.stop_signal).map(|s| s.v),

@@ -116,7 +116,7 @@ pub fn plan_all(
     let mut out = Vec::new();
     for ns in namespaces {
         let units = compile(&ns, &opts.target, &r);
-        let env = env_files(&ns);
+        let env = env_files(&ns, &opts.target);
         let installed_env = opts
             .env_dir
             .scan(&ns.name)
@@ -182,6 +182,15 @@ pub fn apply(
             ..Default::default()
         })
         .collect();
+
+    // 0. The Node preload the units name, where they name it.
+    if planned
+        .iter()
+        .any(|p| p.ns.apps.iter().any(crate::compile::uses_preload))
+    {
+        crate::preload::install(&opts.target.preload)
+            .map_err(|e| Failure::io(&opts.target.preload, e))?;
+    }
 
     // 1. Write what is new or changed: each file old or new, never torn. Nothing stops yet.
     for (p, rep) in planned.iter().zip(&mut reports) {
