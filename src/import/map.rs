@@ -939,9 +939,10 @@ impl Conv<'_> {
         }
         let one = secrets.len() == 1;
         self.env_notes.push(format!(
-            "{} {}: unit files are world-readable, so move {} to a file only the app's user can read, and list it in env_file.",
+            "{} {}: this file holds {} as written, and such files end up in git and in reviews; move {} to a file only the app's user can read, and list it in env_file.",
             secrets.join(", "),
             if one { "looks like a secret" } else { "look like secrets" },
+            if one { "its value" } else { "their values" },
             if one { "it" } else { "them" },
         ));
         self.summary.push(format!(
