@@ -1997,7 +1997,7 @@ impl Conv<'_> {
         }
         if !defaults.is_empty() {
             self.notes.push(format!(
-                "PM2 read these as not set (lib/tools/Config.js, validateJSON: a false, 0 or \"\" value gives way to the option's camelCase alias, which the file does not set) and used its defaults: {}.",
+                "PM2 read these as not set (lib/tools/Config.js, validateJSON: a false, 0 or \"\" value gives way to the option's other names, camelCase and aliases, which the file does not set) and used its defaults: {}.",
                 defaults.join(", ")
             ));
         }
