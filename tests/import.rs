@@ -281,6 +281,97 @@ const CASES: &[Case] = &[
     ),
     // The apps under a `pm2` key, as in a package.json.
     ("package-pm2", "package-pm2.json", &[], &[]),
+    // PM2 runs a Node app in cluster mode whenever `instances` is set (Common.js,
+    // determineExecMode): listen, and the app runs unchanged; python stays in fork mode.
+    (
+        "implicit-cluster",
+        "implicit-cluster.json",
+        &["--namespace", "web"],
+        &[],
+    ),
+    // increment_var: a port per instance, not a shared one; instance_var renamed.
+    (
+        "increment",
+        "increment.config.js",
+        &["--namespace", "shards"],
+        &[],
+    ),
+    // Every option may be written in camelCase (Config.js); false values of aliased options
+    // are read as not set.
+    (
+        "camel-case",
+        "camel-case.json",
+        &["--namespace", "camel"],
+        &[],
+    ),
+    // `script: "npm"` with a node interpreter, with none, and with node_args.
+    (
+        "npm-interpreter",
+        "npm-interpreter.json",
+        &["--namespace", "front"],
+        &[],
+    ),
+    // PYTHONUNBUFFERED, gunicorn taking systemd's socket, uvicorn with --fd 3.
+    ("python", "python.json", &["--namespace", "py"], &[]),
+    // wait_ready without a signal: PM2 counted the app up after listen_timeout.
+    (
+        "wait-ready",
+        "wait-ready.json",
+        &["--namespace", "ready"],
+        &[],
+    ),
+    // max_memory_restart: a kernel OOM kill here, not PM2's graceful reload.
+    ("memory", "memory.yaml", &["--namespace", "mem"], &[]),
+    // Ports below 1024 under the default hardening.
+    ("low-port", "low-port.json", &["--namespace", "edge"], &[]),
+    // A deploy section that is a list of targets, each with a list of hosts.
+    (
+        "deploy-list",
+        "deploy-list.yaml",
+        &["--env", "production"],
+        &[],
+    ),
+    // kill_signal is kept when given; otherwise systemd's SIGTERM.
+    ("signals", "signals.json", &["--namespace", "sig"], &[]),
+    // The address the app bound: HOST, its arguments, or unknown.
+    ("hosts", "hosts.json", &["--namespace", "hosts"], &[]),
+    // Real ecosystem files from public repositories (named at their top).
+    (
+        "real-express-pm2-long-polling",
+        "real/express-pm2-long-polling/pm2.config.js",
+        &[],
+        &[],
+    ),
+    (
+        "real-hackthon-demo",
+        "real/hackthon-demo/ecosystem.config.js",
+        &[],
+        &[],
+    ),
+    (
+        "real-tuskvector",
+        "real/tuskvector/ecosystem.config.js",
+        &[],
+        &[],
+    ),
+    (
+        "real-o2arc",
+        "real/o2arc/ecosystem.config.js",
+        &["--env", "production"],
+        &[],
+    ),
+    (
+        "real-girgaon",
+        "real/girgaon/ecosystem.config.js",
+        &["--env", "production"],
+        &[],
+    ),
+    (
+        "real-jiradataxl",
+        "real/jiradataxl/ecosystem.config.js",
+        &[],
+        &[],
+    ),
 ];
 
 macro_rules! cases {
@@ -307,6 +398,23 @@ cases! {
     import_single_app_object => 14;
     import_json_with_comments_through_node => 15;
     import_pm2_key_of_package_json => 16;
+    import_cluster_mode_without_exec_mode => 17;
+    import_increment_var_and_instance_var => 18;
+    import_camel_case_options => 19;
+    import_npm_from_path_with_an_interpreter => 20;
+    import_python_gunicorn_uvicorn => 21;
+    import_wait_ready_without_a_signal => 22;
+    import_max_memory_restart => 23;
+    import_ports_below_1024 => 24;
+    import_deploy_as_a_list => 25;
+    import_stop_signals => 26;
+    import_listen_addresses => 27;
+    import_real_express_pm2_long_polling => 28;
+    import_real_hackthon_demo => 29;
+    import_real_tuskvector => 30;
+    import_real_o2arc => 31;
+    import_real_girgaon => 32;
+    import_real_jiradataxl => 33;
 }
 
 #[test]
@@ -403,6 +511,40 @@ fn output_elsewhere_makes_paths_absolute() {
 }
 
 #[test]
+fn output_directory_is_made() {
+    let sb = Sandbox::new();
+    let out_dir = sb.dir.path().join("new/units");
+    let o = format!("{}/", out_dir.display());
+    let out = sb.unitgen(
+        &["import", "cluster.json", "--namespace", "web", "-o", &o],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(out_dir.join("web.toml").is_file());
+
+    // Bad input makes nothing, not even the directory.
+    let bad_dir = sb.dir.path().join("never");
+    let o = format!("{}/", bad_dir.display());
+    let out = sb.unitgen(&["import", "bad/no-script.json", "-o", &o], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!bad_dir.exists());
+
+    // A file in a directory that does not exist is refused.
+    let o = sb
+        .dir
+        .path()
+        .join("missing/prod.toml")
+        .display()
+        .to_string();
+    let out = sb.unitgen(
+        &["import", "cluster.json", "--namespace", "web", "-o", &o],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("does not exist"));
+}
+
+#[test]
 fn a_hand_written_file_is_not_replaced_but_an_import_is() {
     let sb = Sandbox::new();
     std::fs::write(sb.fx().join("solo.toml"), "namespace = \"solo\"\n# mine\n").unwrap();
@@ -469,7 +611,7 @@ fn an_import_that_does_not_validate_is_written_and_exits_1() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let err = text(&out.stderr);
-    assert!(err.contains("binds port 3000"), "{err}");
+    assert!(err.contains("port 3000"), "{err}");
     assert!(
         err.contains("1 problem found: invalid/proxy.toml was written"),
         "{err}"

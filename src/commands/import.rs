@@ -24,8 +24,19 @@ enum Dest {
     Dir(PathBuf),
 }
 
-/// Import a PM2 ecosystem file.
-pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
+/// Where the output goes, and the directory its files live in.
+struct Out {
+    dest: Dest,
+    /// The directory as the user gave it (for messages).
+    dir: PathBuf,
+    /// The same, absolute.
+    abs: PathBuf,
+    /// `-o DIR/` names a directory that does not exist yet: made once the import succeeded.
+    make_dir: bool,
+}
+
+/// Where `-o` (or its absence) sends the files.
+fn destination(a: &ImportArgs) -> Result<Out, Failure> {
     let dest = match &a.output {
         Some(p) if p.as_os_str() == "-" => Dest::Stdout,
         Some(p) if p.is_dir() || p.as_os_str().to_string_lossy().ends_with('/') => {
@@ -34,49 +45,82 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
         Some(p) => Dest::File(p.clone()),
         None => Dest::Dir(a.file.parent().map(Path::to_path_buf).unwrap_or_default()),
     };
-    let out_dir = match &dest {
+    let dir = match &dest {
         Dest::Stdout => PathBuf::from("."),
         Dest::File(p) => p.parent().map(Path::to_path_buf).unwrap_or_default(),
         Dest::Dir(d) => d.clone(),
     };
-    let out_dir_abs = std::path::absolute(if out_dir.as_os_str().is_empty() {
+    let abs = std::path::absolute(if dir.as_os_str().is_empty() {
         Path::new(".")
     } else {
-        &out_dir
+        &dir
     })
-    .map_err(|e| anyhow::anyhow!("cannot resolve {}: {e}", out_dir.display()))?;
-    if !matches!(dest, Dest::Stdout) && !out_dir_abs.is_dir() {
+    .map_err(|e| anyhow::anyhow!("cannot resolve {}: {e}", dir.display()))?;
+    // `-o DIR/` makes the directory (once the import has succeeded); `-o DIR/FILE` needs it.
+    let make_dir = matches!(dest, Dest::Dir(_)) && !abs.is_dir();
+    if matches!(dest, Dest::File(_)) && !abs.is_dir() {
         return Err(Failure::Usage(format!(
-            "error: the output directory {} does not exist\n  = help: create it first, or choose another -o",
-            out_dir.display()
+            "error: the output directory {} does not exist\n  = help: create it first, or give -o the directory alone (ending in '/') to have it made",
+            dir.display()
         )));
     }
+    Ok(Out {
+        dest,
+        dir,
+        abs,
+        make_dir,
+    })
+}
 
+/// Import a PM2 ecosystem file.
+pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
+    let out = destination(a)?;
     let claims = super::unit_dir(g)
         .claims(&crate::unit_dir::EnvDir::new(super::target(g).env_dir))
         .unwrap_or_default();
     let host = SystemHost::new(claims);
-    let in_path = |prog: &str| {
+    let which = |prog: &str| {
         host.search_path()
             .iter()
-            .any(|d| host.is_executable(&d.join(prog)))
+            .map(|d| d.join(prog))
+            .find(|p| host.is_executable(p))
     };
     let req = Request {
         file: &a.file,
         env: a.env.as_deref(),
         namespace: a.namespace.as_deref(),
-        out_dir: &out_dir_abs,
-        in_path: &in_path,
+        out_dir: &out.abs,
+        which: &which,
     };
     let outcome = import::import(&req).map_err(|e| Failure::Usage(e.to_string()))?;
+    let targets = targets(a, &out, &outcome)?;
 
-    // Where each file goes (and the name it is checked under).
+    // Check the files as they will be, where they will be.
+    let texts: Vec<(PathBuf, String)> = targets
+        .iter()
+        .map(|(p, f)| (p.clone(), f.toml.clone()))
+        .collect();
+    let checked = config::load_all(&texts, &host);
+    write(&out, &targets)?;
+    if !g.quiet {
+        report(a, &out, &outcome, &targets);
+    }
+    let diags = checked.err().map(|d| d.0).unwrap_or_default();
+    verdict(g, &out, &targets, &diags)
+}
+
+/// Where each file goes: one per namespace; refuse what would lose a file the user wrote.
+fn targets<'a>(
+    a: &ImportArgs,
+    out: &Out,
+    outcome: &'a import::Outcome,
+) -> Result<Vec<(PathBuf, &'a Imported)>, Failure> {
     let names: Vec<String> = outcome
         .files
         .iter()
         .map(|f| format!("{}.toml", f.namespace))
         .collect();
-    if outcome.files.len() > 1 && matches!(dest, Dest::Stdout | Dest::File(_)) {
+    if outcome.files.len() > 1 && matches!(out.dest, Dest::Stdout | Dest::File(_)) {
         let list: Vec<&str> = outcome.files.iter().map(|f| f.namespace.as_str()).collect();
         return Err(Failure::Usage(format!(
             "error: {} holds {} namespaces ({}), and a unitgen file holds one\n  = help: leave out -o to write {} beside it, or give -o a directory (ending in '/')",
@@ -91,15 +135,15 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
         .iter()
         .zip(&names)
         .map(|(f, n)| {
-            let p = match &dest {
-                Dest::Stdout | Dest::Dir(_) => out_dir.join(n),
+            let p = match &out.dest {
+                Dest::Stdout | Dest::Dir(_) => out.dir.join(n),
                 Dest::File(p) => p.clone(),
             };
             (p, f)
         })
         .collect();
     // Never replace a file the user wrote by hand unless they named it.
-    if let Dest::Dir(_) = dest {
+    if let Dest::Dir(_) = out.dest {
         for (p, _) in &targets {
             if let Ok(existing) = std::fs::read_to_string(p) {
                 if !existing.starts_with(import::MARK) {
@@ -116,71 +160,85 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
             }
         }
     }
+    Ok(targets)
+}
 
-    // Check the files as they will be, where they will be.
-    let texts: Vec<(PathBuf, String)> = targets
-        .iter()
-        .map(|(p, f)| (p.clone(), f.toml.clone()))
-        .collect();
-    let checked = config::load_all(&texts, &host);
-
-    // Write.
-    match dest {
-        Dest::Stdout => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(targets[0].1.toml.as_bytes())
-                .and_then(|_| out.flush())
-                .map_err(|e| anyhow::anyhow!("writing to stdout: {e}"))?;
-        }
-        _ => {
-            for (p, f) in &targets {
-                write_atomic(p, &f.toml)
-                    .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
-            }
-        }
+/// Write the files (or the one file to stdout).
+fn write(out: &Out, targets: &[(PathBuf, &Imported)]) -> Result<(), Failure> {
+    if let Dest::Stdout = out.dest {
+        let mut stdout = std::io::stdout().lock();
+        stdout
+            .write_all(targets[0].1.toml.as_bytes())
+            .and_then(|_| stdout.flush())
+            .map_err(|e| anyhow::anyhow!("writing to stdout: {e}"))?;
+        return Ok(());
     }
+    if out.make_dir {
+        std::fs::create_dir_all(&out.abs).map_err(|e| {
+            anyhow::anyhow!("cannot create the directory {}: {e}", out.dir.display())
+        })?;
+    }
+    for (p, f) in targets {
+        write_atomic(p, &f.toml)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", p.display()))?;
+    }
+    Ok(())
+}
 
-    // Say what happened.
-    let shown = |p: &Path| match dest {
+fn shown(out: &Out, p: &Path) -> String {
+    match out.dest {
         Dest::Stdout => "the TOML on stdout".to_string(),
         _ => p.display().to_string(),
-    };
-    if !g.quiet {
-        let mut err = std::io::stderr().lock();
-        let env = a
-            .env
-            .as_deref()
-            .map(|e| format!(" --env {e}"))
-            .unwrap_or_default();
-        let _ = writeln!(err, "unitgen import {}{env}:", a.file.display());
-        for r in &outcome.remarks {
-            let _ = writeln!(err, "  {r}");
-        }
-        for (p, f) in &targets {
-            let apps: Vec<&str> = f.apps.iter().map(|(_, n)| n.as_str()).collect();
-            let _ = writeln!(
-                err,
-                "wrote {} (namespace {}, {} app{}: {})",
-                shown(p),
-                f.namespace,
-                apps.len(),
-                if apps.len() == 1 { "" } else { "s" },
-                apps.join(", ")
-            );
-            for s in &f.summary {
-                let _ = writeln!(err, "  {s}");
-            }
+    }
+}
+
+/// Say what happened, on stderr.
+fn report(a: &ImportArgs, out: &Out, outcome: &import::Outcome, targets: &[(PathBuf, &Imported)]) {
+    let mut err = std::io::stderr().lock();
+    let env = a
+        .env
+        .as_deref()
+        .map(|e| format!(" --env {e}"))
+        .unwrap_or_default();
+    let _ = writeln!(err, "unitgen import {}{env}:", a.file.display());
+    for r in &outcome.remarks {
+        let _ = writeln!(err, "  {r}");
+    }
+    if out.make_dir {
+        let _ = writeln!(err, "made the directory {}", out.dir.display());
+    }
+    for (p, f) in targets {
+        let apps: Vec<&str> = f.apps.iter().map(|(_, n)| n.as_str()).collect();
+        let _ = writeln!(
+            err,
+            "wrote {} (namespace {}, {} app{}: {})",
+            shown(out, p),
+            f.namespace,
+            apps.len(),
+            if apps.len() == 1 { "" } else { "s" },
+            apps.join(", ")
+        );
+        for s in &f.summary {
+            let _ = writeln!(err, "  {s}");
         }
     }
+}
+
+/// Exit 0 when the files validate here and every script is here; else say what is missing.
+fn verdict(
+    g: &Global,
+    out: &Out,
+    targets: &[(PathBuf, &Imported)],
+    diags: &[crate::diagnostic::Diagnostic],
+) -> Result<(), Failure> {
     let problems: Vec<&String> = targets.iter().flat_map(|(_, f)| &f.problems).collect();
-    let diags = checked.err().map(|d| d.0).unwrap_or_default();
     if diags.is_empty() && problems.is_empty() {
         if !g.quiet {
             let files: Vec<String> = targets
                 .iter()
                 .map(|(p, _)| p.display().to_string())
                 .collect();
-            let next = match dest {
+            let next = match out.dest {
                 Dest::Stdout => "save it to a file, then `unitgen apply FILE`".to_string(),
                 _ => format!("review, then `unitgen apply {}`", files.join(" ")),
             };
@@ -189,14 +247,14 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let mut msg = String::new();
-    for d in &diags {
+    for d in diags {
         msg.push_str(&format!("{d}\n\n"));
     }
     for p in &problems {
         msg.push_str(&format!("error: {p}\n  = help: deploy it before `unitgen apply`, or fix the path in command\n\n"));
     }
     let n = diags.len() + problems.len();
-    let what: Vec<String> = targets.iter().map(|(p, _)| shown(p)).collect();
+    let what: Vec<String> = targets.iter().map(|(p, _)| shown(out, p)).collect();
     let one = what.len() == 1;
     msg.push_str(&format!(
         "{n} problem{} found: {} {} written, but would not run on this machine yet; fix {} (or the machine: a script not deployed here yet, a port another namespace holds), then run `unitgen validate`",
@@ -207,6 +265,7 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
     ));
     Err(Failure::Failed(msg))
 }
+
 /// Write through a temporary file in the same directory, then rename: never half a file.
 fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;

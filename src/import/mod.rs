@@ -6,7 +6,9 @@
 //! it returns the TOML texts; `commands/import.rs` validates and writes them.
 
 pub mod map;
+pub mod opts;
 pub mod read;
+pub mod server;
 pub mod value;
 
 use std::fmt;
@@ -32,9 +34,13 @@ else --namespace, else a top-level `namespace` of the file, else the --env name,
 \"default\"; names that unitgen cannot use (my-app) are converted (my_app), and said so.
 
 Every PM2 option becomes a key, or a comment at the app that says what it was and what to \
-do instead (log files, watch, PM2 Plus...); a summary goes to stderr. Cluster apps with \
-several instances and a PORT get `listen = [PORT]`: systemd then shares one socket with \
-every instance, and the app must accept it (LISTEN_FDS, in Node server.listen({fd: 3})).
+do instead (log files, watch, PM2 Plus...); a summary goes to stderr. Options are read as \
+PM2 reads them: under their camelCase names too, in cluster mode whenever `instances` is set \
+for a Node app. An app with a port that systemd can hold gets `listen`, so that a restart \
+refuses no connection and instances share the port, with no change to the app: a Node app \
+(in cluster or fork mode) through unitgen's Node preload, which hands the socket to its own \
+listen(); gunicorn, which takes the socket itself; uvicorn, whose --host and --port become \
+--fd 3. The address the app bound (HOST, -b, --host) is kept when the file tells it.
 
 The result is validated on this machine as `unitgen validate` would, and each script an \
 interpreter runs must exist. When that fails (a script that is not deployed here yet, a \
@@ -94,8 +100,9 @@ pub struct Request<'a> {
     /// The directory the TOML files will be written to, absolute: relative paths of the PM2
     /// file keep their meaning only when it is the PM2 file's own.
     pub out_dir: &'a Path,
-    /// Is a program in `PATH`? (chooses `python` or `python3`, as PM2 does)
-    pub in_path: &'a dyn Fn(&str) -> bool,
+    /// Where is a program in `PATH`? (PM2 runs a script it does not find in cwd from PATH,
+    /// and chooses `python` or `python3` by what is there)
+    pub which: &'a dyn Fn(&str) -> Option<PathBuf>,
 }
 
 /// One TOML file to write.
@@ -302,11 +309,79 @@ pub fn import(req: &Request<'_>) -> Result<Outcome, Error> {
         deploy_env,
         pm2_dir: &pm2_dir,
         same_dir,
-        in_path: req.in_path,
+        which: req.which,
     };
+    let mut notes = FileNotes {
+        notes: Vec::new(),
+        remarks: loaded.remarks.clone(),
+    };
+    let (mut apps, skipped_serve) = convert_apps(&t, &ctx, &shown, &mut notes)?;
+    let mut deploy_dropped: Vec<String> = Vec::new();
+    for d in &loaded.dropped {
+        // Undefined values of deploy targets PM2 does not merge are said at the deploy note.
+        let merged = req.env.map(|e| format!("deploy.{e}.env."));
+        if d.starts_with("deploy.") && !merged.is_some_and(|m| d.starts_with(&m)) {
+            deploy_dropped.push(d.clone());
+        } else {
+            dropped_value(d, &t, skipped_serve, &mut apps, &mut notes);
+        }
+    }
+    if let Some(d) = t.deploy {
+        deploy_note(
+            d,
+            deploy_env.is_some(),
+            req.env,
+            &deploy_dropped,
+            &mut notes,
+        );
+    }
+    other_top_keys(&t.others, &mut notes);
 
-    let mut remarks = loaded.remarks.clone();
-    let mut file_notes: Vec<String> = Vec::new();
+    let label = if same_dir {
+        abs.file_name()
+            .map_or_else(|| shown.clone(), |f| f.to_string_lossy().into_owned())
+    } else {
+        abs.display().to_string()
+    };
+    let files: Vec<Imported> = by_namespace(apps, req, t.namespace.as_deref())
+        .into_iter()
+        .map(|g| {
+            make_file(
+                g,
+                &label,
+                req.env,
+                (!same_dir).then_some(pm2_dir.as_path()),
+                &notes.notes,
+            )
+        })
+        .collect();
+    if files.is_empty() {
+        return Err(
+            Error::new(format!("{shown}: no app could be imported")).help("see the notes above")
+        );
+    }
+    Ok(Outcome {
+        files,
+        remarks: notes.remarks,
+    })
+}
+
+/// What is said about the PM2 file as a whole: comments at the top of every file written,
+/// and remarks for the summary.
+struct FileNotes {
+    notes: Vec<String>,
+    remarks: Vec<String>,
+}
+
+/// Convert every app, reporting every bad one at once (as validate does). PM2's static file
+/// server (`script: "serve"`) is not an app here. Returns the apps, and whether any app was
+/// left out (then app indices no longer match).
+fn convert_apps(
+    t: &Top<'_>,
+    ctx: &map::Ctx<'_>,
+    shown: &str,
+    notes: &mut FileNotes,
+) -> Result<(Vec<AppOut>, bool), Error> {
     let mut apps: Vec<AppOut> = Vec::new();
     let mut errors: Vec<Error> = Vec::new();
     let mut serve: Vec<String> = Vec::new();
@@ -320,13 +395,12 @@ pub fn import(req: &Request<'_>) -> Result<Outcome, Error> {
                 continue;
             }
         }
-        match map::convert(app, i, &ctx) {
+        match map::convert(app, i, ctx) {
             Ok(a) => apps.push(a),
             Err(e) => errors.push(e),
         }
     }
     if let Some(first) = errors.first() {
-        // Report every bad app at once, as validate does.
         let mut msg = first.message.clone();
         for e in &errors[1..] {
             msg.push_str("\nerror: ");
@@ -338,97 +412,169 @@ pub fn import(req: &Request<'_>) -> Result<Outcome, Error> {
         });
     }
     if !serve.is_empty() {
-        file_notes.push(format!(
+        notes.notes.push(format!(
             "Not imported: PM2's built-in static file server (script = \"serve\"): {}. Serve those files with your web server (nginx, caddy), or add an app that runs one, e.g. command = \"npx serve -l 8080 dist\".",
             serve.join("; ")
         ));
-        remarks.push(format!(
+        notes.remarks.push(format!(
             "{} static server app(s) (script \"serve\") not imported: see the comment at the top",
             serve.len()
         ));
     }
-    // Values JSON cannot carry: at their app if they belong to one, else at the top.
-    for d in &loaded.dropped {
-        let why = if d.ends_with("(undefined)") {
-            " (a process.env variable that is not set here?)"
-        } else {
-            ""
-        };
-        let note = format!("not imported: {d}{why}.");
-        let idx = app_of_path(d, &t).filter(|_| serve.is_empty());
-        match idx.and_then(|i| apps.get_mut(i)) {
-            Some(a) => {
-                if d.contains(".env") {
-                    a.env_notes.push(note);
-                } else {
-                    a.notes.push(note);
-                }
-                a.summary.push(format!("{d}: not imported"));
+    Ok((apps, !serve.is_empty()))
+}
+
+/// A value JSON cannot carry: said at its app if it belongs to one, else at the top.
+fn dropped_value(d: &str, t: &Top<'_>, skipped: bool, apps: &mut [AppOut], notes: &mut FileNotes) {
+    let why = if d.ends_with("(undefined)") {
+        " (a process.env variable that is not set here?)"
+    } else {
+        ""
+    };
+    let note = format!("not imported: {d}{why}.");
+    let idx = app_of_path(d, t).filter(|_| !skipped);
+    match idx.and_then(|i| apps.get_mut(i)) {
+        Some(a) => {
+            if d.contains(".env") {
+                a.env_notes.push(note);
+            } else {
+                a.notes.push(note);
             }
-            None => {
-                file_notes.push(note);
-                remarks.push(format!("{d}: not imported"));
-            }
+            a.summary.push(format!("{d}: not imported"));
+        }
+        None => {
+            notes.notes.push(note);
+            notes.remarks.push(format!("{d}: not imported"));
         }
     }
-    if let Some(d) = t.deploy {
-        let envs: Vec<String> = match d {
-            Js::Obj(o) => o.iter().map(|(k, _)| k.clone()).collect(),
-            _ => Vec::new(),
-        };
-        let used = match (deploy_env, req.env) {
-            (Some(_), Some(e)) => {
-                format!(" Its {e} env was merged under each app's env, as PM2 does.")
-            }
-            _ => String::new(),
-        };
-        file_notes.push(format!(
-            "Not imported: PM2 deploy ({}): deploy with your CI or git as before, then run `unitgen apply` on this file.{used}",
-            envs.join(", ")
-        ));
-        remarks.push("deploy section not imported: see the comment at the top".into());
+}
+
+/// The hosts a deploy target names: `host` is a string or a list (pm2-deploy, deployForEnv).
+fn deploy_hosts(target: &Js) -> String {
+    let one = |h: &Js| match h {
+        Js::Obj(_) => h.get("host").map_or_else(|| h.brief(30), Js::to_env_text),
+        other => other.to_env_text(),
+    };
+    match target.get("host") {
+        Some(Js::Arr(hs)) if !hs.is_empty() => {
+            format!(" on {}", hs.iter().map(one).collect::<Vec<_>>().join(", "))
+        }
+        Some(h @ (Js::Str(_) | Js::Obj(_))) => format!(" on {}", one(h)),
+        _ => String::new(),
     }
+}
+
+/// PM2's `deploy` section (lib/API/Deploy.js, with pm2-deploy): git checkouts over ssh, then
+/// a post-deploy command. That stays with git or CI; only `deploy.NAME.env` reaches the apps
+/// (merged under their env with --env NAME, Common.mergeEnvironmentVariables).
+fn deploy_note(d: &Js, merged: bool, env: Option<&str>, dropped: &[String], notes: &mut FileNotes) {
+    let targets: Vec<(String, &Js)> = match d {
+        Js::Obj(o) => o.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        Js::Arr(a) => a
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let name = v
+                    .get("name")
+                    .map_or_else(|| format!("#{}", i + 1), Js::to_env_text);
+                (name, v)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let described: Vec<String> = targets
+        .iter()
+        .map(|(n, t)| format!("{n}{}", deploy_hosts(t)))
+        .collect();
+    let mut text = format!(
+        "Not imported: PM2 deploy ({}). That stays with git: deploy the code with your CI, or git as before, then run `unitgen apply` on this file.",
+        if described.is_empty() { d.brief(60) } else { described.join("; ") }
+    );
+    if matches!(d, Js::Arr(_)) {
+        text.push_str(" (This deploy is a list; `pm2 deploy FILE NAME` looks its target up by name, deploy.NAME, so it found none of these.)");
+    }
+    let runs_pm2 = targets.iter().any(|(_, t)| {
+        t.get("post-deploy")
+            .is_some_and(|p| p.to_env_text().contains("pm2 "))
+    });
+    if runs_pm2 {
+        text.push_str(
+            " Its post-deploy runs `pm2 …`: make it run `unitgen apply` on this file instead.",
+        );
+    }
+    if let (true, Some(e)) = (merged, env) {
+        text.push_str(&format!(
+            " Its {e} env was merged under each app's env, as PM2 does."
+        ));
+    }
+    if !dropped.is_empty() {
+        let what: Vec<&str> = dropped
+            .iter()
+            .map(|s| s.strip_suffix(" (undefined)").unwrap_or(s))
+            .collect();
+        text.push_str(&format!(
+            " Not set when the file was read: {}.",
+            what.join(", ")
+        ));
+    }
+    notes.notes.push(text);
+    notes
+        .remarks
+        .push("deploy section not imported: see the comment at the top".into());
+}
+
+/// Top-level keys besides apps, deploy and namespace: PM2's static servers, or nothing PM2
+/// reads.
+fn other_top_keys(others: &[(&str, &Js)], notes: &mut FileNotes) {
     let mut unknown: Vec<String> = Vec::new();
-    for (k, v) in &t.others {
+    let mut keys: Vec<&str> = Vec::new();
+    for (k, v) in others {
         if *k == "static" {
-            file_notes.push(format!(
+            notes.notes.push(format!(
                 "Not imported: PM2 static = {}: PM2's built-in static file servers. Serve those files with your web server (nginx, caddy).",
                 v.brief(80)
             ));
-            remarks.push("static servers not imported: see the comment at the top".into());
+            notes
+                .remarks
+                .push("static servers not imported: see the comment at the top".into());
         } else {
             unknown.push(format!("{k} = {}", v.brief(40)));
+            keys.push(k);
         }
     }
     if !unknown.is_empty() {
-        let keys: Vec<&str> = t
-            .others
-            .iter()
-            .map(|(k, _)| *k)
-            .filter(|k| *k != "static")
-            .collect();
-        file_notes.push(format!(
+        notes.notes.push(format!(
             "Not imported, not PM2 keys (PM2 ignores them too): {}.",
             unknown.join(", ")
         ));
-        remarks.push(format!(
+        notes.remarks.push(format!(
             "top-level {} {}: not imported",
             if keys.len() == 1 { "key" } else { "keys" },
             keys.join(", ")
         ));
     }
+}
 
-    // Namespaces: the app's own, --namespace, the file's top-level one, --env, "default".
-    let mut groups: Vec<(String, String, String, Vec<AppOut>)> = Vec::new(); // (ns, pm2 ns, why)
+/// The apps of one namespace: (unitgen name, PM2 name, where the name came from, apps).
+struct Group {
+    ns: String,
+    pm2_ns: String,
+    why: String,
+    apps: Vec<AppOut>,
+}
+
+/// Namespaces: the app's own, --namespace, the file's top-level one, --env, "default".
+fn by_namespace(apps: Vec<AppOut>, req: &Request<'_>, top_ns: Option<&str>) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
     for a in apps {
         // `why`: where the name came from, as the start of a sentence.
         let (pm2_ns, why) = if let Some(n) = &a.namespace {
             (n.clone(), "its PM2 namespace".to_string())
         } else if let Some(n) = req.namespace {
             (n.to_string(), "from --namespace".to_string())
-        } else if let Some(n) = &t.namespace {
+        } else if let Some(n) = top_ns {
             (
-                n.clone(),
+                n.to_string(),
                 "the PM2 file's top-level namespace; PM2 itself ignores it there and uses --namespace or \"default\"".to_string(),
             )
         } else if let Some(e) = req.env {
@@ -440,114 +586,126 @@ pub fn import(req: &Request<'_>) -> Result<Outcome, Error> {
         } else {
             ("default".to_string(), String::new())
         };
-        let ns = namespace_name(&pm2_ns);
-        match groups.iter_mut().find(|g| g.1 == *pm2_ns) {
-            Some(g) => g.3.push(a),
+        match groups.iter_mut().find(|g| g.pm2_ns == pm2_ns) {
+            Some(g) => g.apps.push(a),
             None => {
                 // Two PM2 namespaces that convert to one name get told apart.
+                let ns = namespace_name(&pm2_ns);
                 let mut name = ns.clone();
                 let mut n = 2;
-                while groups.iter().any(|g| g.0 == name) {
+                while groups.iter().any(|g| g.ns == name) {
                     let suffix = format!("_{n}");
                     let mut base = ns.clone();
                     base.truncate(32 - suffix.len());
                     name = format!("{base}{suffix}");
                     n += 1;
                 }
-                groups.push((name, pm2_ns, why, vec![a]));
+                groups.push(Group {
+                    ns: name,
+                    pm2_ns,
+                    why,
+                    apps: vec![a],
+                });
             }
         }
     }
+    groups
+}
 
-    let label = if same_dir {
-        abs.file_name()
-            .map_or_else(|| shown.clone(), |f| f.to_string_lossy().into_owned())
-    } else {
-        abs.display().to_string()
-    };
-    let mut files = Vec::new();
-    for (ns, pm2_ns, why, mut apps) in groups {
-        let mut summary = Vec::new();
-        let ns_comment = if ns != pm2_ns {
-            summary.push(format!(
-                "namespace {pm2_ns:?} became {ns:?} (a namespace is [a-z][a-z0-9_]{{0,31}})"
-            ));
-            let from = if why.is_empty() {
-                "PM2's namespace for apps that name none"
-            } else {
-                why.as_str()
-            };
-            Some(format!(
-                "{pm2_ns:?} ({from}), made a unitgen name: lower-case letters, digits and '_' (systemd reads a dash in a slice name as nesting)."
-            ))
-        } else if why.is_empty() {
-            Some("PM2 puts apps that name no namespace in \"default\"; import with --namespace NS to choose another.".to_string())
-        } else if why == "its PM2 namespace" || why == "from --namespace" {
-            None
+/// What the file says about its namespace, and the summary line when its name changed.
+fn namespace_comment(g: &Group, summary: &mut Vec<String>) -> Option<String> {
+    let (ns, pm2_ns, why) = (&g.ns, &g.pm2_ns, &g.why);
+    if ns != pm2_ns {
+        summary.push(format!(
+            "namespace {pm2_ns:?} became {ns:?} (a namespace is [a-z][a-z0-9_]{{0,31}})"
+        ));
+        let from = if why.is_empty() {
+            "PM2's namespace for apps that name none"
         } else {
-            Some(format!("{ns:?}: {why}."))
+            why.as_str()
         };
-        // App names: valid and distinct (unit names ignore case).
-        let mut taken: Vec<String> = Vec::new();
-        for a in apps.iter_mut() {
-            let base = app_name(&a.pm2_name);
-            let mut name = base.clone();
-            let mut n = 2;
-            while taken.contains(&name.to_ascii_lowercase()) {
-                name = format!("{base}-{n}");
-                n += 1;
-            }
-            taken.push(name.to_ascii_lowercase());
-            if name != a.pm2_name {
-                let why = if base != a.pm2_name {
-                    "an app name is letters, digits, '_', '.' and '-'"
-                } else {
-                    "another app of this namespace has that name"
-                };
-                summary.push(format!("app {:?} named {name:?} ({why})", a.pm2_name));
-                a.notes
-                    .insert(0, format!("PM2 name = {:?} ({why}).", a.pm2_name));
-            }
-            a.name = name;
-        }
-        let toml = render(&RenderInput {
-            label: &label,
-            env: req.env,
-            ns: &ns,
-            ns_comment: ns_comment.as_deref(),
-            cwd_default: (!same_dir).then_some(pm2_dir.as_path()),
-            file_notes: &file_notes,
-            apps: &apps,
-        });
-        for a in &apps {
-            for s in &a.summary {
-                summary.push(format!("{}: {s}", a.name));
-            }
-        }
-        files.push(Imported {
-            namespace: ns,
-            toml,
-            apps: apps
-                .iter()
-                .map(|a| (a.pm2_name.clone(), a.name.clone()))
-                .collect(),
-            summary,
-            problems: apps
-                .iter()
-                .flat_map(|a| {
-                    a.problems
-                        .iter()
-                        .map(move |p| format!("app {}: {p}", a.name))
-                })
-                .collect(),
-        });
+        Some(format!(
+            "{pm2_ns:?} ({from}), made a unitgen name: lower-case letters, digits and '_' (systemd reads a dash in a slice name as nesting)."
+        ))
+    } else if why.is_empty() {
+        Some("PM2 puts apps that name no namespace in \"default\"; import with --namespace NS to choose another.".to_string())
+    } else if why == "its PM2 namespace" || why == "from --namespace" {
+        None
+    } else {
+        Some(format!("{ns:?}: {why}."))
     }
-    if files.is_empty() {
-        return Err(
-            Error::new(format!("{shown}: no app could be imported")).help("see the notes above")
-        );
+}
+
+/// App names: valid and distinct within the namespace (unit names ignore case).
+fn name_apps(apps: &mut [AppOut], summary: &mut Vec<String>) {
+    let mut taken: Vec<String> = Vec::new();
+    for a in apps.iter_mut() {
+        let base = app_name(&a.pm2_name);
+        let mut name = base.clone();
+        let mut n = 2;
+        while taken.contains(&name.to_ascii_lowercase()) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        taken.push(name.to_ascii_lowercase());
+        if name != a.pm2_name {
+            let why = if base != a.pm2_name {
+                "an app name is letters, digits, '_', '.' and '-'"
+            } else {
+                "another app of this namespace has that name"
+            };
+            summary.push(format!("app {:?} named {name:?} ({why})", a.pm2_name));
+            a.notes
+                .insert(0, format!("PM2 name = {:?} ({why}).", a.pm2_name));
+        }
+        a.name = name;
     }
-    Ok(Outcome { files, remarks })
+}
+
+/// One TOML file for one namespace.
+fn make_file(
+    mut g: Group,
+    label: &str,
+    env: Option<&str>,
+    cwd_default: Option<&Path>,
+    file_notes: &[String],
+) -> Imported {
+    let mut summary = Vec::new();
+    let ns_comment = namespace_comment(&g, &mut summary);
+    name_apps(&mut g.apps, &mut summary);
+    let toml = render(&RenderInput {
+        label,
+        env,
+        ns: &g.ns,
+        ns_comment: ns_comment.as_deref(),
+        cwd_default,
+        file_notes,
+        apps: &g.apps,
+    });
+    for a in &g.apps {
+        for s in &a.summary {
+            summary.push(format!("{}: {s}", a.name));
+        }
+    }
+    Imported {
+        namespace: g.ns,
+        toml,
+        apps: g
+            .apps
+            .iter()
+            .map(|a| (a.pm2_name.clone(), a.name.clone()))
+            .collect(),
+        summary,
+        problems: g
+            .apps
+            .iter()
+            .flat_map(|a| {
+                a.problems
+                    .iter()
+                    .map(move |p| format!("app {}: {p}", a.name))
+            })
+            .collect(),
+    }
 }
 
 fn same_dir(a: &Path, b: &Path) -> bool {
@@ -566,6 +724,11 @@ struct RenderInput<'a> {
     file_notes: &'a [String],
     apps: &'a [AppOut],
 }
+
+/// What `[defaults]` says about the stop signal. PM2 sends every app SIGINT (its
+/// `KILL_SIGNAL`, lib/God/Methods.js killProcess); no `stop_signal` keeps systemd's SIGTERM,
+/// the graceful stop of gunicorn (whose SIGINT is its quick shutdown) and uvicorn.
+const STOP_SIGNAL: &str = "PM2 stopped every app with SIGINT (lib/God/Methods.js, killProcess). systemd sends SIGTERM: the graceful stop of gunicorn (whose SIGINT is its quick shutdown) and uvicorn; unitgen's Node preload drains connections on either. An app that handles only SIGINT (process.on('SIGINT'), Python's KeyboardInterrupt) needs stop_signal = \"SIGINT\".";
 
 /// The first line of every file import writes: `commands/import.rs` replaces a file that
 /// starts with it without asking.
@@ -651,65 +814,65 @@ fn render(r: &RenderInput<'_>) -> String {
             toml::Value::String(dir.display().to_string())
         ));
     }
-    comment(
-        &mut out,
-        "PM2 stopped apps with SIGINT; systemd's default is SIGTERM",
-    );
-    out.push_str("stop_signal = \"SIGINT\"\n");
-
+    comment(&mut out, STOP_SIGNAL);
     for a in r.apps {
-        let table = format!("apps.{}", key(&a.name));
-        out.push_str(&format!("\n[{table}]\n"));
-        for l in &a.lines {
-            if let Some(c) = &l.comment {
-                comment(&mut out, c);
-            }
-            out.push_str(&format!("{} = {}\n", l.key, l.value));
+        render_app(&mut out, a);
+    }
+    out
+}
+
+/// One `[apps.NAME]` table: its keys, its environment and its comments.
+fn render_app(out: &mut String, a: &AppOut) {
+    let table = format!("apps.{}", key(&a.name));
+    out.push_str(&format!("\n[{table}]\n"));
+    for l in &a.lines {
+        if let Some(c) = &l.comment {
+            comment(out, c);
         }
-        let inline = format!(
-            "env = {{ {} }}",
-            a.env
-                .iter()
-                .map(|(k, v)| format!("{} = {}", key(k), toml::Value::String(v.clone())))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let use_inline = !a.env.is_empty() && a.env.len() <= 3 && inline.len() <= WIDTH;
-        if use_inline {
+        out.push_str(&format!("{} = {}\n", l.key, l.value));
+    }
+    let inline = format!(
+        "env = {{ {} }}",
+        a.env
+            .iter()
+            .map(|(k, v)| format!("{} = {}", key(k), toml::Value::String(v.clone())))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let use_inline = !a.env.is_empty() && a.env.len() <= 3 && inline.len() <= WIDTH;
+    if use_inline {
+        for n in &a.env_notes {
+            comment(out, n);
+        }
+        out.push_str(&inline);
+        out.push('\n');
+    }
+    if !a.notes.is_empty() {
+        out.push('\n');
+        for n in &a.notes {
+            comment(out, n);
+        }
+    }
+    if !use_inline && (!a.env.is_empty() || !a.env_notes.is_empty()) {
+        out.push('\n');
+        if a.env.is_empty() {
             for n in &a.env_notes {
-                comment(&mut out, n);
+                comment(out, n);
             }
-            out.push_str(&inline);
-            out.push('\n');
-        }
-        if !a.notes.is_empty() {
-            out.push('\n');
-            for n in &a.notes {
-                comment(&mut out, n);
+        } else {
+            out.push_str(&format!("[{table}.env]\n"));
+            for n in &a.env_notes {
+                comment(out, n);
             }
-        }
-        if !use_inline && (!a.env.is_empty() || !a.env_notes.is_empty()) {
-            out.push('\n');
-            if a.env.is_empty() {
-                for n in &a.env_notes {
-                    comment(&mut out, n);
-                }
-            } else {
-                out.push_str(&format!("[{table}.env]\n"));
-                for n in &a.env_notes {
-                    comment(&mut out, n);
-                }
-                for (k, v) in &a.env {
-                    out.push_str(&format!(
-                        "{} = {}\n",
-                        key(k),
-                        toml::Value::String(v.clone())
-                    ));
-                }
+            for (k, v) in &a.env {
+                out.push_str(&format!(
+                    "{} = {}\n",
+                    key(k),
+                    toml::Value::String(v.clone())
+                ));
             }
         }
     }
-    out
 }
 
 #[cfg(test)]

@@ -1,0 +1,2 @@
+import os
+print("web on", os.environ.get("PORT"))

@@ -1,0 +1,1 @@
+print("stands for the app")
