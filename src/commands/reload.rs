@@ -1,94 +1,89 @@
-//! `unitgen reload NAME|all [-n NS]`: a rolling restart, one instance at a time.
-//!
-//! Each instance is restarted (or reloaded in place, when the app has `reload_signal`); the
-//! next goes only once this one is ready (for `ready = "notify"`, systemd's job ends at
-//! READY=1) and has stayed up for the settle time with the same process. The first instance
-//! that does not come back stops the reload: the others keep serving, and the command exits 1
-//! with that instance's last log lines. The listening sockets are held by systemd throughout,
-//! so connections wait in the kernel's queue instead of being refused.
+//! `unitgen reload NAME|all [-n NS]`: a rolling restart, one instance at a time
+//! ([`crate::ops::roll`]): each ready and settled before the next goes; an app that only one
+//! instance serves gets a spare first. The first instance that does not come back stops the
+//! reload, and the command says what still serves.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::{unit_dir, Failure};
+use super::{log_block, unit_dir, Failure};
 use crate::cli::{Global, ReloadArgs};
+use crate::ops::roll::{roll, Roll, RollOptions};
 use crate::selector::select;
-use crate::systemd::{block_on, num, text, Systemd, Verb};
-
-fn snapshot(sd: &Systemd, unit: &str) -> (String, Option<u64>, Option<u64>) {
-    let p = block_on(sd.unit(unit)).unwrap_or_default();
-    (
-        text(&p, "ActiveState").unwrap_or_default(),
-        num(&p, "MainPID").filter(|&n| n > 0),
-        num(&p, "NRestarts"),
-    )
-}
+use crate::systemd::{block_on, Systemd};
 
 /// Reload the selected apps, instance by instance.
 pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
+    let limit = Duration::from_secs(a.timeout);
     let selected = select(&unit_dir(g), Some(&a.name), a.namespace.as_deref(), true)
         .map_err(Failure::Usage)?;
-    let sd = block_on(Systemd::connect_within(
-        g.user,
-        std::time::Duration::from_secs(a.timeout),
-    ))?;
-    let limit = Duration::from_secs(a.timeout);
-    let settle = Duration::from_millis(a.settle);
+    let sd = block_on(Systemd::connect_within(g.user, limit))?;
+    let opts = RollOptions {
+        timeout: limit,
+        settle: Duration::from_millis(a.settle),
+    };
+    let mut namespaces: Vec<&str> = selected.iter().map(|s| s.namespace.as_str()).collect();
+    namespaces.sort_unstable();
+    namespaces.dedup();
+    // The spare instance is the namespace's to take: no apply or scale at the same time.
+    let _locks = namespaces
+        .iter()
+        .map(|n| crate::lock::namespace(n, g.user, limit))
+        .collect::<Result<Vec<_>, _>>()?;
     for s in &selected {
-        let units = s.instance_units();
-        let in_place = s.installed.reload_in_place;
-        for (done, unit) in units.iter().enumerate() {
-            let (state, pid0, _) = snapshot(&sd, unit);
-            let verb = if state != "active" {
-                Verb::Start
-            } else if in_place {
-                Verb::Reload
-            } else {
-                Verb::Restart
-            };
-            let started = Instant::now();
-            let r = block_on(sd.run_jobs(&[(unit.clone(), verb)], limit))
-                .map_err(|e| Failure::Failed(e.to_string()))?;
-            let ok = r.first().is_some_and(|r| r.ok());
-            let ready = started.elapsed();
-            // Stay up for the settle time, as the same process.
-            let (mut state, pid1, restarts1) = snapshot(&sd, unit);
-            let mut same = true;
-            if ok {
-                let until = Instant::now() + settle;
-                while Instant::now() < until && same {
-                    std::thread::sleep(Duration::from_millis(100).min(settle));
-                    let (st, pid, restarts) = snapshot(&sd, unit);
-                    same = st == "active" && pid == pid1 && restarts == restarts1;
-                    state = st;
-                }
-            }
-            if !ok || !same || state != "active" {
-                let job = r
-                    .first()
-                    .map_or("no answer".to_string(), |r| r.result.to_string());
-                let result = text(&block_on(sd.unit(unit)).unwrap_or_default(), "Result")
-                    .unwrap_or_default();
-                let logs = crate::journal::last_lines(std::slice::from_ref(unit), 15, g.user);
-                let rest = units.len() - done - 1;
-                return Err(Failure::Failed(format!(
-                    "error: {unit} did not come back after the {} (job {job}, state {state}, result {result}); the reload stopped there{}\n  last log lines:\n{}",
-                    verb.as_str(),
-                    if rest > 0 { format!(" and the {rest} other instance(s) keep serving the old code") } else { String::new() },
-                    logs.lines().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
-                )));
-            }
-            if !g.quiet {
-                let pids = match (pid0, pid1) {
+        let r = Roll {
+            namespace: s.namespace.clone(),
+            app: s.app.clone(),
+            instances: s
+                .instance
+                .map_or_else(|| s.installed.instances.clone(), |i| vec![i]),
+            all_instances: s.installed.instances.clone(),
+            socket: s.installed.socket.is_some(),
+            in_place: s.installed.reload_in_place,
+        };
+        let report = roll(&sd, &r, opts)?;
+        if !g.quiet {
+            for d in &report.done {
+                let pids = match d.pids {
                     (Some(a), Some(b)) if a != b => format!("pid {a} -> {b}"),
                     (_, Some(b)) => format!("pid {b}"),
                     _ => String::new(),
                 };
+                let what = if d.spare {
+                    "started the spare"
+                } else {
+                    d.verb.past()
+                };
                 println!(
-                    "{} {unit}: ready in {:.1}s, {pids}",
-                    verb.past(),
-                    ready.as_secs_f64()
+                    "{what} {}: ready in {:.1}s, {pids}",
+                    d.unit,
+                    d.ready_in.as_secs_f64()
                 );
             }
+        }
+        if let Some(f) = report.failure {
+            let logs = crate::journal::last_lines(std::slice::from_ref(&f.unit), 15, g.user);
+            let serving = if f.serving.is_empty() {
+                "nothing of the app serves now".to_string()
+            } else {
+                format!("serving now: {}", f.serving.join(", "))
+            };
+            let left = if f.not_rolled.is_empty() {
+                String::new()
+            } else {
+                format!("; not reloaded (old version): {}", f.not_rolled.join(", "))
+            };
+            return Err(Failure::Failed(format!(
+                "error: {}/{}: {} {}: {}{}; the reload stopped there\n  {serving}{left}\n{}",
+                s.namespace,
+                s.app,
+                f.verb.as_str(),
+                f.unit,
+                f.what,
+                f.result
+                    .map(|r| format!(" (unit result: {r})"))
+                    .unwrap_or_default(),
+                log_block(&logs)
+            )));
         }
     }
     Ok(())

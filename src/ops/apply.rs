@@ -284,8 +284,30 @@ pub fn apply(
         systemd::block_on(sd.enable(&name))?;
     }
 
-    // 4. Start and restart, then check that what started stays up.
-    let starts: Vec<&Action> = planned.iter().flat_map(|p| &p.plan.starts).collect();
+    // 4. Start and restart, then check that what started stays up. The instances of an app
+    //    with a socket are rolled instead, one after the other (a spare first when it has only
+    //    one), so that a ready process always accepts on its socket.
+    let rolls = rolls(planned);
+    let rolled: std::collections::BTreeSet<&str> = rolls
+        .iter()
+        .flat_map(|(_, r)| {
+            r.instances
+                .iter()
+                .map(|&i| crate::names::instance(&r.namespace, &r.app, i))
+        })
+        .filter_map(|u| {
+            planned
+                .iter()
+                .flat_map(|p| &p.plan.starts)
+                .find(|a| a.unit == u)
+                .map(|a| a.unit.as_str())
+        })
+        .collect();
+    let starts: Vec<&Action> = planned
+        .iter()
+        .flat_map(|p| &p.plan.starts)
+        .filter(|a| !rolled.contains(a.unit.as_str()))
+        .collect();
     let failed_before: Vec<String> = starts
         .iter()
         .filter(|a| a.verb == Verb::Start)
@@ -301,12 +323,51 @@ pub fn apply(
         .map(|(a, _)| *a)
         .collect();
     settle(sd, opts, &began, planned, &mut reports)?;
+    let mut rolled_ok: Vec<(String, String)> = Vec::new();
+    for (i, r) in &rolls {
+        let report = super::roll::roll(
+            sd,
+            r,
+            super::roll::RollOptions {
+                timeout: opts.timeout,
+                settle: opts.settle,
+            },
+        )?;
+        rolled_ok.extend(
+            report
+                .done
+                .iter()
+                .filter(|d| !d.spare)
+                .map(|d| (r.app.clone(), d.unit.clone())),
+        );
+        if let Some(f) = report.failure {
+            let action = Action {
+                unit: f.unit.clone(),
+                app: Some(r.app.clone()),
+                verb: Verb::Restart,
+                reason: plan::Reason::Changed,
+            };
+            let mut what = f.what.clone();
+            if !f.not_rolled.is_empty() {
+                what.push_str(&format!(
+                    "; the roll stopped there, and {} keep the old version",
+                    f.not_rolled.join(", ")
+                ));
+            }
+            let mut failure = failure(sd, opts, &action, what);
+            failure.result = f.result.or(failure.result);
+            reports[*i].failures.push(failure);
+        }
+    }
 
     let failed: std::collections::BTreeSet<&str> = reports
         .iter()
         .flat_map(|r| r.failures.iter().map(|f| f.unit.as_str()))
         .collect();
     let mut done: BTreeMap<(&str, Verb), usize> = BTreeMap::new();
+    for (app, _) in &rolled_ok {
+        *done.entry((app.as_str(), Verb::Restart)).or_default() += 1;
+    }
     for (a, r) in starts.iter().zip(&results) {
         if r.ok() && a.unit.ends_with(".service") && !failed.contains(a.unit.as_str()) {
             if let Some(app) = &a.app {
@@ -336,6 +397,44 @@ pub fn apply(
         rep.apps = apps;
     }
     Ok(reports)
+}
+
+/// The apps to roll rather than restart at once: those with a socket whose instances restart
+/// while the socket stays (a changed socket restarts them all with it). With the index of
+/// their namespace.
+fn rolls(planned: &[Planned]) -> Vec<(usize, super::roll::Roll)> {
+    let mut out = Vec::new();
+    for (i, p) in planned.iter().enumerate() {
+        for app in p.ns.apps.iter().filter(|a| !a.listen.is_empty()) {
+            let socket = crate::names::socket(&p.ns.name, &app.name);
+            if p.plan.starts.iter().any(|a| a.unit == socket) {
+                continue;
+            }
+            let instances: Vec<u32> = (1..=app.instances)
+                .filter(|&k| {
+                    let u = crate::names::instance(&p.ns.name, &app.name, k);
+                    p.plan
+                        .starts
+                        .iter()
+                        .any(|a| a.unit == u && a.verb == Verb::Restart)
+                })
+                .collect();
+            if !instances.is_empty() {
+                out.push((
+                    i,
+                    super::roll::Roll {
+                        namespace: p.ns.name.clone(),
+                        app: app.name.clone(),
+                        instances,
+                        all_instances: (1..=app.instances).collect(),
+                        socket: true,
+                        in_place: false,
+                    },
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Who an app runs as, in words.

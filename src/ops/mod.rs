@@ -2,3 +2,4 @@
 //! what happened as values for the command to print.
 
 pub mod apply;
+pub mod roll;
