@@ -504,7 +504,18 @@ fn collect_failures(
 ) {
     for (a, r) in actions.iter().zip(results) {
         if !r.ok() {
-            let f = failure(sd, opts, a, r.result.to_string());
+            let mut f = failure(sd, opts, a, format!("job {}", r.result));
+            if f.result.as_deref() == Some("timeout") {
+                let app = planned.iter().find_map(|p| {
+                    p.ns.apps
+                        .iter()
+                        .find(|x| Some(&x.name) == a.app.as_ref() && a.unit.contains('@'))
+                        .filter(|_| p.plan.starts.iter().any(|b| b.unit == a.unit))
+                });
+                if let Some(app) = app {
+                    f.what = timed_out(app);
+                }
+            }
             report_of(planned, reports, &a.unit).failures.push(f);
         }
     }
@@ -520,11 +531,30 @@ fn failure(sd: &Systemd, opts: &ApplyOptions, a: &Action, what: String) -> UnitF
         verb: a.verb,
         what,
         result,
-        logs: crate::journal::last_lines(
-            std::slice::from_ref(&a.unit),
-            10,
-            opts.target.scope == Scope::User,
+        logs: crate::journal::failure_lines(&a.unit, opts.target.scope == Scope::User),
+    }
+}
+
+/// What a start that ran out of time waited for, in the app's terms.
+fn timed_out(app: &crate::config::App) -> String {
+    let limit = app
+        .start_timeout
+        .map_or("90s (systemd's default)".to_string(), |d| d.to_string());
+    let listen: Vec<String> = app.listen.iter().map(|l| l.to_string()).collect();
+    match app.ready {
+        crate::config::Ready::Listen if !listen.is_empty() => format!(
+            "the app did not listen on {} within start_timeout = {limit}; systemd stopped it (a Node app listens through unitgen's preload: is node_preload off, or does it listen on another port?)",
+            listen.join(", ")
         ),
+        crate::config::Ready::Listen => format!(
+            "the app did not accept connections on its PORT within start_timeout = {limit}; systemd stopped it"
+        ),
+        crate::config::Ready::Notify => format!(
+            "the app did not send READY=1 within start_timeout = {limit}; systemd stopped it"
+        ),
+        crate::config::Ready::Started => {
+            format!("it did not start within start_timeout = {limit}; systemd stopped it")
+        }
     }
 }
 

@@ -22,13 +22,6 @@ fn demo() -> String {
     demo_server_bin().to_str().expect("utf-8 path").to_string()
 }
 
-fn loadgen() -> String {
-    demo_server_bin()
-        .with_file_name("loadgen")
-        .display()
-        .to_string()
-}
-
 fn eco(sb: &Sandbox, name: &str, text: &str) -> String {
     let path = format!("/srv/eco/{name}");
     sb.write(&path, text);
@@ -60,36 +53,6 @@ fn wait_online(sb: &Sandbox, ns: &str, count: usize) {
     );
 }
 
-/// Run the load generator inside the sandbox while `during` runs; return its JSON figures.
-fn under_load(
-    sb: &Sandbox,
-    port: u16,
-    keepalive: bool,
-    during: impl FnOnce(),
-) -> serde_json::Value {
-    let stop = format!("/tmp/loadgen-stop-{port}-{keepalive}");
-    let out_file = format!("/tmp/loadgen-{port}-{keepalive}.json");
-    sb.sh_ok(&format!(
-        "rm -f {stop}; nohup {lg} --addr 127.0.0.1:{port} --connections 8 --duration-ms 120000 --stop-file {stop} {ka} > {out_file} 2>&1 &",
-        lg = loadgen(),
-        ka = if keepalive { "--keepalive" } else { "" }
-    ));
-    std::thread::sleep(Duration::from_millis(500));
-    during();
-    std::thread::sleep(Duration::from_millis(500));
-    sb.sh_ok(&format!("touch {stop}"));
-    let mut text = String::new();
-    wait_until(
-        Duration::from_secs(20),
-        "the load generator's figures",
-        || {
-            text = sb.read(&out_file);
-            text.contains("requests")
-        },
-    );
-    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
-}
-
 /// Must-show 1: 3 reloads under load, 2 instances and 1 instance: 0 failed requests.
 fn reload_under_load_refuses_no_connection(sb: &Sandbox) {
     let f = eco(sb, "f1.toml", &format!(
@@ -99,7 +62,7 @@ fn reload_under_load_refuses_no_connection(sb: &Sandbox) {
     unitgen_ok(sb, &["apply", &f]);
     wait_online(sb, "f1", 3);
     for (app, port) in [("two", 3201), ("one", 3202)] {
-        let figures = under_load(sb, port, false, || {
+        let figures = sb.under_load(port, false, || {
             for _ in 0..3 {
                 unitgen_ok(sb, &["reload", app, "-n", "f1"]);
             }
@@ -115,7 +78,7 @@ fn reload_under_load_refuses_no_connection(sb: &Sandbox) {
         );
     }
     // The keep-alive figure, reported: a closed idle connection fails the request sent on it.
-    let ka = under_load(sb, 3201, true, || {
+    let ka = sb.under_load(3201, true, || {
         for _ in 0..3 {
             unitgen_ok(sb, &["reload", "two", "-n", "f1"]);
         }
@@ -212,7 +175,7 @@ fn scale_up_and_down_under_load(sb: &Sandbox) {
     );
     unitgen_ok(sb, &["apply", &f]);
     wait_online(sb, "f4", 2);
-    let figures = under_load(sb, 3206, false, || {
+    let figures = sb.under_load(3206, false, || {
         let out = unitgen_ok(sb, &["scale", "api", "4", "-n", "f4"]);
         assert!(
             out.contains("instances = 4"),

@@ -485,6 +485,41 @@ impl Sandbox {
     }
 }
 
+impl Sandbox {
+    /// Run the load generator (examples/loadgen: 8 connections, `Connection: close` or
+    /// keep-alive) against 127.0.0.1:PORT inside the sandbox while `during` runs; return its JSON
+    /// figures (requests, failed, kinds, p50_ms, p99_ms, max_ms).
+    pub fn under_load(
+        &self,
+        port: u16,
+        keepalive: bool,
+        during: impl FnOnce(),
+    ) -> serde_json::Value {
+        let stop = format!("/tmp/loadgen-stop-{port}-{keepalive}");
+        let out_file = format!("/tmp/loadgen-{port}-{keepalive}.json");
+        let lg = demo_server_bin().with_file_name("loadgen");
+        self.sh_ok(&format!(
+            "rm -f {stop}; nohup {lg} --addr 127.0.0.1:{port} --connections 8 --duration-ms 180000 --stop-file {stop} {ka} > {out_file} 2>&1 &",
+            lg = lg.display(),
+            ka = if keepalive { "--keepalive" } else { "" }
+        ));
+        std::thread::sleep(Duration::from_millis(500));
+        during();
+        std::thread::sleep(Duration::from_millis(500));
+        self.sh_ok(&format!("touch {stop}"));
+        let mut text = String::new();
+        wait_until(
+            Duration::from_secs(20),
+            "the load generator's figures",
+            || {
+                text = self.read(&out_file);
+                text.contains("requests")
+            },
+        );
+        serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+    }
+}
+
 impl Drop for Sandbox {
     fn drop(&mut self) {
         if let Err(e) = self.down() {

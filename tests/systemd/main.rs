@@ -19,6 +19,7 @@ mod features;
 mod harness;
 mod package;
 mod smoke;
+mod unmodified;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +36,7 @@ fn all_tests() -> Vec<Test> {
     all.extend(converge::tests());
     all.extend(package::tests());
     all.extend(features::tests());
+    all.extend(unmodified::tests());
     all
 }
 
