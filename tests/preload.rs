@@ -819,6 +819,15 @@ fn descends_from(pid: u32, launcher: u32) -> bool {
     false
 }
 
+/// Whether a process is there and not a zombie (an orphan may wait for a busy init to reap it).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat[stat.rfind(')').unwrap() + 1..]
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
 fn no_socket_in(listing: &str, l: RawFd) -> bool {
     !listing.contains(&format!("socket:[{}]", inode(l)))
 }
@@ -848,6 +857,39 @@ fn npm_start_hands_the_socket_to_the_grandchild_and_not_to_its_children() {
     assert!(no_socket_in(&listing, l.as_raw_fd()), "{listing}");
     assert!(listing.contains("UNITGEN_LISTEN=unset"), "{listing}");
     assert!(app.unitgen_lines().is_empty(), "{}", app.describe());
+}
+
+#[test]
+fn npm_start_drains_when_its_process_group_gets_sigterm() {
+    // systemd's default stop (KillMode=control-group) sends SIGTERM to every process of the
+    // unit: npm, sh and the app. npm and sh die of it; the app drains.
+    need!("node", "npm");
+    let l = tcp_any();
+    let p = port(&l);
+    let app = Launch::cmd(&["npm", "start"])
+        .listen(&[l.as_raw_fd()], &[p.to_string()])
+        .env("PORT", p)
+        .start();
+    app.listening(1);
+    let server = get(&app, p, "/").pid();
+    let mut slow = connect(p);
+    slow.send("/slow?ms=800").unwrap();
+    thread::sleep(Duration::from_millis(200));
+    killpg(Pid::from_raw(app.pid() as i32), Signal::SIGTERM).unwrap();
+    let r = slow.response().unwrap();
+    assert!(r.status == 200 && r.closes(), "{r:?}");
+    assert_eq!(r.pid(), server);
+    let end = Instant::now() + Duration::from_secs(3);
+    while running(server) {
+        assert!(Instant::now() < end, "the app exits\n{}", app.describe());
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        app.stderr()
+            .contains(&format!("unitgen: SIGTERM: stopped accepting on {p};")),
+        "{}",
+        app.describe()
+    );
 }
 
 #[test]
