@@ -895,7 +895,7 @@ fn npm_start_drains_when_its_process_group_gets_sigterm() {
 #[test]
 fn a_shebang_launcher_passes_the_sockets_through_spawn_fork_exec_and_exec_sync() {
     need!("node");
-    for how in ["spawn", "fork", "exec", "execSync"] {
+    for how in ["spawn", "spawn-5", "fork", "exec", "execSync"] {
         let (a, b) = (tcp_any(), tcp_any());
         let app = Launch::cmd(&["./launch"])
             .listen(
@@ -1051,16 +1051,22 @@ fn sigterm_finishes_an_in_flight_request_with_connection_close_and_exits_0() {
     need!("node");
     let l = tcp_any();
     let p = port(&l);
+    let other = free_port();
     let mut app = Launch::hello()
         .listen(&[l.as_raw_fd()], &[p.to_string()])
         .env("PORT", p)
+        .env("SECOND_PORT", other)
         .start();
-    app.listening(1);
+    app.listening(2);
     let mut slow = connect(p);
     slow.send("/slow?ms=1500").unwrap();
     thread::sleep(Duration::from_millis(300));
     let t = Instant::now();
     app.signal(Signal::SIGTERM);
+    // A server of the app that got no systemd socket is left alone meanwhile.
+    thread::sleep(Duration::from_millis(200));
+    let r = get(&app, other, "/");
+    assert!(r.status == 200 && !r.closes(), "{r:?}");
     let r = slow.response().unwrap();
     assert_eq!(r.status, 200);
     assert!(r.closes(), "told to close: {r:?}");
