@@ -150,7 +150,8 @@ struct Launch {
     cwd: PathBuf,
     fds: Vec<RawFd>,
     env: Vec<(String, String)>,
-    preload: bool,
+    /// The preload's path in NODE_OPTIONS, if any.
+    preload: Option<PathBuf>,
 }
 
 impl Launch {
@@ -165,7 +166,7 @@ impl Launch {
             cwd: hello(),
             fds: Vec::new(),
             env: Vec::new(),
-            preload: true,
+            preload: Some(preload()),
         }
     }
 
@@ -195,7 +196,12 @@ impl Launch {
     }
 
     fn without_preload(mut self) -> Self {
-        self.preload = false;
+        self.preload = None;
+        self
+    }
+
+    fn preload_at(mut self, path: &Path) -> Self {
+        self.preload = Some(path.to_path_buf());
         self
     }
 
@@ -224,8 +230,8 @@ impl Launch {
         c.env("npm_config_update_notifier", "false")
             .env("npm_config_fund", "false")
             .env("npm_config_audit", "false");
-        if self.preload {
-            c.env("NODE_OPTIONS", format!("--require {}", preload().display()));
+        if let Some(p) = &self.preload {
+            c.env("NODE_OPTIONS", format!("--require {}", p.display()));
         }
         for (k, v) in &self.env {
             c.env(k, v);
@@ -919,6 +925,49 @@ fn a_shebang_launcher_passes_the_sockets_through_spawn_fork_exec_and_exec_sync()
             );
         }
         assert!(app.unitgen_lines().is_empty(), "{how}\n{}", app.describe());
+    }
+}
+
+#[test]
+fn a_symlinked_main_module_is_resolved_as_without_the_preload() {
+    // npm is /usr/bin/npm, a link to /usr/lib/node_modules/npm/bin/npm-cli.js, and the packaged
+    // preload is /usr/lib/unitgen/node/preload.cjs: loading the preload puts /usr and /usr/lib in
+    // Node's realpath cache. The same shape in a temporary directory: tool -> ../lib/tool/cli.js,
+    // which needs a file beside its real self.
+    need!("node");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    for sub in ["lib/unitgen/node", "lib/tool", "bin"] {
+        std::fs::create_dir_all(d.join(sub)).unwrap();
+    }
+    std::fs::copy(preload(), d.join("lib/unitgen/node/preload.cjs")).unwrap();
+    std::fs::write(
+        d.join("lib/tool/cli.js"),
+        "require('./helper.js');\nconsole.log('listening tool');\n",
+    )
+    .unwrap();
+    std::fs::write(d.join("lib/tool/helper.js"), "").unwrap();
+    std::os::unix::fs::symlink("../lib/tool/cli.js", d.join("bin/tool")).unwrap();
+    let l = tcp_any();
+    let tool = d.join("bin/tool").display().to_string();
+    // With the sockets, and when the second of two entries is wrong (the check stops after
+    // looking at the first socket).
+    for entries in [
+        vec![port(&l).to_string()],
+        vec![port(&l).to_string(), "bad".into()],
+    ] {
+        let fds = entries.len();
+        let mut app = Launch::cmd(&["node", &tool])
+            .preload_at(&d.join("lib/unitgen/node/preload.cjs"))
+            .listen(&[l.as_raw_fd()], &entries)
+            .env("LISTEN_FDS", fds)
+            .start();
+        let status = app.wait_exit(Duration::from_secs(10)).expect("exits");
+        assert!(
+            status.success() && app.stdout().contains("listening tool"),
+            "{entries:?}: {status:?}\n{}",
+            app.describe()
+        );
     }
 }
 

@@ -50,7 +50,21 @@
     // preload too) hands it the inherited one.
     if (env.NODE_UNIQUE_ID !== undefined) return;
     if (!require('worker_threads').isMainThread) return;
-    const setup = readEnv();
+    let setup;
+    try {
+      setup = readEnv();
+    } finally {
+      // Node's fs.realpathSync skips paths it has cached, and then looks at the mode of
+      // whatever was stat'ed last (a shared buffer): left at a socket, it stops resolving, and
+      // the main module /usr/bin/npm (a link into /usr/lib/node_modules) is then loaded from
+      // /usr/bin, where npm cannot find its own files. Stat a plain file so that the buffer
+      // says so, whatever readEnv found.
+      try {
+        fs.statSync(__filename);
+      } catch (_) {
+        // nothing to reset it with
+      }
+    }
     if (typeof setup === 'string') {
       say(setup + '; the app binds its own sockets');
       return;
@@ -131,15 +145,6 @@
       }
       e.ino = st.ino;
       entries.push(e);
-    }
-    // Node's fs.realpathSync skips paths it has cached, and then looks at the mode of whatever
-    // was stat'ed last (a shared buffer): left at our socket, it stops resolving, and the main
-    // module /usr/bin/npm (a link into /usr/lib/node_modules) is then loaded from /usr/bin,
-    // where npm cannot find its own files. Stat a plain file so that the buffer says so.
-    try {
-      fs.statSync(__filename);
-    } catch (_) {
-      // nothing to reset it with
     }
     let drainMs = 10000;
     if (env.UNITGEN_DRAIN_MS !== undefined) {
