@@ -781,11 +781,7 @@ fn a_port_not_in_listen_binds_normally_and_is_left_alone_on_sigterm() {
     // preload.
     app.signal(Signal::SIGTERM);
     let status = app.wait_exit(Duration::from_secs(5)).expect("exits");
-    assert_eq!(status.signal(), Some(libc_sigterm()), "{status:?}");
-}
-
-fn libc_sigterm() -> i32 {
-    Signal::SIGTERM as i32
+    assert_eq!(status.signal(), Some(Signal::SIGTERM as i32), "{status:?}");
 }
 
 #[test]
@@ -1468,7 +1464,7 @@ fn without_unitgen_listen_the_preload_does_nothing() {
     assert_eq!(app.stderr(), "");
     app.signal(Signal::SIGTERM);
     let status = app.wait_exit(Duration::from_secs(5)).expect("exits");
-    assert_eq!(status.signal(), Some(libc_sigterm()));
+    assert_eq!(status.signal(), Some(Signal::SIGTERM as i32));
 }
 
 /// The app binds its own port `free`; stderr has exactly one line, the preload's, which says
