@@ -2,7 +2,8 @@
 //!
 //! `loadgen --addr 127.0.0.1:3000 --connections 8 --duration-ms 5000 [--keepalive]`
 //! sends `GET /` as fast as it can from each connection (a new TCP connection per request
-//! with `Connection: close`, or one kept-alive connection per worker) and prints one JSON
+//! with `Connection: close`, or one kept-alive connection per worker, opened again after a
+//! response that says `Connection: close`, as HTTP/1.1 clients do) and prints one JSON
 //! line: requests, failed, the kinds of failure, and latency percentiles in milliseconds.
 //! Stop early by creating the file given by `--stop-file`.
 
@@ -28,7 +29,9 @@ fn arg(args: &[String], name: &str) -> Option<String> {
 }
 
 /// Read one HTTP/1.1 response with a Content-Length body; true when it is a 200.
-fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<bool> {
+/// Read one response: whether it was a 200, and whether the server said `Connection: close`
+/// (then, as HTTP/1.1 requires, the next request goes on a new connection).
+fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<(bool, bool)> {
     buf.clear();
     let mut chunk = [0u8; 4096];
     loop {
@@ -46,7 +49,14 @@ fn read_response(s: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<bool> 
                 }
                 buf.extend_from_slice(&chunk[..n]);
             }
-            return Ok(head.starts_with("http/1.1 200") || head.starts_with("http/1.0 200"));
+            let close = head.lines().any(|l| {
+                l.strip_prefix("connection:")
+                    .is_some_and(|v| v.trim() == "close")
+            });
+            return Ok((
+                head.starts_with("http/1.1 200") || head.starts_with("http/1.0 200"),
+                close,
+            ));
         }
         let n = s.read(&mut chunk)?;
         if n == 0 {
@@ -93,7 +103,7 @@ fn main() {
                         break;
                     }
                     let t0 = Instant::now();
-                    let result = (|| -> Result<bool, String> {
+                    let result = (|| -> Result<(bool, bool), String> {
                         if conn.is_none() {
                             let s = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
                                 .map_err(|e| format!("connect: {:?}", e.kind()))?;
@@ -111,10 +121,10 @@ fn main() {
                             .map_err(|e| format!("write: {:?}", e.kind()))?;
                         read_response(s, &mut buf).map_err(|e| format!("read: {:?}", e.kind()))
                     })();
-                    if !keepalive || result.is_err() {
+                    if !keepalive || result.as_ref().map_or(true, |(_, close)| *close) {
                         conn = None;
                     }
-                    match result {
+                    match result.map(|(ok, _)| ok) {
                         Ok(true) => {
                             local.ok += 1;
                             local.latencies_us.push(t0.elapsed().as_micros() as u64);
