@@ -78,6 +78,9 @@ pub enum Verb {
     Start,
     /// Restart it.
     Restart,
+    /// Restart it as part of a rolling restart of its app: one instance after the other, a
+    /// spare first when the app has one instance, so that its socket is always served.
+    Roll,
     /// Stop it.
     Stop,
     /// Only forget its failed state: it does not run and is no longer wanted.
@@ -90,6 +93,7 @@ impl Verb {
         match self {
             Verb::Start => "start",
             Verb::Restart => "restart",
+            Verb::Roll => "roll",
             Verb::Stop => "stop",
             Verb::Forget => "forget",
         }
@@ -441,6 +445,7 @@ pub fn plan(input: Input<'_>) -> Plan {
         });
     p.enable = !input.target_enabled;
     if input.start {
+        let mut starts = Vec::new();
         for w in &wanted {
             let facts = Facts {
                 loaded: input.loaded.get(&w.unit),
@@ -449,11 +454,31 @@ pub fn plan(input: Input<'_>) -> Plan {
                 file_modified_us: w.files.iter().filter_map(|f| modified(f)).max(),
             };
             if let Some(a) = start_action(w, facts) {
-                p.starts.push(a);
+                starts.push(a);
+            }
+        }
+        p.starts = roll_listening_apps(input.ns, starts);
+    }
+    p
+}
+
+/// The instances of an app with a socket restart one after the other, not at once: its socket
+/// is always served. Not when the socket itself restarts (its instances go with it).
+fn roll_listening_apps(ns: &Namespace, mut starts: Vec<Action>) -> Vec<Action> {
+    for app in ns.apps.iter().filter(|a| !a.listen.is_empty()) {
+        let socket = names::socket(&ns.name, &app.name);
+        if starts.iter().any(|a| a.unit == socket) {
+            continue;
+        }
+        let stem = format!("{}@", names::app_stem(&ns.name, &app.name));
+        for a in starts.iter_mut() {
+            if a.verb == Verb::Restart && a.unit.starts_with(&stem) && a.unit.ends_with(".service")
+            {
+                a.verb = Verb::Roll;
             }
         }
     }
-    p
+    starts
 }
 
 /// Compare the wanted files with the unit directory.
@@ -983,6 +1008,26 @@ command = "/usr/bin/node web.js"
                 ("prod-api@2.service".into(), Verb::Start, Reason::NotRunning),
             ]
         );
+    }
+
+    #[test]
+    fn an_app_with_a_socket_rolls_unless_its_socket_changes() {
+        let v2 = FILE.replace("server.js", "server2.js");
+        let p = decide(&v2, &installed(FILE, 100), &[], &all_running(200));
+        assert_eq!(
+            starts(&p),
+            vec![
+                ("prod-api@1.service".into(), Verb::Roll, Reason::Changed),
+                ("prod-api@2.service".into(), Verb::Roll, Reason::Changed),
+            ]
+        );
+        let v3 = FILE.replace("listen = [3000]", "listen = [3001]");
+        let p = decide(&v3, &installed(FILE, 100), &[], &all_running(200));
+        let s = starts(&p);
+        assert!(s.contains(&("prod-api.socket".into(), Verb::Restart, Reason::Changed)));
+        assert!(s
+            .iter()
+            .all(|(u, v, _)| !u.starts_with("prod-api@") || *v == Verb::Restart));
     }
 
     #[test]

@@ -288,25 +288,10 @@ pub fn apply(
     //    with a socket are rolled instead, one after the other (a spare first when it has only
     //    one), so that a ready process always accepts on its socket.
     let rolls = rolls(planned);
-    let rolled: std::collections::BTreeSet<&str> = rolls
-        .iter()
-        .flat_map(|(_, r)| {
-            r.instances
-                .iter()
-                .map(|&i| crate::names::instance(&r.namespace, &r.app, i))
-        })
-        .filter_map(|u| {
-            planned
-                .iter()
-                .flat_map(|p| &p.plan.starts)
-                .find(|a| a.unit == u)
-                .map(|a| a.unit.as_str())
-        })
-        .collect();
     let starts: Vec<&Action> = planned
         .iter()
         .flat_map(|p| &p.plan.starts)
-        .filter(|a| !rolled.contains(a.unit.as_str()))
+        .filter(|a| a.verb != Verb::Roll)
         .collect();
     let failed_before: Vec<String> = starts
         .iter()
@@ -344,7 +329,7 @@ pub fn apply(
             let action = Action {
                 unit: f.unit.clone(),
                 app: Some(r.app.clone()),
-                verb: Verb::Restart,
+                verb: Verb::Roll,
                 reason: plan::Reason::Changed,
             };
             let mut what = f.what.clone();
@@ -366,7 +351,7 @@ pub fn apply(
         .collect();
     let mut done: BTreeMap<(&str, Verb), usize> = BTreeMap::new();
     for (app, _) in &rolled_ok {
-        *done.entry((app.as_str(), Verb::Restart)).or_default() += 1;
+        *done.entry((app.as_str(), Verb::Roll)).or_default() += 1;
     }
     for (a, r) in starts.iter().zip(&results) {
         if r.ok() && a.unit.ends_with(".service") && !failed.contains(a.unit.as_str()) {
@@ -387,7 +372,7 @@ pub fn apply(
                         instances: app.instances,
                         user: user_of(app, opts.target.scope),
                         started: n(Verb::Start),
-                        restarted: n(Verb::Restart),
+                        restarted: n(Verb::Restart) + n(Verb::Roll),
                     }
                 })
                 .collect()
@@ -399,24 +384,18 @@ pub fn apply(
     Ok(reports)
 }
 
-/// The apps to roll rather than restart at once: those with a socket whose instances restart
-/// while the socket stays (a changed socket restarts them all with it). With the index of
-/// their namespace.
+/// The apps the plans roll (see [`plan::Verb::Roll`]), with the index of their namespace.
 fn rolls(planned: &[Planned]) -> Vec<(usize, super::roll::Roll)> {
     let mut out = Vec::new();
     for (i, p) in planned.iter().enumerate() {
-        for app in p.ns.apps.iter().filter(|a| !a.listen.is_empty()) {
-            let socket = crate::names::socket(&p.ns.name, &app.name);
-            if p.plan.starts.iter().any(|a| a.unit == socket) {
-                continue;
-            }
+        for app in &p.ns.apps {
             let instances: Vec<u32> = (1..=app.instances)
                 .filter(|&k| {
                     let u = crate::names::instance(&p.ns.name, &app.name, k);
                     p.plan
                         .starts
                         .iter()
-                        .any(|a| a.unit == u && a.verb == Verb::Restart)
+                        .any(|a| a.unit == u && a.verb == Verb::Roll)
                 })
                 .collect();
             if !instances.is_empty() {
@@ -427,7 +406,7 @@ fn rolls(planned: &[Planned]) -> Vec<(usize, super::roll::Roll)> {
                         app: app.name.clone(),
                         instances,
                         all_instances: (1..=app.instances).collect(),
-                        socket: true,
+                        socket: !app.listen.is_empty(),
                         in_place: false,
                     },
                 ));
@@ -458,7 +437,7 @@ fn run(
         .filter_map(|a| {
             let v = match a.verb {
                 Verb::Start => systemd::Verb::Start,
-                Verb::Restart => systemd::Verb::Restart,
+                Verb::Restart | Verb::Roll => systemd::Verb::Restart,
                 Verb::Stop => systemd::Verb::Stop,
                 Verb::Forget => return None,
             };
