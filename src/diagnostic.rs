@@ -94,28 +94,78 @@ pub struct Source {
     pub path: PathBuf,
     /// The whole text.
     pub text: String,
+    /// Where lines start, built at the first diagnostic: a file of many errors is not read
+    /// from its start for each one of them.
+    index: std::sync::OnceLock<Index>,
 }
 
+/// Line starts, and character counts at every [`STEP`] bytes.
+#[derive(Debug, Clone)]
+struct Index {
+    lines: Vec<usize>,
+    chars: Vec<usize>,
+}
+
+/// How far apart the character counts of [`Index`] are, in bytes.
+const STEP: usize = 4096;
+
+/// Source lines longer than this many bytes are shown as a window around the error.
+const MAX_SNIPPET: usize = 300;
+
 impl Source {
+    /// A source file.
+    pub fn new(path: PathBuf, text: String) -> Self {
+        Source {
+            path,
+            text,
+            index: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn index(&self) -> &Index {
+        self.index.get_or_init(|| {
+            let t = &self.text;
+            let mut lines = vec![0];
+            lines.extend(t.match_indices('\n').map(|(i, _)| i + 1));
+            let mut chars = Vec::with_capacity(t.len() / STEP + 1);
+            let mut count = 0;
+            let mut from = 0;
+            for k in 0..=t.len() / STEP {
+                let at = self.boundary(k * STEP);
+                count += t[from..at].chars().count();
+                chars.push(count);
+                from = at;
+            }
+            Index { lines, chars }
+        })
+    }
+
+    /// The nearest char boundary at or before `i`.
+    fn boundary(&self, i: usize) -> usize {
+        let mut i = i.min(self.text.len());
+        while !self.text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    }
+
+    /// How many characters come before byte `i` (a char boundary).
+    fn chars_before(&self, i: usize) -> usize {
+        let k = i / STEP;
+        let base = self.boundary(k * STEP);
+        self.index().chars[k] + self.text[base..i].chars().count()
+    }
+
     /// Make a diagnostic pointing at `span`.
     pub fn diag(&self, span: Span, key: &str, message: impl Into<String>) -> Diagnostic {
-        let boundary = |mut i: usize| {
-            i = i.min(self.text.len());
-            while !self.text.is_char_boundary(i) {
-                i -= 1;
-            }
-            i
-        };
-        let start = boundary(span.start);
-        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
-        let line_end = self.text[start..]
-            .find('\n')
-            .map_or(self.text.len(), |i| start + i);
-        let line = self.text[..start].matches('\n').count() + 1;
-        let col_chars = self.text[line_start..start].chars().count();
-        let line_text = self.text[line_start..line_end].trim_end_matches('\r');
-        let end = boundary(span.end.clamp(start, line_end));
-        let width = self.text[start..end].chars().count();
+        let start = self.boundary(span.start);
+        let lines = &self.index().lines;
+        let line = lines.partition_point(|&l| l <= start);
+        let line_start = lines[line - 1];
+        let line_end = lines.get(line).map_or(self.text.len(), |&next| next - 1);
+        let col_chars = self.chars_before(start) - self.chars_before(line_start);
+        let end = self.boundary(span.end.clamp(start, line_end));
+        let width = self.chars_before(end) - self.chars_before(start);
         Diagnostic {
             file: self.path.clone(),
             line,
@@ -123,8 +173,45 @@ impl Source {
             key: key.to_string(),
             message: message.into(),
             help: None,
-            snippet: Some((line_text.to_string(), col_chars, width)),
+            snippet: Some(self.snippet(line_start, line_end, start, col_chars, width)),
         }
+    }
+
+    /// The source line under a message, and where the caret goes in it: a long line is cut
+    /// to a window around the error.
+    fn snippet(
+        &self,
+        line_start: usize,
+        line_end: usize,
+        start: usize,
+        col: usize,
+        width: usize,
+    ) -> (String, usize, usize) {
+        let line = self.text[line_start..line_end].trim_end_matches('\r');
+        if line.len() <= MAX_SNIPPET {
+            return (line.to_string(), col, width);
+        }
+        let before: Vec<char> = self.text[line_start..start]
+            .chars()
+            .rev()
+            .take(60)
+            .collect();
+        let cut_before = before.len() < col;
+        let mut shown: String = if cut_before {
+            "…".into()
+        } else {
+            String::new()
+        };
+        shown.extend(before.iter().rev());
+        let rest = &self.text[start..line_start + line.len()];
+        let after: String = rest.chars().take(200).collect();
+        let cut_after = after.len() < rest.len();
+        shown.push_str(&after);
+        if cut_after {
+            shown.push('…');
+        }
+        let caret = before.len() + usize::from(cut_before);
+        (shown, caret, width.min(200))
     }
 }
 

@@ -160,10 +160,7 @@ pub fn load_all(
     let mut diags = Diagnostics::default();
     let mut parsed = Vec::new();
     for (path, text) in files {
-        let source = crate::diagnostic::Source {
-            path: path.clone(),
-            text: text.clone(),
-        };
+        let source = crate::diagnostic::Source::new(path.clone(), text.clone());
         if let Some(spec) = parse::parse(&source, &mut diags) {
             parsed.push((source, spec));
         }

@@ -850,32 +850,53 @@ fn floor_boundary(text: &str, i: usize) -> usize {
     i
 }
 
-/// The table a byte offset is in, as its header says (`apps.api`), or `""` at the top.
-fn header_before(text: &str, offset: usize) -> String {
-    text[..offset]
-        .lines()
-        .rev()
-        .find_map(|l| {
-            let l = l.trim();
-            let inner = l.strip_prefix("[[").and_then(|r| r.split("]]").next());
-            let inner = inner.or_else(|| l.strip_prefix('[').and_then(|r| r.split(']').next()));
-            inner.map(|h| h.split('.').map(str::trim).collect::<Vec<_>>().join("."))
-        })
+/// The table headers of a text, in order: where each header line starts, and its table
+/// (`apps.api`). Read once per file, so that each of many syntax errors finds its table by a
+/// binary search instead of reading the text back to the header.
+fn headers(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for l in text.split_inclusive('\n') {
+        let t = l.trim();
+        let inner = t.strip_prefix("[[").and_then(|r| r.split("]]").next());
+        let inner = inner.or_else(|| t.strip_prefix('[').and_then(|r| r.split(']').next()));
+        if let Some(h) = inner {
+            out.push((
+                start,
+                h.split('.').map(str::trim).collect::<Vec<_>>().join("."),
+            ));
+        }
+        start += l.len();
+    }
+    out
+}
+
+/// The table a byte offset is in, as its header says (`apps.api`), or `""` at the top: the
+/// last header on a line that starts before `offset`.
+fn header_before(headers: &[(usize, String)], offset: usize) -> String {
+    let n = headers.partition_point(|(start, _)| *start < offset);
+    n.checked_sub(1)
+        .map(|i| headers[i].1.clone())
         .unwrap_or_default()
 }
 
 /// The dotted key a syntax error is about, as well as the raw text can tell, and whether the
 /// error is on a table header.
-fn syntax_key(text: &str, span: &Span, duplicate: bool) -> (String, bool) {
+fn syntax_key(
+    text: &str,
+    headers: &[(usize, String)],
+    span: &Span,
+    duplicate: bool,
+) -> (String, bool) {
     let start = floor_boundary(text, span.start);
     let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
     let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
     let line = &text[line_start..line_end];
     if line.trim_start().starts_with('[') {
-        let table = header_before(text, line_end);
+        let table = header_before(headers, line_end);
         return (table, true);
     }
-    let table = header_before(text, line_start);
+    let table = header_before(headers, line_start);
     let join = |k: &str| {
         if table.is_empty() {
             k.to_string()
@@ -908,23 +929,24 @@ fn syntax_errors(src: &Source, errors: Vec<toml::de::Error>, diags: &mut Diagnos
         .map(|e| (e.span().unwrap_or(0..0), e.message().trim().to_string()))
         .collect();
     errors.sort_by_key(|(span, _)| (span.start, span.end));
-    let mut duplicated_tables: Vec<String> = Vec::new();
+    let mut duplicated_tables: std::collections::BTreeSet<String> = Default::default();
+    let headers = headers(&src.text);
     let mut other_seen = false;
     for (span, message) in errors {
         let duplicate = message.starts_with("duplicate key");
-        let (key, on_header) = syntax_key(&src.text, &span, duplicate);
+        let (key, on_header) = syntax_key(&src.text, &headers, &span, duplicate);
         let found = src.text.get(span.clone()).unwrap_or("").trim().to_string();
         if duplicate {
             let d = if on_header {
-                duplicated_tables.push(key.clone());
+                duplicated_tables.insert(key.clone());
                 src.diag(span, &key, format!("the table [{key}] appears twice"))
                     .with_help("a table is written once: merge the two into one")
             } else {
                 // The keys of a table written twice are all duplicates: one error is enough.
-                if duplicated_tables
-                    .iter()
-                    .any(|t| key.starts_with(&format!("{t}.")))
-                {
+                let in_duplicate = key
+                    .match_indices('.')
+                    .any(|(i, _)| duplicated_tables.contains(&key[..i]));
+                if in_duplicate {
                     continue;
                 }
                 let place = match key.rsplit_once('.') {
