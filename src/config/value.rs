@@ -85,35 +85,62 @@ impl Duration {
                 }
                 _ => return Err(expected()),
             };
-            let (ms, exact) = scaled(number, mult).ok_or_else(expected)?;
+            let (ms, exact) = scaled(number, mult).ok_or_else(too_long)?;
             if !exact {
                 return Err((
                     format!("a duration in whole milliseconds, found {s:?}"),
                     Some("the smallest step is 1ms".into()),
                 ));
             }
-            total = total.checked_add(ms).ok_or_else(expected)?;
+            total = total.checked_add(ms).ok_or_else(too_long)?;
             rest = rest[unit_len..].trim_start();
+        }
+        if !Duration(total).fits_systemd() {
+            return Err(too_long());
         }
         Ok(Duration(total))
     }
+
+    /// The unit [`Display`](fmt::Display) writes this duration in, and its length in µs.
+    fn unit(self) -> (u64, &'static str, u64) {
+        let ms = self.0;
+        if ms != 0 && ms % 3_600_000 == 0 {
+            (ms / 3_600_000, "h", 3_600_000_000)
+        } else if ms != 0 && ms % 60_000 == 0 {
+            (ms / 60_000, "min", 60_000_000)
+        } else if ms != 0 && ms % 1_000 == 0 {
+            (ms / 1_000, "s", 1_000_000)
+        } else {
+            (ms, "ms", 1_000)
+        }
+    }
+
+    /// Does systemd read this duration back as written? systemd 252's `parse_time()` refuses a
+    /// number of units at or past 2^64 µs divided by the unit (`18446744073709551ms`,
+    /// `18446744073709s`, `5124095576h`), and the directive is then ignored: about 584,542
+    /// years, checked exactly for the unit it is written in.
+    pub fn fits_systemd(self) -> bool {
+        let (n, _, usec) = self.unit();
+        n < u64::MAX / usec
+    }
+}
+
+/// Longer than systemd can hold.
+fn too_long() -> ValueError {
+    (
+        "a duration systemd can hold, at most about 584,542 years".to_string(),
+        Some("systemd counts time in 64-bit microseconds: write a shorter duration".to_string()),
+    )
 }
 
 impl fmt::Display for Duration {
     /// The form systemd reads back: `4s`, `500ms`, `2min`, `1h`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = self.0;
-        if ms == 0 {
-            write!(f, "0")
-        } else if ms % 3_600_000 == 0 {
-            write!(f, "{}h", ms / 3_600_000)
-        } else if ms % 60_000 == 0 {
-            write!(f, "{}min", ms / 60_000)
-        } else if ms % 1_000 == 0 {
-            write!(f, "{}s", ms / 1_000)
-        } else {
-            write!(f, "{ms}ms")
+        if self.0 == 0 {
+            return write!(f, "0");
         }
+        let (n, unit, _) = self.unit();
+        write!(f, "{n}{unit}")
     }
 }
 
@@ -144,7 +171,7 @@ impl Size {
         }
         if let Some(p) = t.strip_suffix('%') {
             return match p.parse::<u32>() {
-                Ok(v) if v <= 100 => Ok(Size::Percent(v)),
+                Ok(v) if v <= 100 => Size::Percent(v).check_limit(),
                 _ => Err(bad(
                     "a percentage is a whole number from 0 to 100, like \"50%\"".into(),
                 )),
@@ -172,9 +199,26 @@ impl Size {
             }
         };
         // As systemd does, a fraction of a byte is dropped ("1.5K" is 1536 bytes).
-        scaled(n, mult)
+        let size = scaled(n, mult)
             .map(|(b, _)| Size::Bytes(b))
-            .ok_or_else(|| bad("the size is too large".into()))
+            .ok_or_else(|| bad("the size is too large".into()))?;
+        size.check_limit()
+    }
+
+    /// systemd 252 ignores a memory limit of 0 bytes, 0% or 2^64 - 1 bytes ("out of range,
+    /// ignoring": no limit at all), so none of them is accepted.
+    fn check_limit(self) -> Result<Self, ValueError> {
+        match self {
+            Size::Bytes(0) | Size::Percent(0) => Err((
+                format!("a size above zero, found \"{self}\""),
+                Some("systemd reads a limit of 0 as no limit at all: write the most the app may use, like \"500M\", or \"infinity\" for no limit".into()),
+            )),
+            Size::Bytes(u64::MAX) => Err((
+                format!("a size below 2^64 - 1 bytes, found {}", u64::MAX),
+                Some("systemd reads this as no limit at all: write \"infinity\" to say so".into()),
+            )),
+            _ => Ok(self),
+        }
     }
 }
 
@@ -200,10 +244,18 @@ impl fmt::Display for Size {
 pub struct CpuQuota(pub u32);
 
 impl CpuQuota {
+    /// The largest `CPUQuota=` systemd 252 takes: it counts in ten-thousandths held in an
+    /// `int`, so `21474837%` is ignored as invalid.
+    pub const MAX: u32 = 21_474_836;
+
     /// Parse `"50%"` or `"300%"`.
     pub fn parse(s: &str) -> Result<Self, ValueError> {
         match s.trim().strip_suffix('%').map(str::parse::<u32>) {
-            Some(Ok(v)) if v > 0 => Ok(CpuQuota(v)),
+            Some(Ok(v)) if v > 0 && v <= CpuQuota::MAX => Ok(CpuQuota(v)),
+            Some(Ok(v)) if v > 0 => Err((
+                format!("a CPU quota of at most {}%, found {s:?}", CpuQuota::MAX),
+                Some(format!("systemd ignores a CPUQuota= above {}% (2^31 - 1 ten-thousandths); for no limit, leave cpu_quota out", CpuQuota::MAX)),
+            )),
             _ => {
                 // A bare number: a count of CPUs when small ("1.5"), else already a percentage.
                 let help = match s.trim().parse::<f64>() {
@@ -461,6 +513,35 @@ mod tests {
         assert_eq!(Size::parse("500M").unwrap(), Size::Bytes(500 << 20));
         assert!(Size::parse("500MB").is_err());
         assert!(Size::parse("99999999999999999999T").is_err());
+        assert!(Size::parse("0").is_err());
+        assert!(Size::parse("0%").is_err());
+        assert!(Size::parse("0G").is_err());
+        assert!(Size::parse("18446744073709551615").is_err());
+        assert_eq!(Size::parse("1").unwrap(), Size::Bytes(1));
+    }
+
+    /// The largest numbers systemd 252 reads back, per unit (found against the real one).
+    #[test]
+    fn durations_systemd_can_hold() {
+        let fits = |s: &str| Duration::parse(s).is_ok();
+        assert!(fits("18446744073709550ms"));
+        assert!(!fits("18446744073709551ms"));
+        assert!(fits("18446744073708s"));
+        assert!(!fits("18446744073709s"));
+        assert!(fits("307445734559min"));
+        assert!(!fits("307445734561min"));
+        // A whole number of hours is written in hours, where systemd's limit is lower.
+        assert!(!fits("307445734560min"));
+        assert!(fits("5124095575h"));
+        assert!(!fits("5124095576h"));
+        assert!(!fits("99999999999999999999d"));
+        assert_eq!(Duration::parse("120min").unwrap().to_string(), "2h");
+    }
+
+    #[test]
+    fn cpu_quota_systemd_can_hold() {
+        assert_eq!(CpuQuota::parse("21474836%").unwrap(), CpuQuota(21_474_836));
+        assert!(CpuQuota::parse("21474837%").is_err());
     }
 
     #[test]
