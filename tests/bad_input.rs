@@ -4,7 +4,13 @@
 //!
 //! Every case runs against a unit directory where the namespace of `tests/bad/installed.toml`
 //! (file name without `.toml`: not a case) is already installed, so that conflicts with an
-//! installed namespace can be shown. Bless new output with `UPDATE_EXPECT=1`.
+//! installed namespace can be shown; a case named `*.user.toml` is checked with `--user`.
+//! Bless new output with `UPDATE_EXPECT=1`.
+//!
+//! The cases must not depend on the machine: no path outside the checkout that might exist
+//! (a missing directory is one under `tests/bad/`), `PATH` fixed, and `user = "root"` where
+//! an app needs a user (an app without one runs as the file's owner, which differs between
+//! checkouts).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,9 +56,13 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
+/// The PATH the cases are checked with (programs named without a '/' are looked up in it,
+/// and a message may list it): the same on every machine.
+const PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
 fn unitgen() -> Command {
     let mut c = Command::cargo_bin("unitgen").unwrap();
-    c.current_dir(root()).env("NO_COLOR", "1");
+    c.current_dir(root()).env("NO_COLOR", "1").env("PATH", PATH);
     c
 }
 
@@ -87,7 +97,11 @@ fn every_bad_file_gets_its_error_and_nothing_changes() {
         let rel = case.strip_prefix(root()).unwrap();
         let expected_path = case.with_extension("err");
         for verb in ["validate", "plan"] {
-            let out = unitgen()
+            let mut cmd = unitgen();
+            if rel.to_string_lossy().ends_with(".user.toml") {
+                cmd.arg("--user");
+            }
+            let out = cmd
                 .arg(verb)
                 .arg("--unit-dir")
                 .arg(units.path())
@@ -219,4 +233,38 @@ fn every_expected_error_names_file_line_and_key() {
             "{rel}: no error line:\n{err}"
         );
     }
+}
+
+/// A depends_on chain of 100,000 apps closed into a circle is followed to its end without
+/// recursion (it overflowed the stack), and the circle is named in a line of reasonable
+/// length.
+#[test]
+fn a_long_depends_on_chain_is_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 100_000;
+    let mut text = String::from(
+        "namespace = \"big\"\n[defaults]\nuser = \"root\"\ncommand = \"/usr/bin/sleep infinity\"\n",
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "[apps.a{i}]\ndepends_on = [\"a{}\"]\n",
+            (i + 1) % n
+        ));
+    }
+    let circle = dir.path().join("circle.toml");
+    std::fs::write(&circle, &text).unwrap();
+    let out = unitgen()
+        .timeout(std::time::Duration::from_secs(300))
+        .args(["validate", "--unit-dir"])
+        .arg(dir.path())
+        .arg(&circle)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("depends_on goes round in a circle of 100000 apps: a0 -> a1"),
+        "{stderr}"
+    );
+    assert!(stderr.len() < 2000, "{stderr}");
 }

@@ -141,7 +141,7 @@ pub fn load(g: &Global, files: &[PathBuf]) -> Result<Vec<Namespace>, Failure> {
             unit_dir(g).path.display()
         )
     })?;
-    let host = SystemHost::new(claims);
+    let host = SystemHost::new(claims).for_manager(g.user);
     config::load_all(&texts, &host).map_err(Failure::Config)
 }
 

@@ -292,7 +292,7 @@ fn service(ns: &Namespace, app: &App, target: &Target, r: &Renderer) -> UnitFile
         env_files: app
             .env_files
             .iter()
-            .map(|p| p.display().to_string())
+            .map(|p| crate::config::env_file_pattern(p))
             .collect(),
         user,
         dynamic_user,

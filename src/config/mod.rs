@@ -1,8 +1,11 @@
 //! The ecosystem file: its schema, how it is read (with source positions for every value),
 //! and how it is checked and resolved into a [`Namespace`] ready to compile.
 
+mod claims;
 pub mod cron;
 mod parse;
+mod program;
+mod reach;
 mod resolve;
 pub mod value;
 
@@ -13,6 +16,7 @@ use crate::diagnostic::{Diagnostic, Diagnostics};
 use crate::host::Host;
 pub use cron::Cron;
 pub use parse::{APP_KEYS, TOP_KEYS};
+pub use program::SYSTEMD_PATH;
 pub(crate) use resolve::normalize;
 pub use value::{CpuQuota, Duration, Hardening, Listen, Ready, Restart, Signal, Size, TasksMax};
 
@@ -92,7 +96,9 @@ pub struct App {
     pub env: BTreeMap<String, String>,
     /// `EnvironmentFile=`, absolute.
     pub env_files: Vec<PathBuf>,
-    /// `User=` or `DynamicUser=`.
+    /// Who the app runs as (`User=` or `DynamicUser=`): its `user`, else the owner of the
+    /// ecosystem file. `None` only for a user's own systemd (`--user`), which runs every app
+    /// as that user.
     pub user: Option<User>,
     /// `Group=`.
     pub group: Option<String>,
@@ -121,6 +127,25 @@ pub struct App {
     pub node_preload: bool,
     /// What the program runs on, as far as its name or first line tells.
     pub runtime: Runtime,
+    /// The program and its interpreter (`#!`), each as written and with its symlinks
+    /// resolved: what the sandbox must let the app read and execute.
+    pub programs: Vec<PathBuf>,
+    /// `cwd` with its symlinks resolved (the same path when it has none).
+    pub real_cwd: PathBuf,
+}
+
+/// An `EnvironmentFile=` path as systemd must be given it: systemd reads the value as a
+/// glob(3) pattern (`a[b].env` would load `ab.env`, `s*.env` every match), so `\`, `*`, `?`
+/// and `[` are escaped with a backslash, which makes each match only itself.
+pub fn env_file_pattern(p: &Path) -> String {
+    let mut out = String::new();
+    for ch in p.to_string_lossy().chars() {
+        if matches!(ch, '\\' | '*' | '?' | '[') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// PM2's `increment_var`: instance 1 gets `base`, instance 2 `base + 1`, and so on.
@@ -188,7 +213,8 @@ pub fn load_all(
             }
         }
     }
-    let namespaces = resolve::resolve_all(&parsed, host, &mut diags);
+    let host = crate::host::Cached::new(host);
+    let namespaces = resolve::resolve_all(&parsed, &host, &mut diags);
     // In the order of the files, then of lines and columns, as the user reads them; errors at
     // the same place keep the order they were found in.
     let rank = |d: &Diagnostic| {
@@ -218,10 +244,159 @@ pub fn load_all(
 
 /// A file that could not be read at all.
 pub fn unreadable(path: &Path, err: &std::io::Error) -> Diagnostics {
+    unusable(path, format!("cannot read the ecosystem file: {err}"))
+}
+
+/// A file that is not one unitgen reads: what it is instead, as a whole-file error.
+pub fn unusable(path: &Path, why: String) -> Diagnostics {
     let mut d = Diagnostics::default();
-    d.push(Diagnostic::whole_file(
-        path,
-        format!("cannot read the ecosystem file: {err}"),
-    ));
+    d.push(Diagnostic::whole_file(path, why));
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::FixedHost;
+
+    fn load_with(host: &FixedHost, text: &str) -> Result<Namespace, String> {
+        load(Path::new("/srv/app/t.toml"), text, host).map_err(|e| e.to_string())
+    }
+
+    const ONE: &str = "namespace = \"t\"\n\n[apps.api]\ncommand = \"node server.js\"\n";
+
+    #[test]
+    fn an_app_without_user_runs_as_the_owner_of_the_file() {
+        let ns = load_with(&FixedHost::default(), ONE).unwrap();
+        assert_eq!(ns.apps[0].user, Some(User::Named("deploy".into())));
+    }
+
+    #[test]
+    fn a_root_owned_file_must_say_who_runs_its_apps() {
+        let host = FixedHost {
+            root_owned: true,
+            ..Default::default()
+        };
+        let two = format!("{ONE}\n[apps.worker]\ncommand = \"node worker.js\"\n");
+        let err = load_with(&host, &two).unwrap_err();
+        assert!(
+            err.contains("error: apps.api.user: apps \"api\", \"worker\" name no `user`, and /srv/app/t.toml is owned by root"),
+            "{err}"
+        );
+        assert!(err.contains("1 error found"), "{err}");
+        let root = format!("{ONE}user = \"root\"\n");
+        let ns = load_with(&host, &root).unwrap();
+        assert_eq!(ns.apps[0].user, Some(User::Named("root".into())));
+    }
+
+    #[test]
+    fn users_and_groups_must_exist() {
+        let host = FixedHost {
+            unknown_users: vec!["ghost".into(), "nogroup2".into()],
+            ..Default::default()
+        };
+        let err = load_with(
+            &host,
+            &format!("{ONE}user = \"ghost\"\ngroup = \"nogroup2\"\n"),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("there is no user \"ghost\" on this machine"),
+            "{err}"
+        );
+        assert!(
+            err.contains("there is no group \"nogroup2\" on this machine"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_user_manager_runs_apps_as_its_user_and_takes_no_user() {
+        let host = FixedHost {
+            user_manager: true,
+            ..Default::default()
+        };
+        assert_eq!(load_with(&host, ONE).unwrap().apps[0].user, None);
+        let err = load_with(&host, &format!("{ONE}user = \"deploy\"\n")).unwrap_err();
+        assert!(err.contains("`user` cannot be used with --user"), "{err}");
+    }
+
+    #[test]
+    fn a_bare_name_is_found_in_path_only() {
+        // FixedHost's PATH is /usr/bin: `./node` in cwd is not looked at.
+        let ns = load_with(&FixedHost::default(), ONE).unwrap();
+        assert_eq!(ns.apps[0].exec[0], "/usr/bin/node");
+        let err = load_with(
+            &FixedHost::default(),
+            "namespace = \"t\"\n[apps.api]\ncommand = \"server\"\nenv = { PATH = \"/opt/none\" }\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("looked in the app's env.PATH: /opt/none"),
+            "{err}"
+        );
+    }
+
+    /// nvm's npm: `#!/usr/bin/env node`, with the node beside it and not in systemd's PATH.
+    fn nvm() -> FixedHost {
+        let bin = Path::new("/home/deploy/.nvm/versions/node/v20.11.1/bin");
+        FixedHost {
+            programs: vec![bin.join("npm"), bin.join("node")],
+            ..Default::default()
+        }
+    }
+
+    const NVM: &str = "namespace = \"t\"\n[apps.web]\ncwd = \"/srv/web\"\ncommand = \"/home/deploy/.nvm/versions/node/v20.11.1/bin/npm start\"\n";
+
+    #[test]
+    fn a_program_outside_systemds_path_puts_its_directory_first_in_path() {
+        let ns = load_with(&nvm(), NVM).unwrap();
+        let app = &ns.apps[0];
+        assert_eq!(
+            app.env.get("PATH").map(String::as_str),
+            Some("/home/deploy/.nvm/versions/node/v20.11.1/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        );
+        // The interpreter env, and the node it finds there, must be reachable too.
+        assert!(app.programs.contains(&PathBuf::from(
+            "/home/deploy/.nvm/versions/node/v20.11.1/bin/node"
+        )));
+        assert!(app.programs.contains(&PathBuf::from("/usr/bin/env")));
+        // An app's own PATH is left alone, and used to find `node`.
+        let own = format!("{NVM}env = {{ PATH = \"/usr/bin\" }}\n");
+        let app = load_with(&nvm(), &own).unwrap().apps.remove(0);
+        assert_eq!(app.env["PATH"], "/usr/bin");
+        assert!(app.programs.contains(&PathBuf::from("/usr/bin/node")));
+    }
+
+    #[test]
+    fn env_file_paths_are_literal_globs() {
+        assert_eq!(
+            env_file_pattern(Path::new("/srv/a[b]/s*?.env\\")),
+            "/srv/a\\[b]/s\\*\\?.env\\\\"
+        );
+        assert_eq!(env_file_pattern(Path::new("/srv/.env")), "/srv/.env");
+    }
+
+    #[test]
+    fn limits_of_the_kernel_and_of_systemd() {
+        let host = FixedHost::default();
+        let arg = "x".repeat(131_072);
+        let text = format!("{ONE}command = [\"/usr/bin/echo\", \"{arg}\"]\n")
+            .replace("command = \"node server.js\"\n", "");
+        let err = load_with(&host, &text).unwrap_err();
+        assert!(err.contains("an argument is 131072 bytes long"), "{err}");
+        // 17 variables of 125,000 bytes: each fits, all together do not.
+        let mut env = String::from("[apps.api.env]\n");
+        for i in 0..17 {
+            env.push_str(&format!("V{i} = \"{}\"\n", "y".repeat(125_000)));
+        }
+        let err = load_with(&host, &format!("{ONE}{env}")).unwrap_err();
+        assert!(err.contains("are too large together"), "{err}");
+        let desc = format!("{ONE}description = \"{}\"\n", "d".repeat(1_048_576));
+        let err = load_with(&host, &desc).unwrap_err();
+        assert!(
+            err.contains("systemd reads lines of at most 1048575 bytes"),
+            "{err}"
+        );
+    }
 }

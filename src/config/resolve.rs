@@ -4,11 +4,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
+use super::claims;
 use super::parse::{AppSpec, FileSpec, Instances, LimitSpec, Sp};
-use super::value::{Hardening, Listen, Ready, Restart};
+use super::program::{self, Place};
+use super::reach::Cred;
+use super::value::{Duration, Hardening, Listen, Ready, Restart};
 use super::{App, Increment, Limits, Namespace, Runtime, User};
 use crate::diagnostic::{did_you_mean, Diagnostics, Source, Span};
-use crate::host::Host;
+use crate::host::{Account, Host};
 use crate::names;
 
 /// A port or socket an app will hold, with where the file says so.
@@ -20,15 +23,50 @@ struct Claim {
     via_env: bool,
 }
 
-struct Ctx<'a> {
+/// Who runs the apps of a file that name no `user`: its owner, when that is an ordinary user.
+enum Owner {
+    /// The owner of the file (the deploy user owns the checkout; PM2 ran apps as its user).
+    User(Account),
+    /// No one: the file is owned by root, or by no user of this machine. The words say which.
+    NoDefault(String),
+}
+
+/// The owner of the ecosystem file, as the default `user` of its apps.
+fn file_owner(host: &dyn Host, file: &Path) -> Owner {
+    match host.owner(file) {
+        Some(0) => Owner::NoDefault("is owned by root".into()),
+        Some(uid) => match host.user_by_uid(uid) {
+            Some(acct) if acct.name == "nobody" => {
+                Owner::NoDefault("is owned by \"nobody\"".into())
+            }
+            Some(acct) => Owner::User(acct),
+            None => Owner::NoDefault(format!(
+                "is owned by uid {uid}, which is no user on this machine"
+            )),
+        },
+        None => Owner::NoDefault("has an owner that cannot be read".into()),
+    }
+}
+
+pub(super) struct Ctx<'a> {
     src: &'a Source,
     diags: &'a mut Diagnostics,
-    host: &'a dyn Host,
+    pub(super) host: &'a dyn Host,
     dir: PathBuf,
+    /// Who runs apps that name no `user`.
+    owner: Owner,
+    /// Apps that name no `user` where the owner cannot stand in.
+    needs_user: Vec<Sp<String>>,
 }
 
 impl Ctx<'_> {
-    fn error(&mut self, span: Span, key: &str, message: String, help: impl Into<Option<String>>) {
+    pub(super) fn error(
+        &mut self,
+        span: Span,
+        key: &str,
+        message: String,
+        help: impl Into<Option<String>>,
+    ) {
         let mut d = self.src.diag(span, key, message);
         d.help = help.into();
         self.diags.push(d);
@@ -67,7 +105,7 @@ impl Ctx<'_> {
 
     /// A path for a message: under the ecosystem file's directory, relative to the file as
     /// the user named it (`tests/bad/site/.env`); elsewhere, absolute.
-    fn show(&self, p: &Path) -> String {
+    pub(super) fn show(&self, p: &Path) -> String {
         match p.strip_prefix(&self.dir) {
             Ok(rest) => {
                 let base = self.src.path.parent().unwrap_or(Path::new(""));
@@ -84,12 +122,21 @@ impl Ctx<'_> {
 
     /// Check a piece of text that goes to a unit file line as it is (description, names).
     fn text(&mut self, s: &Sp<String>) -> Option<String> {
-        if let Some(why) = unwritable(&s.v) {
+        let line = crate::quote::quote(&s.v, crate::quote::Context::Line).len();
+        let why = unwritable(&s.v).map(str::to_string).or_else(|| {
+            (line > program::MAX_LINE - 64).then(|| {
+                format!(
+                    "it is {line} bytes long, and systemd reads lines of at most {} bytes",
+                    program::MAX_LINE
+                )
+            })
+        });
+        if let Some(why) = why {
             self.error(
                 s.span.clone(),
                 &s.key,
                 format!("this text cannot be written to a unit file faithfully: {why}"),
-                "keep it on one line, without control characters".to_string(),
+                "keep it short, on one line, without control characters".to_string(),
             );
             return None;
         }
@@ -173,6 +220,13 @@ fn unit_names(c: &mut Ctx<'_>, list: &Option<Sp<Vec<Sp<String>>>>) -> Vec<String
     out
 }
 
+/// Who an app runs as, and the credentials its file accesses are checked with.
+struct Identity {
+    user: Option<User>,
+    group: Option<String>,
+    cred: Cred,
+}
+
 fn resolve_app(
     c: &mut Ctx<'_>,
     ns: &str,
@@ -182,43 +236,16 @@ fn resolve_app(
     claims: &mut Vec<Claim>,
 ) -> Option<App> {
     let errors_before = c.diags.len();
-    if let Err(help) = names::check_app(&name.v) {
-        c.error(
-            name.span.clone(),
-            &name.key,
-            format!("{:?} cannot be used as an app name", name.v),
-            help,
-        );
-    } else if let Err(why) = names::check_unit_len(ns, &name.v) {
-        c.error(
-            name.span.clone(),
-            &name.key,
-            why,
-            "use a shorter name".to_string(),
-        );
-    }
+    check_app_name(c, ns, name);
     let description = pick(&a.description, &d.description).and_then(|s| c.text(&s));
-
-    let dir = c.dir.clone();
-    // A missing working directory is one error: what is looked for inside it is not another.
-    let mut cwd_exists = true;
-    let cwd = match pick(&a.cwd, &d.cwd) {
-        Some(s) => {
-            let p = c.path(&s, &dir, true);
-            if let Some(p) = &p {
-                if !c.host.is_dir(p) {
-                    cwd_exists = false;
-                    let shown = c.show(p);
-                    c.error(s.span.clone(), &s.key, format!("the working directory {shown} does not exist"),
-                        "create it, or fix the path (a relative path is taken from the ecosystem file's directory)".to_string());
-                }
-            }
-            p
-        }
-        None if a.has("cwd") || d.has("cwd") => None,
-        None => Some(dir.clone()),
-    };
-
+    let identity = resolve_identity(c, name, a, d);
+    let (cwd, cwd_exists) = resolve_cwd(c, a, d);
+    let mut env = resolve_env(c, a, d);
+    let home = identity
+        .as_ref()
+        .and_then(|i| i.cred.uid)
+        .and_then(|uid| c.host.user_by_uid(uid))
+        .map(|acct| acct.home);
     let exec = match pick(&a.command, &d.command) {
         // Written, but with a bad value: that has its own error.
         None if a.has("command") || d.has("command") => None,
@@ -231,239 +258,51 @@ fn resolve_app(
             );
             None
         }
-        Some(cmd) => resolve_command(c, &cmd, cwd.as_deref(), cwd_exists),
+        Some(cmd) => {
+            // What is looked for inside a missing cwd is not another error.
+            let base = cwd.as_deref().filter(|_| cwd_exists);
+            program::resolve_command(c, &cmd, base, &env, home.as_deref()).map(|e| (cmd, e))
+        }
     };
-
-    let instances = match pick(&a.instances, &d.instances) {
-        None => 1,
-        Some(Sp {
-            v: Instances::Count(n),
-            ..
-        }) => n,
-        Some(Sp {
-            v: Instances::Max, ..
-        }) => c.host.cpu_count().max(1),
-    };
-
-    let mut env = BTreeMap::new();
-    for (k, v) in d.env.iter().chain(a.env.iter()) {
-        if !names::is_env_name(&k.v) {
-            c.error(
-                k.span.clone(),
-                &k.key,
-                format!("{:?} is not a valid environment variable name", k.v),
-                "use letters, digits and underscores, not starting with a digit".to_string(),
-            );
-            continue;
-        }
-        if v.v.contains('\0') {
-            c.error(
-                v.span.clone(),
-                &v.key,
-                "the value contains a NUL byte, which no environment can hold".into(),
-                "remove the \\u0000 from the value".to_string(),
-            );
-            continue;
-        }
-        if noncharacter(&v.v) {
-            c.error(
-                v.span.clone(),
-                &v.key,
-                "the value contains a Unicode noncharacter (such as U+FFFF), which systemd refuses"
-                    .into(),
-                "remove it from the value".to_string(),
-            );
-            continue;
-        }
-        env.insert(k.v.clone(), v.v.clone());
-    }
-
-    let listen: Vec<Listen> = pick(&a.listen, &d.listen)
-        .map(|l| l.v)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|s| {
-            if let Listen::Unix(p) = &s.v {
-                if let Some(why) = unwritable(p) {
-                    c.error(
-                        s.span.clone(),
-                        &s.key,
-                        format!(
-                            "this socket path cannot be written to a unit file faithfully: {why}"
-                        ),
-                        None,
-                    );
-                }
-            }
-            claims.push(Claim {
-                app: name.v.clone(),
-                listen: s.v.clone(),
-                span: s.span.clone(),
-                key: s.key.clone(),
-                via_env: false,
-            });
-            s.v
-        })
-        .collect();
-
-    // The app binds PORT itself: that port is claimed too (the seed incident was two of those).
-    let port_env = a
-        .env
-        .iter()
-        .chain(d.env.iter())
-        .find(|(k, _)| k.v == "PORT")
-        .map(|(_, v)| v.clone());
+    let instances = resolve_instances(c, a, d);
+    let listen = resolve_listen(c, name, a, d, claims);
     let increment = resolve_increment(c, a, d, &env, instances, &listen);
-    let port_increments = increment.as_ref().is_some_and(|i| i.var == "PORT");
-    if let Some(pv) = &port_env {
-        if let Ok(p) = pv.v.trim().parse::<u16>() {
-            let held = listen.iter().any(|l| l.tcp_port() == Some(p));
-            if port_increments {
-                // Each instance binds a port of its own: base, base + 1, …
-                for i in 0..instances {
-                    if let Some(port) = p.checked_add(i as u16).filter(|_| i < 65_536) {
-                        claims.push(Claim {
-                            app: name.v.clone(),
-                            listen: Listen::Port(port),
-                            span: pv.span.clone(),
-                            key: pv.key.clone(),
-                            via_env: true,
-                        });
-                    }
-                }
-            } else if !held {
-                if instances > 1 {
-                    c.error(pv.span.clone(), &pv.key,
-                        format!("{instances} instances would each bind port {p} themselves; all but one would crash-loop with EADDRINUSE"),
-                        format!("add `listen = [{p}]` so that systemd holds the socket and shares it with every instance (the app must accept it as LISTEN_FDS, e.g. server.listen({{fd: 3}}) in Node)"));
-                }
-                claims.push(Claim {
-                    app: name.v.clone(),
-                    listen: Listen::Port(p),
-                    span: pv.span.clone(),
-                    key: pv.key.clone(),
-                    via_env: true,
-                });
-            }
-        }
-    }
-
-    let ready = pick(&a.ready, &d.ready);
-    if let Some(r) = &ready {
-        if r.v == Ready::Listen
-            && listen.is_empty()
-            && port_env
-                .as_ref()
-                .and_then(|p| p.v.trim().parse::<u16>().ok())
-                .is_none()
-        {
-            c.error(
-                r.span.clone(),
-                &r.key,
-                "ready = \"listen\" needs to know the port: set env.PORT to the port the app binds"
-                    .into(),
-                None,
-            );
-        }
-    }
-
-    let env_files = pick(&a.env_file, &d.env_file)
-        .map(|l| l.v)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|s| {
-            let base = cwd.clone().unwrap_or_else(|| dir.clone());
-            let p = c.path(s, &base, true)?;
-            let under_missing_cwd = !cwd_exists && Path::new(&s.v).is_relative();
-            if !under_missing_cwd && !c.host.is_file(&p) {
-                c.error(
-                    s.span.clone(),
-                    &s.key,
-                    format!("the environment file {} does not exist", c.show(&p)),
-                    "create it (it may be empty), or fix the path (relative to cwd)".to_string(),
-                );
-            }
-            Some(p)
-        })
-        .collect();
-
-    let user = pick(&a.user, &d.user).and_then(|u| {
-        if u.v == "dynamic" {
-            Some(User::Dynamic)
-        } else if u.v == "nobody" || u.v == "65534" {
-            c.error(
-                u.span.clone(),
-                &u.key,
-                "running as \"nobody\" is not safe: every service that does shares its files and processes".into(),
-                "use user = \"dynamic\" for a user of this app's own, made up by systemd".to_string(),
-            );
-            None
-        } else if names::is_user_name(&u.v) {
-            Some(User::Named(u.v))
-        } else {
-            let help = match u.v.split_once(':') {
-                Some((user, group)) => format!("give the group on its own: user = {user:?} and group = {group:?}"),
-                None => "a user name is letters, digits, '_' and '-', not starting with a digit or '-', at most 31 of them; or a numeric uid; or \"dynamic\" for a user made up by systemd".to_string(),
-            };
-            c.error(u.span.clone(), &u.key, format!("{:?} is not a valid user name", u.v), help);
-            None
-        }
-    });
-    let group = pick(&a.group, &d.group).and_then(|g| {
-        if names::is_user_name(&g.v) {
-            Some(g.v)
-        } else {
-            c.error(
-                g.span.clone(),
-                &g.key,
-                format!("{:?} is not a valid group name", g.v),
-                "a group name is letters, digits, '_' and '-', not starting with a digit or '-', at most 31 of them; or a numeric gid".to_string(),
-            );
-            None
-        }
-    });
-
-    let read_write_paths = pick(&a.read_write_paths, &d.read_write_paths)
-        .map(|l| l.v)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|s| {
-            let base = cwd.clone().unwrap_or_else(|| dir.clone());
-            let p = c.path(s, &base, false)?;
-            if cwd_exists && !c.host.is_dir(&p) && !c.host.is_file(&p) {
-                let shown = c.show(&p);
-                c.error(
-                    s.span.clone(),
-                    &s.key,
-                    format!("the writable path {shown} does not exist"),
-                    "create it (systemd cannot make a missing path writable and would not start the app)".to_string(),
-                );
-            }
-            Some(p)
-        })
-        .collect();
-
+    let port_env = claim_port_env(
+        c,
+        name,
+        a,
+        d,
+        instances,
+        &listen,
+        increment.as_ref(),
+        claims,
+    );
+    let ready = resolve_ready(c, a, d, &listen, port_env);
+    let env_files = resolve_env_files(c, a, d, cwd.as_deref(), cwd_exists);
+    let read_write_paths = resolve_read_write_paths(c, a, d, cwd.as_deref(), cwd_exists);
     let after = unit_names(c, &pick(&a.after, &d.after));
     let requires = unit_names(c, &pick(&a.requires, &d.requires));
     let wants = unit_names(c, &pick(&a.wants, &d.wants));
-
-    let instance_var = match pick(&a.instance_var, &d.instance_var) {
-        None => Some("NODE_APP_INSTANCE".to_string()),
-        Some(s) if s.v.is_empty() => None,
-        Some(s) if names::is_env_name(&s.v) => Some(s.v),
-        Some(s) => {
-            c.error(
-                s.span.clone(),
-                &s.key,
-                format!("{:?} is not a valid environment variable name", s.v),
-                "use letters, digits and underscores, not starting with a digit; or \"\" for no instance variable".to_string(),
+    let instance_var = resolve_instance_var(c, a, d);
+    check_restart_limits(c, a, d);
+    let reach = match (&exec, &cwd, &identity) {
+        (Some((cmd, e)), Some(dir), Some(id)) if cwd_exists => {
+            let place = pick(&a.cwd, &d.cwd).map_or_else(
+                || Place {
+                    span: name.span.clone(),
+                    key: format!("{}.cwd", name.key),
+                },
+                |s| Place::from(&s),
             );
-            None
+            let r = program::check_reach(c, cmd, &place, Path::new(&e[0]), dir, &mut env, &id.cred);
+            program::check_arg_max(c, cmd, e, &env);
+            r
         }
+        _ => None,
     };
-    let runtime = exec
-        .as_ref()
-        .map_or(Runtime::Other, |e| runtime_of(c.host, Path::new(&e[0])));
+    let runtime = exec.as_ref().map_or(Runtime::Other, |(_, e)| {
+        runtime_of(c.host, Path::new(&e[0]))
+    });
 
     // A Node app with `listen` is up when its own server listens (through the preload).
     let default_ready = if !listen.is_empty()
@@ -478,14 +317,15 @@ fn resolve_app(
     if c.diags.len() > errors_before {
         return None;
     }
+    let (reach, identity) = (reach?, identity?);
     Some(App {
         name: name.v.clone(),
         description,
-        exec: exec?,
+        exec: exec?.1,
         cwd: cwd?,
         instances,
         listen,
-        ready: ready.map_or(default_ready, |r| r.v),
+        ready: ready.unwrap_or(default_ready),
         start_timeout: pick(&a.start_timeout, &d.start_timeout).map(|s| s.v),
         stop_timeout: pick(&a.stop_timeout, &d.stop_timeout).map(|s| s.v),
         stop_signal: pick(&a.stop_signal, &d.stop_signal).map(|s| s.v),
@@ -502,8 +342,8 @@ fn resolve_app(
         },
         env,
         env_files,
-        user,
-        group,
+        user: identity.user,
+        group: identity.group,
         after,
         requires,
         wants,
@@ -518,7 +358,490 @@ fn resolve_app(
         increment,
         node_preload: pick(&a.node_preload, &d.node_preload).is_none_or(|s| s.v),
         runtime,
+        programs: reach.programs,
+        real_cwd: reach.real_cwd,
     })
+}
+
+/// The app's name must make valid unit names.
+fn check_app_name(c: &mut Ctx<'_>, ns: &str, name: &Sp<String>) {
+    if let Err(help) = names::check_app(&name.v) {
+        c.error(
+            name.span.clone(),
+            &name.key,
+            format!("{:?} cannot be used as an app name", name.v),
+            help,
+        );
+    } else if let Err(why) = names::check_unit_len(ns, &name.v) {
+        c.error(
+            name.span.clone(),
+            &name.key,
+            why,
+            "use a shorter name".to_string(),
+        );
+    }
+}
+
+/// Who the app runs as: its `user` (which must exist here), else the owner of the file when
+/// that is an ordinary user. With `--user`, the calling user, and `user` is an error.
+fn resolve_identity(
+    c: &mut Ctx<'_>,
+    name: &Sp<String>,
+    a: &AppSpec,
+    d: &AppSpec,
+) -> Option<Identity> {
+    let user = pick(&a.user, &d.user);
+    let group = pick(&a.group, &d.group);
+    if c.host.user_manager() {
+        return user_manager_identity(c, [user, group]);
+    }
+    let gid = group.as_ref().map(|g| resolve_group(c, g));
+    let found = match &user {
+        Some(u) => named_user(c, u, gid.flatten()),
+        None if a.has("user") || d.has("user") => None,
+        None => match &c.owner {
+            Owner::User(acct) => Some((
+                User::Named(acct.name.clone()),
+                Cred::of(acct, gid.flatten()),
+            )),
+            Owner::NoDefault(_) => {
+                c.needs_user.push(name.clone());
+                None
+            }
+        },
+    };
+    let (user, cred) = found?;
+    if gid == Some(None) {
+        return None;
+    }
+    Some(Identity {
+        user: Some(user),
+        group: group.map(|g| g.v),
+        cred,
+    })
+}
+
+/// Under `--user`, the calling user runs every app: `user` and `group` cannot say otherwise.
+fn user_manager_identity(c: &mut Ctx<'_>, given: [Option<Sp<String>>; 2]) -> Option<Identity> {
+    let mut ok = true;
+    for s in given.into_iter().flatten() {
+        let key = s.key.rsplit('.').next().unwrap_or("user").to_string();
+        c.error(
+            s.span.clone(),
+            &s.key,
+            format!("`{key}` cannot be used with --user: a user's own systemd runs every app as that user"),
+            "remove it to run the app under your own systemd, or apply the file to the system's systemd (as root, without --user)".to_string(),
+        );
+        ok = false;
+    }
+    let uid = c.host.caller();
+    let cred = match c.host.user_by_uid(uid) {
+        Some(acct) => Cred::of(&acct, None),
+        None => Cred {
+            uid: Some(uid),
+            gids: Vec::new(),
+            shown: format!("uid {uid}"),
+        },
+    };
+    ok.then_some(Identity {
+        user: None,
+        group: None,
+        cred,
+    })
+}
+
+/// `user = "..."`: "dynamic", or a user of this machine's user database.
+fn named_user(c: &mut Ctx<'_>, u: &Sp<String>, gid: Option<u32>) -> Option<(User, Cred)> {
+    if u.v == "dynamic" {
+        return Some((User::Dynamic, Cred::dynamic(gid)));
+    }
+    if u.v == "nobody" || u.v == "65534" {
+        c.error(
+            u.span.clone(),
+            &u.key,
+            "running as \"nobody\" is not safe: every service that does shares its files and processes".into(),
+            "use user = \"dynamic\" for a user of this app's own, made up by systemd".to_string(),
+        );
+        return None;
+    }
+    if !names::is_user_name(&u.v) {
+        let help = match u.v.split_once(':') {
+            Some((user, group)) => format!("give the group on its own: user = {user:?} and group = {group:?}"),
+            None => "a user name is letters, digits, '_' and '-', not starting with a digit or '-', at most 31 of them; or a numeric uid; or \"dynamic\" for a user made up by systemd".to_string(),
+        };
+        c.error(
+            u.span.clone(),
+            &u.key,
+            format!("{:?} is not a valid user name", u.v),
+            help,
+        );
+        return None;
+    }
+    match c.host.user(&u.v) {
+        Some(acct) => Some((User::Named(u.v.clone()), Cred::of(&acct, gid))),
+        None => {
+            let what = if u.v.chars().all(|ch| ch.is_ascii_digit()) {
+                format!("uid {} is no user on this machine", u.v)
+            } else {
+                format!("there is no user {:?} on this machine", u.v)
+            };
+            c.error(
+                u.span.clone(),
+                &u.key,
+                format!("{what}: systemd would not start the app (217/USER)"),
+                format!("create it first (adduser --system --group {}), or name a user that exists; user = \"dynamic\" runs the app as a transient user made up by systemd", if what.starts_with("uid") { "NAME" } else { &u.v }),
+            );
+            None
+        }
+    }
+}
+
+/// `group = "..."`: a group of this machine. `None` (with its error) when it is not one.
+fn resolve_group(c: &mut Ctx<'_>, g: &Sp<String>) -> Option<u32> {
+    if !names::is_user_name(&g.v) {
+        c.error(
+            g.span.clone(),
+            &g.key,
+            format!("{:?} is not a valid group name", g.v),
+            "a group name is letters, digits, '_' and '-', not starting with a digit or '-', at most 31 of them; or a numeric gid".to_string(),
+        );
+        return None;
+    }
+    let gid = c.host.group(&g.v);
+    if gid.is_none() {
+        c.error(
+            g.span.clone(),
+            &g.key,
+            format!("there is no group {:?} on this machine: systemd would not start the app (216/GROUP)", g.v),
+            format!("create it first (addgroup --system {}), or name a group that exists; without `group`, the app runs in its user's own group", g.v),
+        );
+    }
+    gid
+}
+
+/// `cwd`: made absolute and checked to be a directory; the file's folder by default. The
+/// flag says whether it exists (what is looked for inside a missing one is not another error).
+fn resolve_cwd(c: &mut Ctx<'_>, a: &AppSpec, d: &AppSpec) -> (Option<PathBuf>, bool) {
+    let dir = c.dir.clone();
+    match pick(&a.cwd, &d.cwd) {
+        Some(s) => {
+            let Some(p) = c.path(&s, &dir, true) else {
+                return (None, true);
+            };
+            if c.host.is_dir(&p) {
+                return (Some(p), true);
+            }
+            let shown = c.show(&p);
+            let (message, help) = if c.host.is_file(&p) {
+                (format!("the working directory {shown} is a file, not a directory"),
+                    "name the directory the app runs in (a relative path is taken from the ecosystem file's directory)")
+            } else {
+                (format!("the working directory {shown} does not exist"),
+                    "create it, or fix the path (a relative path is taken from the ecosystem file's directory)")
+            };
+            c.error(s.span.clone(), &s.key, message, help.to_string());
+            (Some(p), false)
+        }
+        None if a.has("cwd") || d.has("cwd") => (None, true),
+        None => (Some(dir), true),
+    }
+}
+
+/// `env`, merged over `[defaults]`: each name and value must reach the app intact and within
+/// the kernel's limits, and `PATH` must not make the app's directory a place to look.
+fn resolve_env(c: &mut Ctx<'_>, a: &AppSpec, d: &AppSpec) -> BTreeMap<String, String> {
+    let mut env = BTreeMap::new();
+    for (k, v) in d.env.iter().chain(a.env.iter()) {
+        if !names::is_env_name(&k.v) {
+            c.error(
+                k.span.clone(),
+                &k.key,
+                format!("{:?} is not a valid environment variable name", k.v),
+                "use letters, digits and underscores, not starting with a digit".to_string(),
+            );
+            continue;
+        }
+        if let Some((message, help)) = bad_env_value(&k.v, &v.v) {
+            c.error(v.span.clone(), &v.key, message, help.to_string());
+            continue;
+        }
+        env.insert(k.v.clone(), v.v.clone());
+    }
+    env
+}
+
+/// Why `NAME=value` cannot be given to the app, if it cannot.
+fn bad_env_value(name: &str, value: &str) -> Option<(String, &'static str)> {
+    let size = name.len() + 1 + value.len();
+    if value.contains('\0') {
+        Some((
+            "the value contains a NUL byte, which no environment can hold".into(),
+            "remove the \\u0000 from the value",
+        ))
+    } else if noncharacter(value) {
+        Some((
+            "the value contains a Unicode noncharacter (such as U+FFFF), which systemd refuses"
+                .into(),
+            "remove it from the value",
+        ))
+    } else if size >= program::MAX_ARG_STRLEN {
+        Some((
+            format!(
+                "{name}=value is {size} bytes; the kernel starts a program with variables of at most {} bytes each (MAX_ARG_STRLEN), and the app would fail with 203/EXEC",
+                program::MAX_ARG_STRLEN - 1
+            ),
+            "keep large data in a file the app reads, and pass its path",
+        ))
+    } else if name == "PATH" && value.split(':').any(|d| !d.starts_with('/')) {
+        Some((
+            format!("PATH {value:?} has an empty or relative entry, which env and shells read as the working directory: a program planted there would run"),
+            "list absolute directories only, like PATH = \"/opt/node/bin:/usr/bin:/bin\"",
+        ))
+    } else {
+        None
+    }
+}
+
+/// `instances`: a count, or one per CPU of this machine.
+fn resolve_instances(c: &mut Ctx<'_>, a: &AppSpec, d: &AppSpec) -> u32 {
+    match pick(&a.instances, &d.instances) {
+        None => 1,
+        Some(Sp {
+            v: Instances::Count(n),
+            ..
+        }) => n,
+        Some(Sp {
+            v: Instances::Max, ..
+        }) => c.host.cpu_count().max(1),
+    }
+}
+
+/// `listen`: each socket path must fit a unit file and a `sockaddr_un`; every entry is a claim.
+fn resolve_listen(
+    c: &mut Ctx<'_>,
+    name: &Sp<String>,
+    a: &AppSpec,
+    d: &AppSpec,
+    claims: &mut Vec<Claim>,
+) -> Vec<Listen> {
+    let mut out = Vec::new();
+    for s in pick(&a.listen, &d.listen).map(|l| l.v).unwrap_or_default() {
+        if let Listen::Unix(p) = &s.v {
+            check_socket_path(c, &s, p);
+        }
+        claims.push(Claim {
+            app: name.v.clone(),
+            listen: s.v.clone(),
+            span: s.span.clone(),
+            key: s.key.clone(),
+            via_env: false,
+        });
+        out.push(s.v);
+    }
+    out
+}
+
+/// The longest Unix socket path: `sun_path` holds 108 bytes, its final NUL included. systemd
+/// 252 refuses `ListenStream=` with a longer one, and the socket unit does not load.
+const MAX_SOCKET_PATH: usize = 107;
+
+fn check_socket_path(c: &mut Ctx<'_>, s: &Sp<Listen>, p: &str) {
+    if let Some(why) = unwritable(p) {
+        c.error(
+            s.span.clone(),
+            &s.key,
+            format!("this socket path cannot be written to a unit file faithfully: {why}"),
+            None,
+        );
+    } else if p.len() > MAX_SOCKET_PATH {
+        c.error(
+            s.span.clone(),
+            &s.key,
+            format!("this socket path is {} bytes long; a Unix socket path is at most {MAX_SOCKET_PATH} (sun_path holds 108 with the final NUL), and systemd would not load the socket", p.len()),
+            "use a shorter path, such as /run/APP/app.sock".to_string(),
+        );
+    }
+}
+
+/// The app binds `env.PORT` itself: that port is claimed too (the seed incident was two of
+/// those). Returns the port, when `env.PORT` is one.
+#[allow(clippy::too_many_arguments)]
+fn claim_port_env(
+    c: &mut Ctx<'_>,
+    name: &Sp<String>,
+    a: &AppSpec,
+    d: &AppSpec,
+    instances: u32,
+    listen: &[Listen],
+    increment: Option<&Increment>,
+    claims: &mut Vec<Claim>,
+) -> Option<u16> {
+    let pv = a
+        .env
+        .iter()
+        .chain(d.env.iter())
+        .find(|(k, _)| k.v == "PORT")
+        .map(|(_, v)| v.clone())?;
+    let p = pv.v.trim().parse::<u16>().ok()?;
+    let claim = |port| Claim {
+        app: name.v.clone(),
+        listen: Listen::Port(port),
+        span: pv.span.clone(),
+        key: pv.key.clone(),
+        via_env: true,
+    };
+    if increment.is_some_and(|i| i.var == "PORT") {
+        // Each instance binds a port of its own: base, base + 1, …
+        for i in 0..instances {
+            if let Some(port) = u16::try_from(i).ok().and_then(|i| p.checked_add(i)) {
+                claims.push(claim(port));
+            }
+        }
+    } else if !listen.iter().any(|l| l.tcp_port() == Some(p)) {
+        if instances > 1 {
+            c.error(pv.span.clone(), &pv.key,
+                format!("{instances} instances would each bind port {p} themselves; all but one would crash-loop with EADDRINUSE"),
+                format!("add `listen = [{p}]` so that systemd holds the socket and shares it with every instance (the app must accept it as LISTEN_FDS, e.g. server.listen({{fd: 3}}) in Node)"));
+        }
+        claims.push(claim(p));
+    }
+    Some(p)
+}
+
+/// `ready`, as written (`None` when it is not): "listen" needs a port to watch.
+fn resolve_ready(
+    c: &mut Ctx<'_>,
+    a: &AppSpec,
+    d: &AppSpec,
+    listen: &[Listen],
+    port_env: Option<u16>,
+) -> Option<Ready> {
+    let r = pick(&a.ready, &d.ready)?;
+    if r.v == Ready::Listen && listen.is_empty() && port_env.is_none() {
+        c.error(
+            r.span.clone(),
+            &r.key,
+            "ready = \"listen\" needs to know the port: set env.PORT to the port the app binds"
+                .into(),
+            None,
+        );
+    }
+    Some(r.v)
+}
+
+/// `env_file`: each must exist. systemd reads them itself, as root and before the sandbox is
+/// set up, so neither the profile nor the app's user matters for them.
+fn resolve_env_files(
+    c: &mut Ctx<'_>,
+    a: &AppSpec,
+    d: &AppSpec,
+    cwd: Option<&Path>,
+    cwd_exists: bool,
+) -> Vec<PathBuf> {
+    let base = cwd.map_or_else(|| c.dir.clone(), Path::to_path_buf);
+    let mut out = Vec::new();
+    for s in pick(&a.env_file, &d.env_file)
+        .map(|l| l.v)
+        .unwrap_or_default()
+    {
+        let Some(p) = c.path(&s, &base, true) else {
+            continue;
+        };
+        let under_missing_cwd = !cwd_exists && Path::new(&s.v).is_relative();
+        if !under_missing_cwd && !c.host.is_file(&p) {
+            c.error(
+                s.span.clone(),
+                &s.key,
+                format!("the environment file {} does not exist", c.show(&p)),
+                "create it (it may be empty), or fix the path (relative to cwd)".to_string(),
+            );
+        }
+        out.push(p);
+    }
+    out
+}
+
+/// `read_write_paths`: each must exist (systemd cannot make a missing path writable).
+fn resolve_read_write_paths(
+    c: &mut Ctx<'_>,
+    a: &AppSpec,
+    d: &AppSpec,
+    cwd: Option<&Path>,
+    cwd_exists: bool,
+) -> Vec<PathBuf> {
+    let base = cwd.map_or_else(|| c.dir.clone(), Path::to_path_buf);
+    let mut out = Vec::new();
+    for s in pick(&a.read_write_paths, &d.read_write_paths)
+        .map(|l| l.v)
+        .unwrap_or_default()
+    {
+        let Some(p) = c.path(&s, &base, false) else {
+            continue;
+        };
+        if cwd_exists && !c.host.is_dir(&p) && !c.host.is_file(&p) {
+            let shown = c.show(&p);
+            c.error(
+                s.span.clone(),
+                &s.key,
+                format!("the writable path {shown} does not exist"),
+                "create it (systemd cannot make a missing path writable and would not start the app)".to_string(),
+            );
+        }
+        out.push(p);
+    }
+    out
+}
+
+/// `instance_var`: a variable name, `""` for none, `NODE_APP_INSTANCE` by default.
+fn resolve_instance_var(c: &mut Ctx<'_>, a: &AppSpec, d: &AppSpec) -> Option<String> {
+    match pick(&a.instance_var, &d.instance_var) {
+        None => Some("NODE_APP_INSTANCE".to_string()),
+        Some(s) if s.v.is_empty() => None,
+        Some(s) if names::is_env_name(&s.v) => Some(s.v),
+        Some(s) => {
+            c.error(
+                s.span.clone(),
+                &s.key,
+                format!("{:?} is not a valid environment variable name", s.v),
+                "use letters, digits and underscores, not starting with a digit; or \"\" for no instance variable".to_string(),
+            );
+            None
+        }
+    }
+}
+
+/// `restart_window` must be a window systemd keeps: 0 turns its start limit off, and the
+/// default window ((restart_delay + 1 s) × max_restarts) must be a duration it can hold.
+fn check_restart_limits(c: &mut Ctx<'_>, a: &AppSpec, d: &AppSpec) {
+    let window = pick(&a.restart_window, &d.restart_window);
+    if let Some(w) = window.as_ref().filter(|w| w.v.0 == 0) {
+        c.error(
+            w.span.clone(),
+            &w.key,
+            "a restart_window of 0 turns systemd's start limit off (StartLimitIntervalSec=0): max_restarts would never stop a crash loop".into(),
+            "give the window max_restarts counts starts in, like restart_window = \"60s\"; leave out max_restarts for no limit".to_string(),
+        );
+    }
+    let restart = pick(&a.restart, &d.restart).map_or(Restart::Always, |s| s.v);
+    let Some(n) = pick(&a.max_restarts, &d.max_restarts) else {
+        return;
+    };
+    if window.is_some() || restart == Restart::Never {
+        return;
+    }
+    let delay = pick(&a.restart_delay, &d.restart_delay);
+    let per = u128::from(delay.as_ref().map_or(100, |s| s.v.0)) + 1_000;
+    let ms = per * u128::from(n.v);
+    let fits = u64::try_from(ms).is_ok_and(|ms| Duration(ms).fits_systemd());
+    if !fits {
+        let at = delay.map_or_else(|| Place::from(&n), |s| Place::from(&s));
+        c.error(
+            at.span,
+            &at.key,
+            format!("with max_restarts = {}, the default restart_window, (restart_delay + 1s) × {}, is longer than systemd can hold", n.v, n.v),
+            "set restart_window to the window max_restarts counts starts in, like \"60s\"".to_string(),
+        );
+    }
 }
 
 /// What a program runs on: `node` by its name, or a script whose `#!` line names node.
@@ -618,113 +941,21 @@ fn resolve_increment(
     Some(Increment { var: s.v, base })
 }
 
-/// Find the program: a bare name in `cwd` first, then `PATH`; a relative path from `cwd`.
-fn resolve_command(
-    c: &mut Ctx<'_>,
-    cmd: &Sp<Vec<String>>,
-    cwd: Option<&Path>,
-    cwd_exists: bool,
-) -> Option<Vec<String>> {
-    for w in &cmd.v {
-        if noncharacter(w) {
-            c.error(
-                cmd.span.clone(),
-                &cmd.key,
-                "an argument contains a Unicode noncharacter (such as U+FFFF), which systemd refuses".into(),
-                None,
-            );
-            return None;
-        }
-        if w.contains('\0') {
-            c.error(
-                cmd.span.clone(),
-                &cmd.key,
-                "an argument contains a NUL byte, which no program can receive".into(),
-                None,
-            );
-            return None;
-        }
-    }
-    let prog = &cmd.v[0];
-    if prog.contains('$') || prog.chars().any(char::is_control) {
-        c.error(
-            cmd.span.clone(),
-            &cmd.key,
-            format!("the program name {prog:?} contains '$' or a control character"),
-            None,
-        );
-        return None;
-    }
-    let cwd = cwd?;
-    let found = if prog.starts_with('/') {
-        let p = PathBuf::from(prog);
-        c.host.is_executable(&p).then_some(p)
-    } else if prog.contains('/') {
-        let p = cwd.join(prog);
-        c.host.is_executable(&p).then_some(p)
-    } else {
-        std::iter::once(cwd.to_path_buf())
-            .chain(c.host.search_path())
-            .map(|d| d.join(prog))
-            .find(|p| c.host.is_executable(p))
-    };
-    let Some(path) = found else {
-        if !cwd_exists && !prog.starts_with('/') {
-            // Looked for in a directory that is not there: that has its own error.
-            return None;
-        }
-        let script = [".js", ".mjs", ".cjs", ".ts", ".py", ".rb", ".php"]
-            .iter()
-            .any(|e| prog.ends_with(e));
-        let help = if script {
-            let interp = if prog.ends_with(".py") {
-                "python3"
-            } else if prog.ends_with(".rb") {
-                "ruby"
-            } else if prog.ends_with(".php") {
-                "php"
-            } else {
-                "node"
-            };
-            format!(
-                "a script runs through its interpreter: command = \"{interp} {}\"",
-                cmd.v.join(" ")
-            )
-        } else {
-            format!(
-                "install it, or give its absolute path (looked in {} and in PATH)",
-                c.show(cwd)
-            )
-        };
-        c.error(
-            cmd.span.clone(),
-            &cmd.key,
-            format!("the program {prog:?} was not found or is not executable"),
-            help,
-        );
-        return None;
-    };
-    let mut exec = vec![path.to_string_lossy().into_owned()];
-    exec.extend(cmd.v[1..].iter().cloned());
-    Some(exec)
-}
-
 /// `depends_on` must name apps of this namespace and form no cycle.
 fn check_depends(c: &mut Ctx<'_>, apps: &[(Sp<String>, AppSpec)], defaults: &AppSpec) {
     let known: Vec<&str> = apps.iter().map(|(n, _)| n.v.as_str()).collect();
+    let set: BTreeSet<&str> = known.iter().copied().collect();
     let mut graph: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
     for (name, a) in apps {
         let deps = a.depends_on.as_ref().or(defaults.depends_on.as_ref());
         for dep in deps.iter().flat_map(|l| l.v.iter()) {
-            if known.contains(&dep.v.as_str()) {
+            if set.contains(dep.v.as_str()) {
                 graph
                     .entry(name.v.as_str())
                     .or_default()
                     .push(dep.v.as_str());
             } else {
-                let help = did_you_mean(&dep.v, &known)
-                    .map(|s| format!("did you mean {s:?}?"))
-                    .unwrap_or_else(|| format!("apps in this file: {}", known.join(", ")));
+                let help = unknown_app_help(&dep.v, &known);
                 c.error(
                     dep.span.clone(),
                     &dep.key,
@@ -734,63 +965,105 @@ fn check_depends(c: &mut Ctx<'_>, apps: &[(Sp<String>, AppSpec)], defaults: &App
             }
         }
     }
-    // Depth-first search for a cycle, reported once with its path.
-    fn visit<'a>(
-        n: &'a str,
-        g: &BTreeMap<&'a str, Vec<&'a str>>,
-        stack: &mut Vec<&'a str>,
-        done: &mut BTreeSet<&'a str>,
-    ) -> Option<Vec<&'a str>> {
-        if let Some(i) = stack.iter().position(|&s| s == n) {
-            let mut cycle = stack[i..].to_vec();
-            cycle.push(n);
-            return Some(cycle);
+    let roots = apps.iter().map(|(n, _)| n.v.as_str());
+    if let Some(cycle) = find_cycle(roots, &graph) {
+        report_cycle(c, apps, defaults, &cycle);
+    }
+}
+
+/// "did you mean", or the apps there are (the first few of them).
+fn unknown_app_help(name: &str, known: &[&str]) -> String {
+    // Comparing with every name is quadratic over a file of thousands of apps.
+    let close = (known.len() <= 1_000)
+        .then(|| did_you_mean(name, known))
+        .flatten();
+    match close {
+        Some(s) => format!("did you mean {s:?}?"),
+        None if known.len() > 10 => format!(
+            "apps in this file: {}, and {} more",
+            known[..10].join(", "),
+            known.len() - 10
+        ),
+        None => format!("apps in this file: {}", known.join(", ")),
+    }
+}
+
+/// The first cycle a depth-first search from each root in turn meets, as the path from the
+/// app it comes back to, round to that app again. Iterative: a chain of a hundred thousand
+/// apps is as deep as it is long.
+fn find_cycle<'a>(
+    roots: impl Iterator<Item = &'a str>,
+    graph: &BTreeMap<&'a str, Vec<&'a str>>,
+) -> Option<Vec<&'a str>> {
+    let mut seen: BTreeSet<&str> = BTreeSet::new();
+    for root in roots {
+        if !seen.insert(root) {
+            continue;
         }
-        if !done.insert(n) {
-            return None;
-        }
-        stack.push(n);
-        for &m in g.get(n).into_iter().flatten() {
-            if let Some(c) = visit(m, g, stack, done) {
-                return Some(c);
+        // The path being explored, each app with the index of its next dependency.
+        let mut path: Vec<(&str, usize)> = vec![(root, 0)];
+        let mut on_path: BTreeSet<&str> = BTreeSet::from([root]);
+        while let Some((n, next)) = path.last_mut() {
+            let deps = graph.get(*n).map_or(&[][..], Vec::as_slice);
+            let Some(&m) = deps.get(*next) else {
+                on_path.remove(*n);
+                path.pop();
+                continue;
+            };
+            *next += 1;
+            if on_path.contains(m) {
+                let from = path.iter().position(|(p, _)| *p == m).unwrap_or(0);
+                let mut cycle: Vec<&str> = path[from..].iter().map(|(p, _)| *p).collect();
+                cycle.push(m);
+                return Some(cycle);
+            }
+            if seen.insert(m) {
+                on_path.insert(m);
+                path.push((m, 0));
             }
         }
-        stack.pop();
-        None
     }
-    let mut done = BTreeSet::new();
-    for (name, a) in apps {
-        let _ = a;
-        if let Some(cycle) = visit(name.v.as_str(), &graph, &mut Vec::new(), &mut done) {
-            // Point at the first app of the cycle, where its list says so.
-            let (first, spec) = apps
-                .iter()
-                .find(|(n, _)| n.v == cycle[0])
-                .expect("a cycle is made of apps of this file");
-            let (span, key) = match spec.depends_on.as_ref().or(defaults.depends_on.as_ref()) {
-                Some(list) => list
-                    .v
-                    .iter()
-                    .find(|d| d.v == cycle[1])
-                    .map_or((list.span.clone(), list.key.clone()), |d| {
-                        (d.span.clone(), d.key.clone())
-                    }),
-                None => (first.span.clone(), first.key.clone()),
-            };
-            let how = if cycle.len() == 2 {
-                format!("app {:?} depends on itself", cycle[0])
-            } else {
-                format!("depends_on goes round in a circle: {}", cycle.join(" -> "))
-            };
-            c.error(
-                span,
-                &key,
-                how,
-                "each app must be able to start after the ones it depends on: remove one of these dependencies".to_string(),
-            );
-            break;
-        }
-    }
+    None
+}
+
+/// Point at the first app of the cycle, where its list names the next one.
+fn report_cycle(
+    c: &mut Ctx<'_>,
+    apps: &[(Sp<String>, AppSpec)],
+    defaults: &AppSpec,
+    cycle: &[&str],
+) {
+    let Some((first, spec)) = apps.iter().find(|(n, _)| n.v == cycle[0]) else {
+        return;
+    };
+    let (span, key) = match spec.depends_on.as_ref().or(defaults.depends_on.as_ref()) {
+        Some(list) => list
+            .v
+            .iter()
+            .find(|d| d.v == cycle[1])
+            .map_or((list.span.clone(), list.key.clone()), |d| {
+                (d.span.clone(), d.key.clone())
+            }),
+        None => (first.span.clone(), first.key.clone()),
+    };
+    let how = if cycle.len() == 2 {
+        format!("app {:?} depends on itself", cycle[0])
+    } else if cycle.len() > 12 {
+        format!(
+            "depends_on goes round in a circle of {} apps: {} -> … -> {}",
+            cycle.len() - 1,
+            cycle[..5].join(" -> "),
+            cycle[cycle.len() - 5..].join(" -> ")
+        )
+    } else {
+        format!("depends_on goes round in a circle: {}", cycle.join(" -> "))
+    };
+    c.error(
+        span,
+        &key,
+        how,
+        "each app must be able to start after the ones it depends on: remove one of these dependencies".to_string(),
+    );
 }
 
 /// Two names that turn into the same unit names, or into each other's.
@@ -837,6 +1110,8 @@ fn resolve_file(
         diags,
         host,
         dir,
+        owner: file_owner(host, &abs),
+        needs_user: Vec::new(),
     };
     if f.empty {
         c.error(
@@ -891,6 +1166,7 @@ fn resolve_file(
             apps.push(app);
         }
     }
+    report_needs_user(&mut c);
     check_depends(&mut c, &f.apps, &f.defaults);
     if ns.is_some() {
         check_collisions(&mut c, &ns_name, &f.apps, &f.defaults);
@@ -905,6 +1181,33 @@ fn resolve_file(
         limits: limits(&f.limits),
         apps,
     })
+}
+
+/// Apps that name no `user` in a file whose owner cannot stand in: one error for them all.
+fn report_needs_user(c: &mut Ctx<'_>) {
+    let Some(first) = c.needs_user.first().cloned() else {
+        return;
+    };
+    let Owner::NoDefault(why) = &c.owner else {
+        return;
+    };
+    let names: Vec<String> = c.needs_user.iter().map(|n| format!("{:?}", n.v)).collect();
+    let apps = match names.len() {
+        1 => format!("app {}", names[0]),
+        n if n <= 5 => format!("apps {}", names.join(", ")),
+        n => format!("apps {} and {} more", names[..4].join(", "), n - 4),
+    };
+    let message = format!(
+        "{apps} name{} no `user`, and {} {why}: an app without `user` runs as the owner of its ecosystem file, never as root unasked",
+        if names.len() == 1 { "s" } else { "" },
+        c.src.path.display(),
+    );
+    c.error(
+        first.span.clone(),
+        &format!("{}.user", first.key),
+        message,
+        "say who runs them, in [defaults] or per app: user = \"deploy\" (an account of its own), user = \"dynamic\" (a transient user made up by systemd), or user = \"root\" (root, knowingly)".to_string(),
+    );
 }
 
 /// Resolve every file, then check ports across files and against the installed namespaces.
@@ -936,89 +1239,123 @@ pub fn resolve_all(
         .into_iter()
         .filter(|c| !applying.contains(&c.namespace))
         .collect();
-    let what = |l: &Listen| match l {
+    check_claims(files, &all_claims, &installed, diags);
+    out
+}
+
+fn what(l: &Listen) -> String {
+    match l {
         Listen::Port(p) => format!("port {p}"),
         Listen::HostPort(h, p) => format!("{h}:{p}"),
         Listen::Unix(path) => format!("the socket {path}"),
-    };
-    let how = |c: &Claim| {
-        if c.via_env {
-            format!("binds {} itself (env PORT)", what(&c.listen))
-        } else {
-            format!("listens on {}", what(&c.listen))
-        }
-    };
-    let how_other = |via_env: bool| if via_env { "binds it" } else { "listens on it" };
+    }
+}
+
+fn how(c: &Claim) -> String {
+    if c.via_env {
+        format!("binds {} itself (env PORT)", what(&c.listen))
+    } else {
+        format!("listens on {}", what(&c.listen))
+    }
+}
+
+fn how_other(via_env: bool) -> &'static str {
+    if via_env {
+        "binds it"
+    } else {
+        "listens on it"
+    }
+}
+
+/// No port or socket claimed twice: each claim against the earlier claims of this run (each
+/// pair reported once), then against the namespaces installed.
+fn check_claims(
+    files: &[(Source, FileSpec)],
+    all_claims: &[(usize, String, Claim)],
+    installed: &[crate::host::Claim],
+    diags: &mut Diagnostics,
+) {
+    let mut seen = claims::Index::default();
+    let mut there = claims::Index::default();
+    for (n, other) in installed.iter().enumerate() {
+        there.add(n, &other.listen);
+    }
     for (k, (i, ns, claim)) in all_claims.iter().enumerate() {
         let src = &files[*i].0;
-        // Against earlier claims of this run (each pair reported once).
-        if let Some((j, ons, other)) = all_claims[..k]
-            .iter()
-            .find(|(_, _, o)| o.listen.conflicts(&claim.listen))
-        {
-            let other_src = &files[*j].0;
-            let at = other_src.diag(other.span.clone(), "", "");
-            let (message, help) = if j == i && other.app == claim.app {
-                (
-                    format!("app {:?} lists {} twice", claim.app, what(&claim.listen)),
-                    "name each port once".to_string(),
-                )
-            } else {
-                let whose = if ons == ns {
-                    format!("app {:?}", other.app)
-                } else {
-                    format!("app {:?} of namespace {:?}", other.app, ons)
-                };
-                let place = if j == i {
-                    format!("line {}", at.line)
-                } else {
-                    format!("{}:{}:{}", other_src.path.display(), at.line, at.col)
-                };
-                (
-                    format!(
-                        "app {:?} {}, but {whose} already {} ({place})",
-                        claim.app,
-                        how(claim),
-                        how_other(other.via_env)
-                    ),
-                    "two apps on one port crash-loop with EADDRINUSE: give each app its own port"
-                        .to_string(),
-                )
-            };
-            diags.push(
-                src.diag(claim.span.clone(), &claim.key, message)
-                    .with_help(help),
-            );
+        let earlier = seen.first_conflict(&claim.listen);
+        seen.add(k, &claim.listen);
+        let (message, help) = if let Some(j) = earlier {
+            conflict_in_run(files, &all_claims[j], (*i, ns, claim))
+        } else if let Some(o) = there.first_conflict(&claim.listen) {
+            conflict_installed(&installed[o], claim)
+        } else {
             continue;
-        }
-        if let Some(other) = installed.iter().find(|o| o.listen.conflicts(&claim.listen)) {
-            let unit = other.origin.file_name().map_or_else(
-                || other.origin.display().to_string(),
-                |n| n.to_string_lossy().into_owned(),
-            );
-            let via_env = !unit.ends_with(".socket");
-            let unit = if unit.ends_with(".env") {
-                format!("its environment file {}/{unit}", other.namespace)
-            } else {
-                format!("unit {unit}")
-            };
-            let message = format!(
-                "app {:?} {}, but app {:?} of the installed namespace {:?} already {} ({unit})",
-                claim.app,
-                how(claim),
-                other.app,
-                other.namespace,
-                how_other(via_env)
-            );
-            let help = format!(
-                "two apps on one port crash-loop with EADDRINUSE: choose another port, or first remove that app (unitgen delete {} -n {})",
-                other.app, other.namespace
-            );
-            diags.push(
-                src.diag(claim.span.clone(), &claim.key, message)
-                    .with_help(help),
-            );
-        }
+        };
+        diags.push(
+            src.diag(claim.span.clone(), &claim.key, message)
+                .with_help(help),
+        );
     }
-    out
+}
+
+/// Two claims of this run on one port.
+fn conflict_in_run(
+    files: &[(Source, FileSpec)],
+    (j, ons, other): &(usize, String, Claim),
+    (i, ns, claim): (usize, &String, &Claim),
+) -> (String, String) {
+    let other_src = &files[*j].0;
+    let at = other_src.diag(other.span.clone(), "", "");
+    if *j == i && other.app == claim.app {
+        return (
+            format!("app {:?} lists {} twice", claim.app, what(&claim.listen)),
+            "name each port once".to_string(),
+        );
+    }
+    let whose = if ons == ns {
+        format!("app {:?}", other.app)
+    } else {
+        format!("app {:?} of namespace {:?}", other.app, ons)
+    };
+    let place = if *j == i {
+        format!("line {}", at.line)
+    } else {
+        format!("{}:{}:{}", other_src.path.display(), at.line, at.col)
+    };
+    (
+        format!(
+            "app {:?} {}, but {whose} already {} ({place})",
+            claim.app,
+            how(claim),
+            how_other(other.via_env)
+        ),
+        "two apps on one port crash-loop with EADDRINUSE: give each app its own port".to_string(),
+    )
+}
+
+/// A claim on a port an installed namespace holds.
+fn conflict_installed(other: &crate::host::Claim, claim: &Claim) -> (String, String) {
+    let unit = other.origin.file_name().map_or_else(
+        || other.origin.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let via_env = !unit.ends_with(".socket");
+    let unit = if unit.ends_with(".env") {
+        format!("its environment file {}/{unit}", other.namespace)
+    } else {
+        format!("unit {unit}")
+    };
+    let message = format!(
+        "app {:?} {}, but app {:?} of the installed namespace {:?} already {} ({unit})",
+        claim.app,
+        how(claim),
+        other.app,
+        other.namespace,
+        how_other(via_env)
+    );
+    let help = format!(
+        "two apps on one port crash-loop with EADDRINUSE: choose another port, or first remove that app (unitgen delete {} -n {})",
+        other.app, other.namespace
+    );
+    (message, help)
 }
