@@ -48,6 +48,12 @@ impl Global {
     }
 }
 
+/// The range of `--timeout`: a day at most, so that no deadline computed from it overflows
+/// (`--timeout 18446744073709551615` made apply, start and restart panic).
+fn timeout_secs() -> clap::builder::RangedU64ValueParser {
+    clap::value_parser!(u64).range(1..=86_400)
+}
+
 /// When to color the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
@@ -151,8 +157,8 @@ pub struct ApplyArgs {
     /// Write and reload, but start or restart nothing.
     #[arg(long)]
     pub no_start: bool,
-    /// How long to wait for systemd's jobs, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    /// How long to wait for systemd's jobs, in seconds (1 to 86400).
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = timeout_secs())]
     pub timeout: u64,
     /// How long what started must stay up, as the same process, to count as started, in ms
     /// (PM2's min_uptime); 0 to not wait.
@@ -184,8 +190,8 @@ pub struct TargetArgs {
     /// JSON output (`show` only).
     #[arg(long, hide = true)]
     pub json: bool,
-    /// How long to wait for systemd's jobs, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    /// How long to wait for systemd's jobs, in seconds (1 to 86400).
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = timeout_secs())]
     pub timeout: u64,
 }
 
@@ -197,11 +203,12 @@ pub struct ReloadArgs {
     /// The namespace (needed when the name exists in several).
     #[arg(short, long, value_name = "NS")]
     pub namespace: Option<String>,
-    /// How long an instance must stay up after it is ready before the next one goes, in ms.
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    /// How long an instance must stay up after it is ready before the next one goes, in ms
+    /// (0 to 3600000).
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
     pub settle: u64,
-    /// How long to wait for each instance, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    /// How long to wait for each instance, in seconds (1 to 86400).
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = timeout_secs())]
     pub timeout: u64,
 }
 
@@ -215,8 +222,8 @@ pub struct ScaleArgs {
     /// The namespace.
     #[arg(short, long, value_name = "NS")]
     pub namespace: Option<String>,
-    /// How long to wait for systemd's jobs, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 120)]
+    /// How long to wait for systemd's jobs, in seconds (1 to 86400).
+    #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = timeout_secs())]
     pub timeout: u64,
 }
 

@@ -235,6 +235,58 @@ fn every_expected_error_names_file_line_and_key() {
     }
 }
 
+/// What is not a regular file is named as what it is, and never read: /dev/zero would never
+/// end and a FIFO would block. A file over 10 MiB and a file that is not UTF-8 are refused.
+#[test]
+fn special_files_are_named_and_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let fifo = d.join("fifo.toml");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::from_bits_truncate(0o600)).unwrap();
+    let big = d.join("big.toml");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(10 * 1024 * 1024 + 1)
+        .unwrap();
+    let latin1 = d.join("latin1.toml");
+    std::fs::write(&latin1, b"namespace = \"caf\xe9\"\n").unwrap();
+    let cases: [(&Path, String); 6] = [
+        (d, format!("{} is a directory", d.display())),
+        (&fifo, format!("{} is a FIFO (named pipe)", fifo.display())),
+        (Path::new("/dev/zero"), "/dev/zero is a device".into()),
+        (Path::new("/dev/null"), "/dev/null is a device".into()),
+        (&big, format!("{} is larger than 10 MiB", big.display())),
+        (&latin1, format!("{} is not UTF-8 text", latin1.display())),
+    ];
+    for (path, want) in cases {
+        let out = unitgen()
+            .timeout(std::time::Duration::from_secs(20))
+            .arg("validate")
+            .arg(path)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{}: {stderr}", path.display());
+        assert!(stderr.starts_with(&format!("error: {want}")), "{stderr}");
+    }
+}
+
+/// Values that would overflow a deadline are refused by the command line (they panicked).
+#[test]
+fn out_of_range_options_are_usage_errors() {
+    for args in [
+        &["apply", "x.toml", "--timeout", "18446744073709551615"][..],
+        &["start", "api", "--timeout", "18446744073709551615"],
+        &["restart", "api", "--timeout", "0"],
+        &["reload", "api", "--settle", "18446744073709551615"],
+    ] {
+        let out = unitgen().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("is not in"), "{args:?}: {stderr}");
+    }
+}
+
 /// A depends_on chain of 100,000 apps closed into a circle is followed to its end without
 /// recursion (it overflowed the stack), and the circle is named in a line of reasonable
 /// length.

@@ -126,9 +126,9 @@ pub fn load(g: &Global, files: &[PathBuf]) -> Result<Vec<Namespace>, Failure> {
     let mut texts = Vec::new();
     let mut diags = Diagnostics::default();
     for f in files {
-        match std::fs::read_to_string(f) {
+        match read_ecosystem_file(f) {
             Ok(t) => texts.push((f.clone(), t)),
-            Err(e) => diags.0.extend(config::unreadable(f, &e).0),
+            Err(d) => diags.0.extend(d.0),
         }
     }
     if !diags.is_empty() {
@@ -143,6 +143,82 @@ pub fn load(g: &Global, files: &[PathBuf]) -> Result<Vec<Namespace>, Failure> {
     })?;
     let host = SystemHost::new(claims).for_manager(g.user);
     config::load_all(&texts, &host).map_err(Failure::Config)
+}
+
+/// The most an ecosystem file may hold: far above any real one (a thousand apps take about
+/// 200 KiB), far below what would exhaust memory.
+pub const MAX_FILE_SIZE: u64 = 10 * 1024 * 1024;
+
+/// Read one ecosystem file: a regular file (or a link to one) of at most [`MAX_FILE_SIZE`]
+/// bytes, in UTF-8. A directory, a FIFO, a device or a socket is named as what it is, and
+/// never read: /dev/zero would never end, a FIFO would block.
+pub fn read_ecosystem_file(path: &std::path::Path) -> Result<String, Diagnostics> {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let not_a_file = |t: std::fs::FileType| {
+        let what = if t.is_dir() {
+            "a directory"
+        } else if t.is_fifo() {
+            "a FIFO (named pipe)"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        config::unusable(
+            path,
+            format!(
+                "{} is {what}, not an ecosystem file: give the path of a TOML file",
+                path.display()
+            ),
+        )
+    };
+    let meta = std::fs::metadata(path).map_err(|e| config::unreadable(path, &e))?;
+    if !meta.is_file() {
+        return Err(not_a_file(meta.file_type()));
+    }
+    // O_NONBLOCK: should the path become a FIFO after the check, opening it does not hang.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(path)
+        .map_err(|e| config::unreadable(path, &e))?;
+    let meta = file.metadata().map_err(|e| config::unreadable(path, &e))?;
+    if !meta.is_file() {
+        return Err(not_a_file(meta.file_type()));
+    }
+    let too_big = || {
+        config::unusable(
+            path,
+            format!(
+                "{} is larger than {} MiB, which no ecosystem file needs to be: is it the right file?",
+                path.display(),
+                MAX_FILE_SIZE >> 20
+            ),
+        )
+    };
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| config::unreadable(path, &e))?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        config::unusable(
+            path,
+            format!(
+                "{} is not UTF-8 text (byte {} is not): an ecosystem file is TOML, which is UTF-8",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
 }
 
 /// Run jobs on the units of the selected apps, wait for them, report, and fail with the last
