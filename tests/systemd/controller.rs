@@ -78,11 +78,13 @@ fn two_apps(ns: &str, port: u16, greeting: &str) -> String {
     format!(
         r#"namespace = "{ns}"
 [apps.api]
+user = "root"
 command = "{demo} --echo-env GREETING --stdout-line started"
 instances = 2
 listen = [{port}]
 env = {{ GREETING = "{greeting}" }}
 [apps.worker]
+user = "root"
 command = "/usr/bin/sleep infinity"
 depends_on = ["api"]
 "#,
@@ -188,7 +190,7 @@ fn changing_one_app_restarts_only_that_app(sb: &Sandbox) {
 fn values_round_trip_byte_for_byte_and_inject_nothing(sb: &Sandbox) {
     let tricky = "q\"uo'te \\back\\slash 100% $HOME ${X} ünï ✓\ttab\nnew line";
     let evil = "x\nExecStartPre=/bin/touch /tmp/pwned";
-    let mut file = String::from("namespace = \"c4\"\n[apps.echo]\n");
+    let mut file = String::from("namespace = \"c4\"\n[apps.echo]\nuser = \"root\"\n");
     file.push_str(&format!(
         "command = [{}, \"--port\", \"3105\", \"--echo-env\", \"TRICKY\", \"--echo-env\", \"EVIL\", {}, {}]\n",
         toml_str(&demo()),
@@ -284,9 +286,11 @@ fn killed_instance_is_restarted_and_crash_loop_stops_errored(_shared: &Sandbox) 
         &format!(
             r#"namespace = "c5"
 [apps.api]
+user = "root"
 command = "{demo} --port 3106"
 restart_delay = "200ms"
 [apps.crash]
+user = "root"
 command = "{demo} --exit-at-start"
 restart_delay = "100ms"
 max_restarts = 3
@@ -359,7 +363,7 @@ fn process_env(sb: &Sandbox, unit: &str) -> String {
 
 fn simple(ns: &str, port: u16, value: usize) -> String {
     format!(
-        "namespace = \"{ns}\"\n[apps.web]\ncommand = \"{} --port {port} --echo-env ITER\"\nenv = {{ ITER = \"{value}\" }}\n",
+        "namespace = \"{ns}\"\n[apps.web]\nuser = \"root\"\ncommand = \"{} --port {port} --echo-env ITER\"\nenv = {{ ITER = \"{value}\" }}\n",
         demo()
     )
 }
@@ -502,7 +506,9 @@ fn delete_all_removes_one_namespace_only(sb: &Sandbox) {
 /// Must-show 10: the same, under the calling user's manager with --user.
 fn user_manager_runs_apps_too(sb: &Sandbox) {
     sb.ok(&["systemctl", "start", "user@0.service"]);
-    let f = eco(sb, "c10.toml", &simple("c10", 3114, 7));
+    // --user: the user manager runs the app as its own user, and takes no `user`.
+    let text = simple("c10", 3114, 7).replace("user = \"root\"\n", "");
+    let f = eco(sb, "c10.toml", &text);
     let env = "XDG_RUNTIME_DIR=/run/user/0";
     let u = crate::harness::unitgen_bin();
     let out = sb.sh(&format!("{env} {} --user apply {f}", u.display()));

@@ -56,7 +56,7 @@ fn wait_online(sb: &Sandbox, ns: &str, count: usize) {
 /// Must-show 1: 3 reloads under load, 2 instances and 1 instance: 0 failed requests.
 fn reload_under_load_refuses_no_connection(sb: &Sandbox) {
     let f = eco(sb, "f1.toml", &format!(
-        "namespace = \"f1\"\n[apps.two]\ncommand = \"{d}\"\ninstances = 2\nlisten = [3201]\n[apps.one]\ncommand = \"{d}\"\nlisten = [3202]\n",
+        "namespace = \"f1\"\n[apps.two]\nuser = \"root\"\ncommand = \"{d}\"\ninstances = 2\nlisten = [3201]\n[apps.one]\nuser = \"root\"\ncommand = \"{d}\"\nlisten = [3202]\n",
         d = demo()
     ));
     unitgen_ok(sb, &["apply", &f]);
@@ -93,7 +93,7 @@ fn reload_stops_at_the_first_instance_that_fails(sb: &Sandbox) {
     sb.write("/srv/f2/run.sh", &good);
     sb.ok(&["chmod", "+x", "/srv/f2/run.sh"]);
     // hardening off: the script runs a program of the build tree, which may be under /tmp.
-    let f = eco(sb, "f2.toml", "namespace = \"f2\"\n[apps.api]\ncwd = \"/srv/f2\"\ncommand = \"./run.sh\"\ninstances = 3\nlisten = [3203]\nhardening = \"off\"\n");
+    let f = eco(sb, "f2.toml", "namespace = \"f2\"\n[apps.api]\nuser = \"root\"\ncwd = \"/srv/f2\"\ncommand = \"./run.sh\"\ninstances = 3\nlisten = [3203]\nhardening = \"off\"\n");
     unitgen_ok(sb, &["apply", &f]);
     wait_online(sb, "f2", 3);
     let before = rows(sb, "f2");
@@ -128,7 +128,7 @@ fn reload_stops_at_the_first_instance_that_fails(sb: &Sandbox) {
 /// Must-show 3: `ready = "notify"`: apply returns after READY=1; never ready fails clearly.
 fn notify_readiness_is_waited_for(sb: &Sandbox) {
     let f = eco(sb, "f3.toml", &format!(
-        "namespace = \"f3\"\n[apps.slow]\ncommand = \"{} --port 3204 --notify --ready-delay 1500\"\nready = \"notify\"\n",
+        "namespace = \"f3\"\n[apps.slow]\nuser = \"root\"\ncommand = \"{} --port 3204 --notify --ready-delay 1500\"\nready = \"notify\"\n",
         demo()
     ));
     let t0 = Instant::now();
@@ -151,7 +151,7 @@ fn notify_readiness_is_waited_for(sb: &Sandbox) {
     );
 
     let g = eco(sb, "f3b.toml", &format!(
-        "namespace = \"f3b\"\n[apps.mute]\ncommand = \"{} --port 3205 --notify --never-ready\"\nready = \"notify\"\nstart_timeout = \"2s\"\nrestart = \"never\"\n",
+        "namespace = \"f3b\"\n[apps.mute]\nuser = \"root\"\ncommand = \"{} --port 3205 --notify --never-ready\"\nready = \"notify\"\nstart_timeout = \"2s\"\nrestart = \"never\"\n",
         demo()
     ));
     let out = sb.unitgen(&["apply", &g]);
@@ -169,7 +169,7 @@ fn scale_up_and_down_under_load(sb: &Sandbox) {
         sb,
         "f4.toml",
         &format!(
-            "namespace = \"f4\"\n[apps.api]\ncommand = \"{}\"\ninstances = 2\nlisten = [3206]\n",
+            "namespace = \"f4\"\n[apps.api]\nuser = \"root\"\ncommand = \"{}\"\ninstances = 2\nlisten = [3206]\n",
             demo()
         ),
     );
@@ -211,7 +211,7 @@ fn scale_up_and_down_under_load(sb: &Sandbox) {
 /// Must-show 5: logs across instances in time order; --err only stderr; journalctl sees both.
 fn logs_merge_instances_and_split_stderr(sb: &Sandbox) {
     let f = eco(sb, "f5.toml", &format!(
-        "namespace = \"f5\"\n[apps.api]\ncommand = \"{} --log-every 100 --stderr-line 'E: something failed'\"\ninstances = 2\nlisten = [3207]\n",
+        "namespace = \"f5\"\n[apps.api]\nuser = \"root\"\ncommand = \"{} --log-every 100 --stderr-line 'E: something failed'\"\ninstances = 2\nlisten = [3207]\n",
         demo()
     ));
     unitgen_ok(sb, &["apply", &f]);
@@ -261,7 +261,7 @@ fn logs_merge_instances_and_split_stderr(sb: &Sandbox) {
 /// killed and restarted with Result=oom-kill.
 fn memory_max_is_written_and_enforced_where_possible(sb: &Sandbox) {
     let f = eco(sb, "f6.toml", &format!(
-        "namespace = \"f6\"\n[apps.leak]\ncommand = \"{} --port 3208 --leak-mb-per-sec 50\"\nmemory_max = \"64M\"\n",
+        "namespace = \"f6\"\n[apps.leak]\nuser = \"root\"\ncommand = \"{} --port 3208 --leak-mb-per-sec 50\"\nmemory_max = \"64M\"\n",
         demo()
     ));
     unitgen_ok(sb, &["apply", &f]);
@@ -291,7 +291,7 @@ fn memory_max_is_written_and_enforced_where_possible(sb: &Sandbox) {
 /// cron_restart: the timer is scheduled, and its service restarts the instances one by one.
 fn cron_restart_restarts_one_instance_after_the_other(sb: &Sandbox) {
     let f = eco(sb, "f7.toml", &format!(
-        "namespace = \"f7\"\n[apps.api]\ncommand = \"{}\"\ninstances = 2\nlisten = [3209]\ncron_restart = \"0 3 * * *\"\n",
+        "namespace = \"f7\"\n[apps.api]\nuser = \"root\"\ncommand = \"{}\"\ninstances = 2\nlisten = [3209]\ncron_restart = \"0 3 * * *\"\n",
         demo()
     ));
     unitgen_ok(sb, &["apply", &f]);
