@@ -19,6 +19,7 @@ mod features;
 mod harness;
 mod package;
 mod smoke;
+mod trust;
 mod unmodified;
 
 use std::path::PathBuf;
@@ -37,6 +38,7 @@ fn all_tests() -> Vec<Test> {
     all.extend(package::tests());
     all.extend(features::tests());
     all.extend(unmodified::tests());
+    all.extend(trust::tests());
     all
 }
 
