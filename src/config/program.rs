@@ -320,55 +320,62 @@ pub(super) fn check_reach(
             ok = false;
         }
     }
-    let interps = match &line {
-        Some(l) => interpreters(c.host, l, &path, cwd),
-        None => Ok(Vec::new()),
-    };
-    let interps = match interps {
+    if let Some(l) = &line {
+        ok &= check_interpreters(c, cmd, program, l, &path, cwd, cred, &mut programs);
+    }
+    programs.dedup();
+    let real_cwd = real_cwd?;
+    ok.then_some(Reach { programs, real_cwd })
+}
+
+/// The interpreters of a `#!` line must exist and be reachable: they join `programs`.
+#[allow(clippy::too_many_arguments)]
+fn check_interpreters(
+    c: &mut Ctx<'_>,
+    cmd: &Sp<Vec<String>>,
+    program: &Path,
+    line: &str,
+    path: &[PathBuf],
+    cwd: &Path,
+    cred: &Cred,
+    programs: &mut Vec<PathBuf>,
+) -> bool {
+    let interps = match interpreters(c.host, line, path, cwd) {
         Ok(v) => v,
         Err(name) => {
             let shown: Vec<String> = path.iter().map(|d| c.show(d)).collect();
-            c.error(
-                cmd.span.clone(),
-                &cmd.key,
-                format!(
-                    "{} starts with {:?}, and there is no {name:?} in the service's PATH ({})",
-                    c.show(program),
-                    line.unwrap_or_default(),
-                    shown.join(":")
-                ),
-                Some(format!("install {name} in one of those directories, or set env.PATH to the directories the app's programs are in")),
+            let message = format!(
+                "{} starts with {line:?}, and there is no {name:?} in the service's PATH ({})",
+                c.show(program),
+                shown.join(":")
             );
-            return None;
+            c.error(cmd.span.clone(), &cmd.key, message,
+                Some(format!("install {name} in one of those directories, or set env.PATH to the directories the app's programs are in")));
+            return false;
         }
     };
+    let mut ok = true;
     for i in interps {
         if !c.host.is_executable(&i) {
-            c.error(
-                cmd.span.clone(),
-                &cmd.key,
-                format!(
-                    "{} starts with {:?}, and {} is not found or not executable",
-                    c.show(program),
-                    line.clone().unwrap_or_default(),
-                    c.show(&i)
-                ),
-                Some("install the interpreter, or run the script through one that exists: command = \"node script.js\"".to_string()),
+            let message = format!(
+                "{} starts with {line:?}, and {} is not found or not executable",
+                c.show(program),
+                c.show(&i)
             );
+            c.error(cmd.span.clone(), &cmd.key, message,
+                Some("install the interpreter, or run the script through one that exists: command = \"node script.js\"".to_string()));
             ok = false;
             continue;
         }
         match reach::walk(c.host, &i, cred, Access::Execute { script: false }) {
             Ok(p) => programs.extend([i, p]),
             Err(why) => {
-                blocked(c, &at, cred, "the interpreter", &i, why);
+                blocked(c, &Place::from(cmd), cred, "the interpreter", &i, why);
                 ok = false;
             }
         }
     }
-    programs.dedup();
-    let real_cwd = real_cwd?;
-    ok.then_some(Reach { programs, real_cwd })
+    ok
 }
 
 /// Say why `cred` cannot reach `path`, and how to fix it.

@@ -241,29 +241,9 @@ fn resolve_app(
     let identity = resolve_identity(c, name, a, d);
     let (cwd, cwd_exists) = resolve_cwd(c, a, d);
     let mut env = resolve_env(c, a, d);
-    let home = identity
-        .as_ref()
-        .and_then(|i| i.cred.uid)
-        .and_then(|uid| c.host.user_by_uid(uid))
-        .map(|acct| acct.home);
-    let exec = match pick(&a.command, &d.command) {
-        // Written, but with a bad value: that has its own error.
-        None if a.has("command") || d.has("command") => None,
-        None => {
-            c.error(
-                name.span.clone(),
-                &name.key,
-                "this app has no `command`".into(),
-                "say what to run, like command = \"node dist/server.js\"".to_string(),
-            );
-            None
-        }
-        Some(cmd) => {
-            // What is looked for inside a missing cwd is not another error.
-            let base = cwd.as_deref().filter(|_| cwd_exists);
-            program::resolve_command(c, &cmd, base, &env, home.as_deref()).map(|e| (cmd, e))
-        }
-    };
+    // What is looked for inside a missing cwd is not another error.
+    let base = cwd.as_deref().filter(|_| cwd_exists);
+    let exec = resolve_exec(c, name, a, d, base, &env, identity.as_ref());
     let instances = resolve_instances(c, a, d);
     let listen = resolve_listen(c, name, a, d, claims);
     let increment = resolve_increment(c, a, d, &env, instances, &listen);
@@ -285,8 +265,8 @@ fn resolve_app(
     let wants = unit_names(c, &pick(&a.wants, &d.wants));
     let instance_var = resolve_instance_var(c, a, d);
     check_restart_limits(c, a, d);
-    let reach = match (&exec, &cwd, &identity) {
-        (Some((cmd, e)), Some(dir), Some(id)) if cwd_exists => {
+    let reach = match (&exec, base, &identity) {
+        (Some((cmd, e)), Some(dir), Some(id)) => {
             let place = pick(&a.cwd, &d.cwd).map_or_else(
                 || Place {
                     span: name.span.clone(),
@@ -361,6 +341,38 @@ fn resolve_app(
         programs: reach.programs,
         real_cwd: reach.real_cwd,
     })
+}
+
+/// `command`: the program found (see [`program::resolve_command`]), with the words as
+/// written.
+fn resolve_exec(
+    c: &mut Ctx<'_>,
+    name: &Sp<String>,
+    a: &AppSpec,
+    d: &AppSpec,
+    cwd: Option<&Path>,
+    env: &BTreeMap<String, String>,
+    identity: Option<&Identity>,
+) -> Option<(Sp<Vec<String>>, Vec<String>)> {
+    let Some(cmd) = pick(&a.command, &d.command) else {
+        // Written, but with a bad value: that has its own error.
+        if !a.has("command") && !d.has("command") {
+            c.error(
+                name.span.clone(),
+                &name.key,
+                "this app has no `command`".into(),
+                "say what to run, like command = \"node dist/server.js\"".to_string(),
+            );
+        }
+        return None;
+    };
+    // The run-as user's home, where the help looks for a Node installed with nvm.
+    let home = identity
+        .and_then(|i| i.cred.uid)
+        .and_then(|uid| c.host.user_by_uid(uid))
+        .map(|acct| acct.home);
+    let exec = program::resolve_command(c, &cmd, cwd, env, home.as_deref())?;
+    Some((cmd, exec))
 }
 
 /// The app's name must make valid unit names.
