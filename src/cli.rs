@@ -54,6 +54,11 @@ fn timeout_secs() -> clap::builder::RangedU64ValueParser {
     clap::value_parser!(u64).range(1..=86_400)
 }
 
+/// The range of `--settle`: an hour at most, for the same reason.
+fn settle_ms() -> clap::builder::RangedU64ValueParser {
+    clap::value_parser!(u64).range(0..=3_600_000)
+}
+
 /// When to color the output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Color {
@@ -161,8 +166,8 @@ pub struct ApplyArgs {
     #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = timeout_secs())]
     pub timeout: u64,
     /// How long what started must stay up, as the same process, to count as started, in ms
-    /// (PM2's min_uptime); 0 to not wait.
-    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    /// (PM2's min_uptime); 0 to not wait (at most 3600000).
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = settle_ms())]
     pub settle: u64,
 }
 
@@ -205,7 +210,7 @@ pub struct ReloadArgs {
     pub namespace: Option<String>,
     /// How long an instance must stay up after it is ready before the next one goes, in ms
     /// (0 to 3600000).
-    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = settle_ms())]
     pub settle: u64,
     /// How long to wait for each instance, in seconds (1 to 86400).
     #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = timeout_secs())]

@@ -279,6 +279,7 @@ fn out_of_range_options_are_usage_errors() {
         &["start", "api", "--timeout", "18446744073709551615"],
         &["restart", "api", "--timeout", "0"],
         &["reload", "api", "--settle", "18446744073709551615"],
+        &["apply", "x.toml", "--settle", "18446744073709551615"],
     ] {
         let out = unitgen().args(args).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
