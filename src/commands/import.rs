@@ -72,6 +72,33 @@ fn destination(a: &ImportArgs) -> Result<Out, Failure> {
     })
 }
 
+/// Who runs the imported apps: `--run-as`, else the owner of the PM2 file when that is an
+/// ordinary user (PM2 ran apps as the user who ran it, and the deploy user owns the checkout).
+fn run_as(a: &ImportArgs, host: &dyn Host) -> (Option<String>, String) {
+    if let Some(u) = &a.run_as {
+        return (
+            Some(u.clone()),
+            format!("who runs the apps, as `unitgen import --run-as {u}` said"),
+        );
+    }
+    let owner = std::path::absolute(&a.file)
+        .ok()
+        .and_then(|p| host.owner(&p))
+        .filter(|&uid| uid != 0)
+        .and_then(|uid| host.user_by_uid(uid))
+        .filter(|acct| acct.name != "nobody");
+    match owner {
+        Some(acct) => (
+            Some(acct.name.clone()),
+            format!(
+                "PM2 ran the apps as the user who ran `pm2 start`; the PM2 file belongs to {}",
+                acct.name
+            ),
+        ),
+        None => (None, String::new()),
+    }
+}
+
 /// Import a PM2 ecosystem file.
 pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
     let out = destination(a)?;
@@ -85,12 +112,14 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
             .map(|d| d.join(prog))
             .find(|p| host.is_executable(p))
     };
+    let (run_as, why) = run_as(a, &host);
     let req = Request {
         file: &a.file,
         env: a.env.as_deref(),
         namespace: a.namespace.as_deref(),
         out_dir: &out.abs,
         which: &which,
+        run_as: run_as.as_deref().map(|u| (u, why.as_str())),
     };
     let outcome = import::import(&req).map_err(|e| Failure::Usage(e.to_string()))?;
     let targets = targets(a, &out, &outcome)?;

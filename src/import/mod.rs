@@ -103,6 +103,8 @@ pub struct Request<'a> {
     /// Where is a program in `PATH`? (PM2 runs a script it does not find in cwd from PATH,
     /// and chooses `python` or `python3` by what is there)
     pub which: &'a dyn Fn(&str) -> Option<PathBuf>,
+    /// Who runs the apps, and why, for `user` in [defaults]; none: the file says how to choose.
+    pub run_as: Option<(&'a str, &'a str)>,
 }
 
 /// One TOML file to write.
@@ -352,6 +354,7 @@ pub fn import(req: &Request<'_>) -> Result<Outcome, Error> {
                 req.env,
                 (!same_dir).then_some(pm2_dir.as_path()),
                 &notes.notes,
+                req.run_as,
             )
         })
         .collect();
@@ -669,6 +672,7 @@ fn make_file(
     env: Option<&str>,
     cwd_default: Option<&Path>,
     file_notes: &[String],
+    run_as: Option<(&str, &str)>,
 ) -> Imported {
     let mut summary = Vec::new();
     let ns_comment = namespace_comment(&g, &mut summary);
@@ -681,6 +685,7 @@ fn make_file(
         cwd_default,
         file_notes,
         apps: &g.apps,
+        run_as,
     });
     for a in &g.apps {
         for s in &a.summary {
@@ -723,6 +728,7 @@ struct RenderInput<'a> {
     cwd_default: Option<&'a Path>,
     file_notes: &'a [String],
     apps: &'a [AppOut],
+    run_as: Option<(&'a str, &'a str)>,
 }
 
 /// What `[defaults]` says about the stop signal. PM2 sends every app SIGINT (its
@@ -813,6 +819,16 @@ fn render(r: &RenderInput<'_>) -> String {
             "cwd = {}\n",
             toml::Value::String(dir.display().to_string())
         ));
+    }
+    match r.run_as {
+        Some((user, why)) => {
+            comment(&mut out, why);
+            out.push_str(&format!("user = {}\n", toml::Value::String(user.to_string())));
+        }
+        None => comment(
+            &mut out,
+            "PM2 ran the apps as the user who ran `pm2 start` (here, by the PM2 file, root). unitgen runs an app without `user` as the owner of this file, and never as root unasked: say who runs them, as user = \"deploy\" (an account of its own), \"dynamic\" (made up by systemd) or \"root\" (knowingly), or import with --run-as USER.",
+        ),
     }
     comment(&mut out, STOP_SIGNAL);
     for a in r.apps {
