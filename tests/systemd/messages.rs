@@ -1,0 +1,281 @@
+//! Messages tell the truth, against the real systemd: what `logs`, `delete` and `status` say is
+//! what the journal and systemd hold. Namespaces `msg1`..`msg7`, no ports.
+
+use std::time::Duration;
+
+use crate::harness::{describe, unitgen_bin, wait_until, Sandbox, Test};
+use crate::tests;
+
+pub fn tests() -> Vec<Test> {
+    tests![
+        logs_since_prints_the_newest_lines_of_the_window_in_time_order,
+        logs_with_a_bad_since_exits_2_and_says_why,
+        logs_as_a_user_who_cannot_read_the_journal_says_why_and_fails,
+        user_mode_logs_label_each_line_with_its_app_and_instance,
+    ]
+}
+
+fn eco(sb: &Sandbox, name: &str, text: &str) -> String {
+    let path = format!("/srv/eco/{name}");
+    sb.write(&path, text);
+    path
+}
+
+fn unitgen_ok(sb: &Sandbox, args: &[&str]) -> String {
+    let out = sb.unitgen(args);
+    assert!(
+        out.status.success(),
+        "unitgen {args:?} failed\n{}",
+        describe(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// An app that writes `line1` .. `lineN` at once, then sleeps.
+fn counting_app(n: u32) -> String {
+    format!(
+        r#"command = ["/bin/sh", "-c", "i=1; while [ $i -le {n} ]; do echo line$i; i=$((i+1)); done; exec sleep infinity"]"#
+    )
+}
+
+/// The `lineN` messages of `logs` output, in the order printed.
+fn messages(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter_map(|l| l.split_once(" | ").map(|(_, m)| m))
+        .collect()
+}
+
+/// Until journald has all of an app's lines.
+fn wait_for_line(sb: &Sandbox, unit: &str, line: &str) {
+    wait_until(
+        Duration::from_secs(20),
+        &format!("{line:?} in the journal of {unit}"),
+        || sb.journal(unit).lines().any(|l| l == line),
+    );
+}
+
+/// `--since` with `--lines 5`: the last 5 lines of the window, oldest first. journalctl's
+/// `-n` with `--since` gives the first 5 of the window, which is what unitgen printed.
+fn logs_since_prints_the_newest_lines_of_the_window_in_time_order(sb: &Sandbox) {
+    let f = eco(
+        sb,
+        "msg1.toml",
+        &format!("namespace = \"msg1\"\n[apps.count]\n{}\n", counting_app(40)),
+    );
+    unitgen_ok(sb, &["apply", &f]);
+    wait_for_line(sb, "msg1-count@1.service", "line40");
+    let out = unitgen_ok(
+        sb,
+        &[
+            "logs",
+            "count",
+            "-n",
+            "msg1",
+            "--nostream",
+            "--since",
+            "10 min ago",
+            "--lines",
+            "5",
+        ],
+    );
+    assert_eq!(
+        messages(&out),
+        ["line36", "line37", "line38", "line39", "line40"],
+        "not the newest 5 lines of the window, oldest first:\n{out}"
+    );
+    assert!(out.lines().all(|l| l.contains(" msg1/count@1 | ")), "{out}");
+    // The window still bounds what is shown: a window after every line holds none.
+    let out = unitgen_ok(
+        sb,
+        &[
+            "logs",
+            "count",
+            "-n",
+            "msg1",
+            "--nostream",
+            "--since",
+            "+1h",
+        ],
+    );
+    assert_eq!(out, "", "lines from before --since");
+    // Without --since, the same newest lines; with --json, the same entries.
+    let out = unitgen_ok(sb, &["logs", "-n", "msg1", "--nostream", "--lines", "3"]);
+    assert_eq!(messages(&out), ["line38", "line39", "line40"], "{out}");
+    let out = unitgen_ok(
+        sb,
+        &[
+            "logs",
+            "-n",
+            "msg1",
+            "--nostream",
+            "--lines",
+            "2",
+            "--since",
+            "1 hour ago",
+            "--json",
+        ],
+    );
+    let got: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["MESSAGE"].to_string())
+        .collect();
+    assert_eq!(got, ["\"line39\"", "\"line40\""], "{out}");
+    unitgen_ok(sb, &["delete", "all", "-n", "msg1"]);
+}
+
+/// A `--since` journalctl cannot read is bad usage: exit 2, naming the value and the fix.
+fn logs_with_a_bad_since_exits_2_and_says_why(sb: &Sandbox) {
+    let f = eco(
+        sb,
+        "msg2.toml",
+        &format!("namespace = \"msg2\"\n[apps.count]\n{}\n", counting_app(3)),
+    );
+    unitgen_ok(sb, &["apply", &f]);
+    let out = sb.unitgen(&[
+        "logs",
+        "-n",
+        "msg2",
+        "--nostream",
+        "--since",
+        "bogus o'clock",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--since \"bogus o'clock\"") && err.contains("help:") && err.contains("ago"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty(), "{}", describe(&out));
+    unitgen_ok(sb, &["delete", "all", "-n", "msg2"]);
+}
+
+/// A user outside the groups that read the system journal got nothing and exit 0; now the
+/// reason, the file and the fix, and a failure. In group systemd-journal, the lines.
+fn logs_as_a_user_who_cannot_read_the_journal_says_why_and_fails(sb: &Sandbox) {
+    let f = eco(
+        sb,
+        "msg3.toml",
+        &format!("namespace = \"msg3\"\n[apps.count]\n{}\n", counting_app(5)),
+    );
+    unitgen_ok(sb, &["apply", &f]);
+    wait_for_line(sb, "msg3-count@1.service", "line5");
+    let user = "msgreader";
+    sb.sh_ok(&format!(
+        "id {user} >/dev/null 2>&1 || useradd --no-create-home {user}"
+    ));
+    let logs = format!(
+        "cd / && runuser -u {user} -- {} logs -n msg3 --nostream",
+        unitgen_bin().display()
+    );
+    let out = sb.sh(&logs);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(out.stdout.is_empty(), "{}", describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        user,
+        "cannot read the system journal",
+        "system.journal",
+        "systemd-journal",
+        &format!("usermod -aG systemd-journal {user}"),
+    ] {
+        assert!(err.contains(want), "no {want:?} in:\n{err}");
+    }
+    // The fix it names works.
+    sb.sh_ok(&format!("usermod -aG systemd-journal {user}"));
+    let out = sb.sh(&logs);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        messages(&String::from_utf8_lossy(&out.stdout)),
+        ["line1", "line2", "line3", "line4", "line5"],
+        "{}",
+        describe(&out)
+    );
+    unitgen_ok(sb, &["delete", "all", "-n", "msg3"]);
+}
+
+/// Under a user manager, each line names its app and instance (it said `user@0.service`), and
+/// `show`'s recent lines are there too (journalctl --user read no file of root's).
+fn user_mode_logs_label_each_line_with_its_app_and_instance(sb: &Sandbox) {
+    sb.ok(&["systemctl", "start", "user@0.service"]);
+    let f = eco(
+        sb,
+        "msg4.toml",
+        "namespace = \"msg4\"\n[apps.hello]\ncommand = [\"/bin/sh\", \"-c\", \"echo hello from $UNITGEN_INSTANCE; exec sleep infinity\"]\ninstances = 2\ninstance_var = \"UNITGEN_INSTANCE\"\n",
+    );
+    let user = |args: &str| {
+        format!(
+            "XDG_RUNTIME_DIR=/run/user/0 {} --user {args}",
+            unitgen_bin().display()
+        )
+    };
+    let out = sb.sh(&user(&format!("apply {f}")));
+    assert!(out.status.success(), "{}", describe(&out));
+    let mut text = String::new();
+    wait_until(Duration::from_secs(20), "both instances' lines", || {
+        text = sb.sh_ok(&user("logs -n msg4 --nostream"));
+        text.contains("hello from 0") && text.contains("hello from 1")
+    });
+    for l in text.lines() {
+        assert!(
+            !l.contains("user@"),
+            "labelled with the user manager:\n{text}"
+        );
+    }
+    assert!(
+        text.lines()
+            .any(|l| l.ends_with(" msg4/hello@1 | hello from 0")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.ends_with(" msg4/hello@2 | hello from 1")),
+        "{text}"
+    );
+    let show = sb.sh_ok(&user("show msg4/hello"));
+    assert!(
+        show.contains("hello from"),
+        "no recent logs in show:\n{show}"
+    );
+    let out = sb.sh(&user("delete all -n msg4"));
+    assert!(out.status.success(), "{}", describe(&out));
+
+    // A user who is not root: journald keeps their lines in user-UID.journal where the journal
+    // is persistent (each line said `user@UID.service`), and in the system journal, which
+    // they cannot read, where it is not (said nothing).
+    let name = "msgowner";
+    let uid = sb.sh_ok(&format!(
+        "id -u {name} 2>/dev/null || {{ useradd -m {name} && id -u {name}; }}"
+    ));
+    let uid = uid.trim();
+    sb.ok(&["systemctl", "start", &format!("user@{uid}.service")]);
+    let as_them = |args: &str| {
+        format!(
+            "cd / && runuser -u {name} -- env XDG_RUNTIME_DIR=/run/user/{uid} {} --user {args}",
+            unitgen_bin().display()
+        )
+    };
+    let out = sb.sh(&as_them(&format!("apply {f}")));
+    assert!(out.status.success(), "{}", describe(&out));
+    let persistent = sb
+        .sh("ls -d /var/log/journal/*/ >/dev/null 2>&1")
+        .status
+        .success();
+    if persistent {
+        let mut text = String::new();
+        wait_until(Duration::from_secs(20), "their instances' lines", || {
+            text = sb.sh_ok(&as_them("logs -n msg4 --nostream"));
+            text.contains("hello from 0") && text.contains("hello from 1")
+        });
+        assert!(
+            text.lines().all(|l| l.contains(" msg4/hello@")),
+            "labelled with something else than the app:\n{text}"
+        );
+    } else {
+        let out = sb.sh(&as_them("logs -n msg4 --nostream"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        assert!(err.contains("not persistent"), "{err}");
+    }
+    let out = sb.sh(&as_them("delete all -n msg4"));
+    assert!(out.status.success(), "{}", describe(&out));
+}
