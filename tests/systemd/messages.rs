@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{describe, unitgen_bin, wait_until, Sandbox, Test};
+use crate::harness::{demo_server_bin, describe, unitgen_bin, wait_until, Sandbox, Test};
 use crate::tests;
 
 pub fn tests() -> Vec<Test> {
@@ -12,7 +12,13 @@ pub fn tests() -> Vec<Test> {
         logs_with_a_bad_since_exits_2_and_says_why,
         logs_as_a_user_who_cannot_read_the_journal_says_why_and_fails,
         user_mode_logs_label_each_line_with_its_app_and_instance,
+        delete_all_counts_each_file_once,
+        delete_leaves_no_unit_behind_in_systemd,
     ]
+}
+
+fn demo() -> String {
+    demo_server_bin().to_str().expect("utf-8 path").to_string()
 }
 
 fn eco(sb: &Sandbox, name: &str, text: &str) -> String {
@@ -278,4 +284,88 @@ fn user_mode_logs_label_each_line_with_its_app_and_instance(sb: &Sandbox) {
     }
     let out = sb.sh(&as_them("delete all -n msg4"));
     assert!(out.status.success(), "{}", describe(&out));
+}
+
+/// `delete all` counted the apps' unit files twice (once as the app's, once as the
+/// namespace's); now each file once, the environment files apart.
+fn delete_all_counts_each_file_once(sb: &Sandbox) {
+    let f = eco(
+        sb,
+        "msg5.toml",
+        &format!(
+            "namespace = \"msg5\"\n[apps.a]\n{}\ninstances = 2\nenv = {{ X = \"1\" }}\n[apps.b]\n{}\ncron_restart = \"0 3 * * *\"\n",
+            counting_app(1),
+            counting_app(1)
+        ),
+    );
+    unitgen_ok(sb, &["apply", &f]);
+    let units: usize = sb
+        .sh_ok("grep -l '^X-Unitgen-Namespace=msg5$' /etc/systemd/system/* | wc -l")
+        .trim()
+        .parse()
+        .unwrap();
+    let envs: usize = sb
+        .sh_ok("ls /etc/unitgen/env/msg5 | wc -l")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(units >= 5 && envs >= 3, "units {units}, env files {envs}");
+    let out = unitgen_ok(sb, &["delete", "all", "-n", "msg5"]);
+    assert!(
+        out.contains(&format!(
+            "removed {units} unit files and {envs} environment files"
+        )),
+        "{units} unit files and {envs} environment files were installed:\n{out}"
+    );
+    assert_eq!(
+        sb.sh_ok("ls /etc/systemd/system | grep -c msg5 || true")
+            .trim(),
+        "0"
+    );
+    assert!(
+        !sb.exec(&["test", "-e", "/etc/unitgen/env/msg5"])
+            .status
+            .success(),
+        "the namespace's environment directory is left"
+    );
+}
+
+/// Units that failed (a crash at start with no restart) stayed in systemd as `not-found
+/// failed` after delete; delete resets them, one app or the whole namespace.
+fn delete_leaves_no_unit_behind_in_systemd(sb: &Sandbox) {
+    let f = eco(
+        sb,
+        "msg6.toml",
+        &format!(
+            "namespace = \"msg6\"\n[apps.dies]\ncommand = \"{d} --exit-at-start\"\nrestart = \"never\"\n[apps.lives]\n{}\n[apps.dies2]\ncommand = \"{d} --exit-at-start\"\nrestart = \"never\"\ninstances = 2\n",
+            counting_app(1),
+            d = demo()
+        ),
+    );
+    let _ = sb.unitgen(&["apply", &f]); // fails: two apps die at start
+    for unit in [
+        "msg6-dies@1.service",
+        "msg6-dies2@1.service",
+        "msg6-dies2@2.service",
+    ] {
+        sb.wait_unit_state(unit, "failed", Duration::from_secs(20));
+    }
+    let list = |pattern: &str| {
+        sb.ok(&[
+            "systemctl",
+            "list-units",
+            "--all",
+            "--no-legend",
+            "--plain",
+            pattern,
+        ])
+    };
+    let out = unitgen_ok(sb, &["delete", "dies", "-n", "msg6"]);
+    assert!(out.contains("reset 1 failed unit"), "{out}");
+    assert_eq!(list("msg6-dies@*"), "", "after delete dies:\n{out}");
+    assert_eq!(sb.unit_state("msg6-lives@1.service"), "active");
+    let out = unitgen_ok(sb, &["delete", "all", "-n", "msg6"]);
+    assert!(out.contains("reset 2 failed units"), "{out}");
+    let left = format!("{}{}", list("msg6-*"), list("unitgen-msg6.*"));
+    assert_eq!(left, "", "after delete all:\n{out}");
 }
