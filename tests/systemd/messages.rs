@@ -14,6 +14,7 @@ pub fn tests() -> Vec<Test> {
         user_mode_logs_label_each_line_with_its_app_and_instance,
         delete_all_counts_each_file_once,
         delete_leaves_no_unit_behind_in_systemd,
+        status_says_crashing_during_a_crash_loop,
     ]
 }
 
@@ -35,6 +36,17 @@ fn unitgen_ok(sb: &Sandbox, args: &[&str]) -> String {
         describe(&out)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn rows(sb: &Sandbox, ns: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str(&unitgen_ok(sb, &["status", "-n", ns, "--json"])).expect("json")
+}
+
+fn row(sb: &Sandbox, ns: &str, app: &str) -> serde_json::Value {
+    rows(sb, ns)
+        .into_iter()
+        .find(|r| r["app"] == app)
+        .unwrap_or_else(|| panic!("no {ns}/{app} in status"))
 }
 
 /// An app that writes `line1` .. `lineN` at once, then sleeps.
@@ -368,4 +380,63 @@ fn delete_leaves_no_unit_behind_in_systemd(sb: &Sandbox) {
     assert!(out.contains("reset 2 failed units"), "{out}");
     let left = format!("{}{}", list("msg6-*"), list("unitgen-msg6.*"));
     assert_eq!(left, "", "after delete all:\n{out}");
+}
+
+/// An app that exits 1 at once, restarted every 300 ms: `status` said `starting` or `online`
+/// between deaths; now `crashing` in every sample, in the table and in JSON, until the start
+/// limit ends it `errored`. A healthy app beside it stays `online`.
+fn status_says_crashing_during_a_crash_loop(sb: &Sandbox) {
+    let f = eco(
+        sb,
+        "msg7.toml",
+        &format!(
+            r#"namespace = "msg7"
+[apps.loop]
+command = "{d} --exit-at-start"
+restart_delay = "300ms"
+max_restarts = 40
+restart_window = "120s"
+[apps.fine]
+{fine}
+"#,
+            d = demo(),
+            fine = counting_app(1)
+        ),
+    );
+    let _ = sb.unitgen(&["apply", &f]); // fails: the loop app does not stay up
+    wait_until(
+        Duration::from_secs(20),
+        "msg7/loop restarted by systemd",
+        || row(sb, "msg7", "loop")["restarts"].as_u64().unwrap_or(0) >= 1,
+    );
+    let mut seen = Vec::new();
+    for _ in 0..12 {
+        let r = row(sb, "msg7", "loop");
+        seen.push(format!(
+            "{} ({} {}, restarts {})",
+            r["state"], r["active_state"], r["sub_state"], r["restarts"]
+        ));
+        if r["state"] == "errored" {
+            break; // the start limit: also a true answer, and the end of the loop
+        }
+        std::thread::sleep(Duration::from_millis(130));
+    }
+    assert!(
+        seen.iter()
+            .all(|s| s.starts_with("\"crashing\"") || s.starts_with("\"errored\"")),
+        "status during the crash loop:\n{}",
+        seen.join("\n")
+    );
+    assert!(seen[0].starts_with("\"crashing\""), "{}", seen.join("\n"));
+    let table = unitgen_ok(sb, &["status", "-n", "msg7"]);
+    let line = table
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("loop"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(
+        line.contains(" crashing ") || line.contains(" errored "),
+        "{table}"
+    );
+    assert_eq!(row(sb, "msg7", "fine")["state"], "online");
+    let _ = sb.unitgen(&["delete", "all", "-n", "msg7"]);
 }
