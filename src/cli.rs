@@ -82,7 +82,7 @@ pub enum Command {
     /// Make systemd run exactly what the files say: write changed units, reload once, start
     /// or restart what changed, stop and remove what the files no longer name.
     Apply(ApplyArgs),
-    /// One row per instance: state, pid, uptime, restarts, cpu, memory, listen.
+    /// One row per instance: state (online, starting, restarting, crashing, errored, stopping, stopped), pid, uptime, restarts, cpu, memory, listen.
     #[command(visible_aliases = ["ls", "list"])]
     Status(StatusArgs),
     /// One app in depth: its units, files, environment (secrets masked), limits, last exit,

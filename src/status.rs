@@ -6,7 +6,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use crate::selector::Selected;
-use crate::systemd::{num, text, Props, Systemd};
+use crate::systemd::{num, text, ActiveState, Props, Systemd};
 
 /// One instance, as `status --json` prints it. A value systemd cannot give is `null`.
 #[derive(Debug, Clone, Serialize)]
@@ -19,8 +19,8 @@ pub struct Instance {
     pub instance: u32,
     /// The unit, such as `prod-api@1.service`.
     pub unit: String,
-    /// `online`, `stopped`, `errored`, `starting` or `stopping`.
-    pub state: &'static str,
+    /// A PM2 user's word for the state (see [`State`]).
+    pub state: State,
     /// systemd's ActiveState.
     pub active_state: String,
     /// systemd's SubState.
@@ -46,14 +46,101 @@ pub struct Instance {
     pub listen: Vec<String>,
 }
 
-/// A PM2 user's word for systemd's state.
-pub fn state_word(active: &str, sub: &str) -> &'static str {
-    match (active, sub) {
-        ("active", _) | ("reloading", _) => "online",
-        ("activating", _) => "starting",
-        ("deactivating", _) => "stopping",
-        ("failed", _) => "errored",
-        _ => "stopped",
+/// How long a process must stay up for its start to count (PM2's `min_uptime`, and the
+/// default of `apply --settle`): one that dies sooner crashed at start.
+pub const MIN_UPTIME_US: u64 = 1_000_000;
+
+/// A PM2 user's word for an instance's state, from systemd's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Running (ready, where the app says when it is).
+    Online,
+    /// Started by hand or by `apply`, not ready yet.
+    Starting,
+    /// Its process ended after it had been up a while (or was killed); systemd starts it
+    /// again after `restart_delay` (PM2's `waiting restart`).
+    Restarting,
+    /// A crash loop: its last process died less than [`MIN_UPTIME_US`] after it started and
+    /// systemd waits to start it again, or systemd restarted it after a death and the new
+    /// process is younger than that. Past `max_restarts` it ends `errored`.
+    Crashing,
+    /// Failed and left down: the start limit was hit, or it failed to start or stop.
+    Errored,
+    /// Being stopped.
+    Stopping,
+    /// Not running.
+    Stopped,
+}
+
+impl State {
+    /// The word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Online => "online",
+            Self::Starting => "starting",
+            Self::Restarting => "restarting",
+            Self::Crashing => "crashing",
+            Self::Errored => "errored",
+            Self::Stopping => "stopping",
+            Self::Stopped => "stopped",
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// What [`state_word`] decides from: systemd's own values for one instance, all from the one
+/// round of calls that `status` makes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Observed<'a> {
+    /// ActiveState.
+    pub active: ActiveState,
+    /// SubState, such as `running` or `auto-restart`.
+    pub sub: &'a str,
+    /// NRestarts: automatic restarts since it was last started by hand.
+    pub restarts: Option<u64>,
+    /// ExecMainStartTimestamp: when the current (or last) main process started, in µs.
+    pub main_started_us: Option<u64>,
+    /// ExecMainExitTimestamp: when the last main process ended, in µs (unset while it runs).
+    pub main_exited_us: Option<u64>,
+    /// Now, in µs since the epoch.
+    pub now_us: u64,
+}
+
+/// A PM2 user's word for systemd's state. A crash loop is told from systemd's own state:
+/// SubState `auto-restart` after a process that lived less than [`MIN_UPTIME_US`], or a
+/// process restarted by systemd (NRestarts > 0) that is younger than that.
+pub fn state_word(o: &Observed) -> State {
+    let young =
+        |t: Option<u64>, until: u64| t.is_some_and(|t| until.saturating_sub(t) < MIN_UPTIME_US);
+    match o.active {
+        ActiveState::Activating if o.sub == "auto-restart" => {
+            let lived_short = match o.main_exited_us {
+                Some(exit) => young(o.main_started_us, exit),
+                // No exit time: it cannot have lived longer than it has been gone.
+                None => young(o.main_started_us, o.now_us),
+            };
+            if lived_short {
+                State::Crashing
+            } else {
+                State::Restarting
+            }
+        }
+        ActiveState::Active | ActiveState::Reloading | ActiveState::Activating
+            if o.restarts.is_some_and(|n| n > 0) && young(o.main_started_us, o.now_us) =>
+        {
+            State::Crashing
+        }
+        ActiveState::Active | ActiveState::Reloading => State::Online,
+        ActiveState::Activating => State::Starting,
+        ActiveState::Deactivating => State::Stopping,
+        ActiveState::Failed => State::Errored,
+        ActiveState::Inactive | ActiveState::Maintenance => State::Stopped,
     }
 }
 
@@ -123,10 +210,21 @@ fn instance(s: &Selected, i: u32, listed: Option<(&str, &str)>, props: Option<&P
     let empty = Props::new();
     let p = props.unwrap_or(&empty);
     let (active, sub) = listed.unwrap_or(("inactive", "dead"));
+    let state = ActiveState::parse(active);
     let (active, sub) = (active.to_string(), sub.to_string());
-    let running = active == "active" || active == "reloading";
+    let running = matches!(state, ActiveState::Active | ActiveState::Reloading);
     let pid = num(p, "MainPID").filter(|&n| n > 0).map(|n| n as u32);
     let started = num(p, "ExecMainStartTimestamp").filter(|&t| t > 0);
+    let restarts = num(p, "NRestarts");
+    let now = now_us();
+    let word = state_word(&Observed {
+        active: state,
+        sub: &sub,
+        restarts,
+        main_started_us: started,
+        main_exited_us: num(p, "ExecMainExitTimestamp").filter(|&t| t > 0),
+        now_us: now,
+    });
     // CPU, memory and tasks come from the unit's cgroup, the files systemd itself reads for
     // CPUUsageNSec, MemoryCurrent and TasksCurrent: three fewer D-Bus calls per instance.
     // Where the memory controller is off, memory.current is missing: sum the processes.
@@ -150,13 +248,13 @@ fn instance(s: &Selected, i: u32, listed: Option<(&str, &str)>, props: Option<&P
         app: s.app.clone(),
         instance: i,
         unit,
-        state: state_word(&active, &sub),
+        state: word,
         result: text(p, "Result"),
         pid,
-        restarts: num(p, "NRestarts"),
+        restarts,
         started_at: started.map(rfc3339),
         uptime_ms: if running {
-            started.map(|t| now_us().saturating_sub(t) / 1000)
+            started.map(|t| now.saturating_sub(t) / 1000)
         } else {
             None
         },
@@ -196,11 +294,36 @@ pub async fn collect(
         (SERVICE, "NRestarts"),
         (SERVICE, "ExecMainStartTimestamp"),
     ];
-    let props: std::collections::HashMap<String, Props> = sd
+    let mut props: std::collections::HashMap<String, Props> = sd
         .some_properties(&paths, &wanted)
         .await
         .into_iter()
         .collect();
+    // An instance waiting to be restarted whose last process started over MIN_UPTIME ago:
+    // only its exit time tells a crash at start (then a long restart_delay) from a death
+    // after a while. Rare (during a crash loop the start is recent), so asked only then.
+    let now = now_us();
+    let waiting: Vec<(String, String)> = paths
+        .iter()
+        .filter(|(n, _)| {
+            loaded
+                .get(n)
+                .is_some_and(|(_, sub, _)| sub == "auto-restart")
+                && props
+                    .get(n)
+                    .and_then(|p| num(p, "ExecMainStartTimestamp"))
+                    .is_some_and(|t| now.saturating_sub(t) >= MIN_UPTIME_US)
+        })
+        .cloned()
+        .collect();
+    if !waiting.is_empty() {
+        for (n, p) in sd
+            .some_properties(&waiting, &[(SERVICE, "ExecMainExitTimestamp")])
+            .await
+        {
+            props.entry(n).or_default().extend(p);
+        }
+    }
     tracing::debug!("read their properties by {:?}", t0.elapsed());
     let mut out = Vec::new();
     for s in selected {
@@ -229,4 +352,100 @@ pub async fn collect(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: u64 = 1_800_000_000_000_000;
+
+    fn seen(active: ActiveState, sub: &str) -> Observed<'_> {
+        Observed {
+            active,
+            sub,
+            now_us: NOW,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn plain_states_keep_their_pm2_words() {
+        let w = |a, s| state_word(&seen(a, s));
+        assert_eq!(w(ActiveState::Active, "running"), State::Online);
+        assert_eq!(w(ActiveState::Reloading, "reload"), State::Online);
+        assert_eq!(w(ActiveState::Activating, "start"), State::Starting);
+        assert_eq!(
+            w(ActiveState::Deactivating, "stop-sigterm"),
+            State::Stopping
+        );
+        assert_eq!(w(ActiveState::Failed, "failed"), State::Errored);
+        assert_eq!(w(ActiveState::Inactive, "dead"), State::Stopped);
+    }
+
+    #[test]
+    fn waiting_to_restart_after_a_quick_death_is_crashing() {
+        let o = Observed {
+            main_started_us: Some(NOW - 300_000),
+            main_exited_us: Some(NOW - 290_000),
+            ..seen(ActiveState::Activating, "auto-restart")
+        };
+        assert_eq!(state_word(&o), State::Crashing);
+        // Without the exit time, the time since the start bounds its life.
+        let o = Observed {
+            main_exited_us: None,
+            ..o
+        };
+        assert_eq!(state_word(&o), State::Crashing);
+    }
+
+    #[test]
+    fn waiting_to_restart_after_a_long_life_is_restarting() {
+        let o = Observed {
+            main_started_us: Some(NOW - 3_600_000_000),
+            main_exited_us: Some(NOW - 50_000),
+            ..seen(ActiveState::Activating, "auto-restart")
+        };
+        assert_eq!(state_word(&o), State::Restarting);
+        // A long restart_delay after a quick death is still a crash loop.
+        let o = Observed {
+            main_started_us: Some(NOW - 30_000_000),
+            main_exited_us: Some(NOW - 29_900_000),
+            ..o
+        };
+        assert_eq!(state_word(&o), State::Crashing);
+    }
+
+    #[test]
+    fn a_young_process_that_systemd_restarted_is_crashing_until_it_stays_up() {
+        for active in [ActiveState::Active, ActiveState::Activating] {
+            let young = Observed {
+                restarts: Some(4),
+                main_started_us: Some(NOW - 20_000),
+                ..seen(active, "running")
+            };
+            assert_eq!(state_word(&young), State::Crashing, "{active:?}");
+            let settled = Observed {
+                main_started_us: Some(NOW - MIN_UPTIME_US),
+                ..young
+            };
+            assert_ne!(state_word(&settled), State::Crashing, "{active:?}");
+        }
+        // Started by hand (no automatic restart): young is just young.
+        let fresh = Observed {
+            restarts: Some(0),
+            main_started_us: Some(NOW - 20_000),
+            ..seen(ActiveState::Active, "running")
+        };
+        assert_eq!(state_word(&fresh), State::Online);
+    }
+
+    #[test]
+    fn the_words_are_what_json_and_the_table_print() {
+        assert_eq!(
+            serde_json::to_string(&State::Crashing).unwrap(),
+            "\"crashing\""
+        );
+        assert_eq!(format!("{:<9}|", State::Online), "online   |");
+    }
 }

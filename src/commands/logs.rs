@@ -2,12 +2,18 @@
 //! merged across instances in time order, each line showing which instance wrote it. These
 //! are the lines the apps wrote; systemd's own messages about the units are in `unitgen show`
 //! and `journalctl -u`.
+//!
+//! The last `--lines` of the window are read newest first (`journalctl -r`, which stops at
+//! `--since`) and printed oldest first; `--follow` then goes on after the last of them (its
+//! cursor), so that no line is shown twice or missed in between. (journalctl's `-n` with
+//! `--since` gives the *oldest* lines of the window instead.)
 
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 use super::{unit_dir, Failure};
 use crate::cli::{Global, LogsArgs};
+use crate::journal;
 use crate::selector::select;
 
 /// Print (and maybe follow) the logs.
@@ -22,89 +28,150 @@ pub fn run(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
     if selected.is_empty() {
         return Err(Failure::Usage("no apps are installed".into()));
     }
+    let units: Vec<String> = selected.iter().flat_map(|s| s.instance_units()).collect();
+    if units.is_empty() {
+        return Err(Failure::Usage(format!(
+            "error: {} has no instance installed, so no lines to show\n  = help: `unitgen apply FILE` installs them",
+            selected
+                .iter()
+                .map(|s| format!("{}/{}", s.namespace, s.app))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    if let Some(why) = journal::unreadable(g.user) {
+        return Err(Failure::Failed(why));
+    }
     let tty = std::io::stdout().is_terminal();
     let follow = a.follow || (tty && !a.nostream);
-    let mut cmd = Command::new("journalctl");
-    if g.user {
-        cmd.arg("--user");
-    }
-    cmd.args(["--no-pager", "-q", "-o", "json", "-n", &a.lines.to_string()]);
-    if follow {
-        cmd.arg("-f");
-    }
-    if a.err {
-        // Lines the app wrote to standard error carry priority "err" (see unitgen.toml(5)).
-        cmd.args(["-p", "err"]);
-    }
-    if let Some(since) = &a.since {
-        cmd.arg("--since").arg(since);
-    }
+    let color = g.colored(tty);
     // The apps' own lines (what they wrote), not systemd's messages about the units: those
-    // are in `unitgen show` and `journalctl -u`. Several matches of one field are ORed.
-    let field = if g.user {
-        "_SYSTEMD_USER_UNIT"
-    } else {
-        "_SYSTEMD_UNIT"
+    // are in `unitgen show` and `journalctl -u`.
+    let matches = journal::app_matches(&units, g.user);
+    let journalctl = || {
+        let mut cmd = Command::new("journalctl");
+        cmd.args(["--no-pager", "-q", "-o", "json"]);
+        if a.err {
+            // Lines the app wrote to standard error carry priority "err" (see unitgen.toml(5)).
+            cmd.args(["-p", "err"]);
+        }
+        cmd
     };
-    for s in &selected {
-        for unit in s.instance_units() {
-            cmd.arg(format!("{field}={unit}"));
+
+    // The window: its newest lines, newest first.
+    let mut window = journalctl();
+    window.args(["-r", "-n", &a.lines.to_string()]);
+    if let Some(since) = &a.since {
+        window.arg("--since").arg(since);
+    }
+    let got = window
+        .args(&matches)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| Failure::Failed(format!("error: cannot run journalctl: {e}")))?;
+    if !got.status.success() {
+        return Err(journalctl_failed(a, &String::from_utf8_lossy(&got.stderr)));
+    }
+    let text = String::from_utf8_lossy(&got.stdout);
+    let newest_first: Vec<&str> = text.lines().collect();
+    let mut out = std::io::stdout().lock();
+    for line in newest_first.iter().rev() {
+        if print(&mut out, line, a.json, g.user, color).is_err() {
+            return Ok(()); // the reader went away (a closed pipe)
         }
     }
-    let mut child = cmd
+    if !follow {
+        return Ok(());
+    }
+    let _ = out.flush();
+
+    // Then what comes: after the last line shown, or every line of the window if none was.
+    let mut more = journalctl();
+    more.arg("-f");
+    let cursor = newest_first
+        .first()
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| journal::field(&v, "__CURSOR"))
+        .filter(|c| !c.is_empty());
+    match cursor {
+        _ if a.lines == 0 => {
+            more.args(["-n", "0"]);
+        }
+        Some(c) => {
+            more.args(["-n", "all", "--after-cursor", &c]);
+        }
+        None => {
+            more.args(["-n", "all"]);
+            if let Some(since) = &a.since {
+                more.arg("--since").arg(since);
+            }
+        }
+    }
+    let mut child = more
+        .args(&matches)
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
-        .map_err(|e| Failure::Failed(format!("cannot run journalctl: {e}")))?;
+        .map_err(|e| Failure::Failed(format!("error: cannot run journalctl: {e}")))?;
     let stdout = child.stdout.take().expect("piped");
-    let color = g.colored(tty);
-    let mut out = std::io::stdout().lock();
+    let mut closed = false;
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
-        let written = if a.json {
-            writeln!(out, "{line}")
-        } else {
-            writeln!(out, "{}", format(&line, color))
-        };
-        if written.is_err() {
-            break; // the reader went away (a closed pipe)
+        if print(&mut out, &line, a.json, g.user, color).is_err() {
+            closed = true; // the reader went away (a closed pipe)
+            break;
         }
-        if follow {
-            let _ = out.flush();
-        }
+        let _ = out.flush();
     }
-    let _ = child.kill();
-    let _ = child.wait();
-    Ok(())
+    if closed {
+        let _ = child.kill();
+    }
+    match child.wait() {
+        Ok(st) if !st.success() && !closed => Err(Failure::Failed(format!(
+            "error: journalctl stopped following the logs ({st})"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// What went wrong when journalctl refused: a `--since` it cannot read is bad usage (exit 2).
+fn journalctl_failed(a: &LogsArgs, stderr: &str) -> Failure {
+    let said = stderr.trim();
+    match &a.since {
+        Some(since) if said.contains("timestamp") => Failure::Usage(format!(
+            "error: --since {since:?} is not a time journalctl can read ({said})\n  \
+             = help: give a time like \"10 min ago\", \"1h ago\", \"today\", \"yesterday\" or \
+             \"2026-11-22 10:00:00\" (see `man systemd.time`)"
+        )),
+        _ => Failure::Failed(format!("error: journalctl failed: {said}")),
+    }
+}
+
+fn print(
+    out: &mut impl Write,
+    line: &str,
+    json: bool,
+    user: bool,
+    color: bool,
+) -> std::io::Result<()> {
+    if json {
+        writeln!(out, "{line}")
+    } else {
+        writeln!(out, "{}", format(line, user, color))
+    }
 }
 
 /// One journal entry as `TIME ns/app@i | message`.
-fn format(json: &str, color: bool) -> String {
+fn format(json: &str, user: bool, color: bool) -> String {
     let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
         return json.to_string();
     };
-    let field = |k: &str| -> String {
-        match &v[k] {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Array(bytes) => String::from_utf8_lossy(
-                &bytes
-                    .iter()
-                    .filter_map(|b| b.as_u64().map(|b| b as u8))
-                    .collect::<Vec<_>>(),
-            )
-            .into_owned(),
-            _ => String::new(),
-        }
-    };
+    let field = |k: &str| journal::field(&v, k);
     let time = field("__REALTIME_TIMESTAMP")
         .parse::<u64>()
         .map(crate::status::rfc3339)
         .unwrap_or_default();
-    let unit = field("_SYSTEMD_UNIT");
-    let unit = if unit.is_empty() {
-        field("_SYSTEMD_USER_UNIT")
-    } else {
-        unit
-    };
+    let unit = journal::entry_unit(&v, user);
     let who = unit
         .strip_suffix(".service")
         .and_then(|u| u.split_once('-'))
@@ -115,5 +182,24 @@ fn format(json: &str, color: bool) -> String {
         format!("{time} {who} | \x1b[31m{msg}\x1b[0m")
     } else {
         format!("{time} {who} | {msg}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_units_line_names_its_app_not_the_user_manager() {
+        let line = r#"{"__REALTIME_TIMESTAMP":"1763893538000000","_SYSTEMD_UNIT":"user@0.service","_SYSTEMD_USER_UNIT":"m2-web@1.service","MESSAGE":"hello","PRIORITY":"6"}"#;
+        assert_eq!(
+            format(line, true, false),
+            "2025-11-23T10:25:38Z m2/web@1 | hello"
+        );
+        let system = r#"{"__REALTIME_TIMESTAMP":"1763893538000000","_SYSTEMD_UNIT":"m2-web@2.service","MESSAGE":"hi"}"#;
+        assert_eq!(
+            format(system, false, false),
+            "2025-11-23T10:25:38Z m2/web@2 | hi"
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use super::{unit_dir, Failure};
 use crate::cli::{Global, StatusArgs};
 use crate::selector::select;
-use crate::status::{collect, Instance};
+use crate::status::{collect, Instance, State};
 use crate::systemd::{block_on, Systemd};
 
 fn human_bytes(b: u64) -> String {
@@ -118,10 +118,10 @@ fn print_table(rows: &[Instance], color: bool) {
         let text = line(row);
         if color {
             let code = match r.state {
-                "online" => "32",
-                "errored" => "31",
-                "starting" | "stopping" => "33",
-                _ => "2",
+                State::Online => "32",
+                State::Errored | State::Crashing => "31",
+                State::Starting | State::Stopping | State::Restarting => "33",
+                State::Stopped => "2",
             };
             println!("\x1b[{code}m{text}\x1b[0m");
         } else {

@@ -17,6 +17,7 @@ mod controller;
 mod converge;
 mod features;
 mod harness;
+mod messages;
 mod package;
 mod smoke;
 mod trust;
@@ -39,6 +40,7 @@ fn all_tests() -> Vec<Test> {
     all.extend(features::tests());
     all.extend(unmodified::tests());
     all.extend(trust::tests());
+    all.extend(messages::tests());
     all
 }
 
