@@ -24,11 +24,22 @@ pub fn last_lines(units: &[String], n: usize, user: bool) -> String {
 
 /// What to show under a unit that failed: the app's own last error lines first (what it wrote
 /// to standard error, at priority "err", its stack frames left out), then the unit's last lines
-/// of any kind, each line once.
-pub fn failure_lines(unit: &str, user: bool) -> String {
+/// of any kind, each line once. `since_us` (when the failed job began, microseconds since the
+/// epoch): journald reads an app's output from a stream and may not have its last words yet
+/// when the process has just died, so wait (a second at most) for a line the app wrote since.
+pub fn failure_lines(unit: &str, user: bool, since_us: Option<u64>) -> String {
     let units = [unit.to_string()];
     // systemd-cat tags the app's lines with the unit's prefix: `prod-api` of `prod-api@2.service`.
     let ident = unit.split(['@', '.']).next().unwrap_or(unit);
+    if let Some(since) = since_us {
+        for _ in 0..10 {
+            if wrote_since(unit, ident, user, since) {
+                break;
+            }
+            let _ = Command::new("journalctl").arg("--sync").output();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
     let errors = error_lines(unit, ident, user);
     let last = last_lines(&units, 12, user);
     let mut out: Vec<&str> = errors.iter().map(String::as_str).collect();
@@ -38,6 +49,25 @@ pub fn failure_lines(unit: &str, user: bool) -> String {
         }
     }
     out.join("\n")
+}
+
+/// Has the app written a line since `since_us`?
+fn wrote_since(unit: &str, ident: &str, user: bool, since_us: u64) -> bool {
+    let since = format!("@{}.{:06}", since_us / 1_000_000, since_us % 1_000_000);
+    Command::new("journalctl")
+        .args([
+            "--no-pager",
+            "-q",
+            "-o",
+            "cat",
+            "-n",
+            "1",
+            "--since",
+            &since,
+        ])
+        .args([if user { "--user-unit" } else { "-u" }, unit, "-t", ident])
+        .output()
+        .is_ok_and(|o| !o.stdout.is_empty())
 }
 
 /// The app's last error lines, without the `at …` frames of a stack.

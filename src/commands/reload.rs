@@ -61,7 +61,12 @@ pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
             }
         }
         if let Some(f) = report.failure {
-            let logs = crate::journal::last_lines(std::slice::from_ref(&f.unit), 15, g.user);
+            let props = block_on(sd.unit(&f.unit)).unwrap_or_default();
+            let logs = crate::journal::failure_lines(
+                &f.unit,
+                g.user,
+                crate::systemd::num(&props, "ExecMainStartTimestamp"),
+            );
             let serving = if f.serving.is_empty() {
                 "nothing of the app serves now".to_string()
             } else {

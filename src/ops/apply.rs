@@ -510,7 +510,11 @@ fn failure(sd: &Systemd, opts: &ApplyOptions, a: &Action, what: String) -> UnitF
         verb: a.verb,
         what,
         result,
-        logs: crate::journal::failure_lines(&a.unit, opts.target.scope == Scope::User),
+        logs: crate::journal::failure_lines(
+            &a.unit,
+            opts.target.scope == Scope::User,
+            systemd::num(&props, "ExecMainStartTimestamp"),
+        ),
     }
 }
 

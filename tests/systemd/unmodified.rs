@@ -265,9 +265,10 @@ fn gunicorn_and_uvicorn_reload_without_a_failed_request(sb: &Sandbox) {
             assert_eq!(failed, 0, "{app}: {figures}");
         } else {
             // uvicorn resets the connections it accepted but had not read yet when it shuts
-            // down (its own issue #2757); nothing else may fail.
+            // down (its own issue #2757): at most the load generator's 8 connections for each
+            // process that stops (the instance and the spare, 3 times); nothing else may fail.
             assert!(
-                failed * 100 <= requests * 2
+                failed <= 8 * 2 * 3
                     && figures["kinds"]
                         .as_object()
                         .unwrap()
