@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use crate::harness::{demo_server_bin, describe, wait_until, Sandbox, Test};
+use crate::harness::{apply, demo, eco, rows, wait_online};
+use crate::harness::{describe, wait_until, Sandbox, Test};
 use crate::tests;
 
 pub fn tests() -> Vec<Test> {
@@ -23,36 +24,8 @@ pub fn tests() -> Vec<Test> {
     ]
 }
 
-fn demo() -> String {
-    demo_server_bin().to_str().expect("utf-8 path").to_string()
-}
-
-/// Write an ecosystem file inside the sandbox and return its path.
-fn eco(sb: &Sandbox, name: &str, text: &str) -> String {
-    let path = format!("/srv/eco/{name}");
-    sb.write(&path, text);
-    path
-}
-
-fn apply(sb: &Sandbox, file: &str) -> String {
-    let out = sb.unitgen(&["apply", file]);
-    assert!(
-        out.status.success(),
-        "unitgen apply {file} failed\n{}",
-        describe(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn status(sb: &Sandbox, ns: &str) -> Vec<serde_json::Value> {
-    let out = sb.unitgen(&["status", "-n", ns, "--json"]);
-    assert!(out.status.success(), "status failed\n{}", describe(&out));
-    serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout)
-        .expect("status --json is a JSON array")
-}
-
 fn pids(sb: &Sandbox, ns: &str) -> Vec<(String, u64)> {
-    status(sb, ns)
+    rows(sb, ns)
         .iter()
         .map(|r| {
             (
@@ -61,17 +34,6 @@ fn pids(sb: &Sandbox, ns: &str) -> Vec<(String, u64)> {
             )
         })
         .collect()
-}
-
-fn wait_online(sb: &Sandbox, ns: &str, count: usize) {
-    wait_until(
-        Duration::from_secs(30),
-        &format!("{count} instances of {ns} online"),
-        || {
-            let s = status(sb, ns);
-            s.len() == count && s.iter().all(|r| r["state"] == "online")
-        },
-    );
 }
 
 fn two_apps(ns: &str, port: u16, greeting: &str) -> String {
@@ -341,7 +303,7 @@ restart_window = "60s"
 }
 
 fn app_row(sb: &Sandbox, ns: &str, app: &str) -> serde_json::Value {
-    status(sb, ns)
+    rows(sb, ns)
         .into_iter()
         .find(|r| r["app"] == app)
         .unwrap_or_else(|| panic!("no {ns}/{app} in status"))

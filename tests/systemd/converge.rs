@@ -4,7 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{demo_server_bin, describe, wait_until, Sandbox, Test};
+use crate::harness::{apply, demo, eco};
+use crate::harness::{describe, wait_until, Sandbox, Test};
 use crate::tests;
 
 pub fn tests() -> Vec<Test> {
@@ -21,26 +22,6 @@ pub fn tests() -> Vec<Test> {
         secrets_are_readable_by_root_and_the_app_only,
         every_instance_gets_its_number_and_its_own_port,
     ]
-}
-
-fn demo() -> String {
-    demo_server_bin().to_str().expect("utf-8 path").to_string()
-}
-
-fn eco(sb: &Sandbox, name: &str, text: &str) -> String {
-    let path = format!("/srv/eco/{name}");
-    sb.write(&path, text);
-    path
-}
-
-fn apply(sb: &Sandbox, file: &str) -> String {
-    let out = sb.unitgen(&["apply", file]);
-    assert!(
-        out.status.success(),
-        "unitgen apply {file} failed\n{}",
-        describe(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A namespace of `apps` apps: the first `listen`s, the others bind a port of their own, all

@@ -3,7 +3,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{demo_server_bin, describe, wait_until, Sandbox, Test};
+use crate::harness::{demo, eco, rows, unitgen_ok, wait_online};
+use crate::harness::{describe, wait_until, Sandbox, Test};
 use crate::tests;
 
 pub fn tests() -> Vec<Test> {
@@ -16,41 +17,6 @@ pub fn tests() -> Vec<Test> {
         memory_max_is_written_and_enforced_where_possible,
         cron_restart_restarts_one_instance_after_the_other,
     ]
-}
-
-fn demo() -> String {
-    demo_server_bin().to_str().expect("utf-8 path").to_string()
-}
-
-fn eco(sb: &Sandbox, name: &str, text: &str) -> String {
-    let path = format!("/srv/eco/{name}");
-    sb.write(&path, text);
-    path
-}
-
-fn unitgen_ok(sb: &Sandbox, args: &[&str]) -> String {
-    let out = sb.unitgen(args);
-    assert!(
-        out.status.success(),
-        "unitgen {args:?} failed\n{}",
-        describe(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn rows(sb: &Sandbox, ns: &str) -> Vec<serde_json::Value> {
-    serde_json::from_str(&unitgen_ok(sb, &["status", "-n", ns, "--json"])).expect("json")
-}
-
-fn wait_online(sb: &Sandbox, ns: &str, count: usize) {
-    wait_until(
-        Duration::from_secs(30),
-        &format!("{count} instances of {ns} online"),
-        || {
-            let r = rows(sb, ns);
-            r.len() == count && r.iter().all(|r| r["state"] == "online")
-        },
-    );
 }
 
 /// Must-show 1: 3 reloads under load, 2 instances and 1 instance: 0 failed requests.

@@ -552,3 +552,50 @@ macro_rules! tests {
         vec![$($crate::harness::Test::new(concat!(module_path!(), "::", stringify!($f)), $f)),*]
     };
 }
+
+// ---- what most tests do
+
+/// The demo_server example's path, for ecosystem files.
+pub fn demo() -> String {
+    demo_server_bin().to_str().expect("utf-8 path").to_string()
+}
+
+/// Write an ecosystem file inside the sandbox (under /srv/eco) and return its path.
+pub fn eco(sb: &Sandbox, name: &str, text: &str) -> String {
+    let path = format!("/srv/eco/{name}");
+    sb.write(&path, text);
+    path
+}
+
+/// Run unitgen inside; panic unless it exits 0; return its stdout.
+pub fn unitgen_ok(sb: &Sandbox, args: &[&str]) -> String {
+    let out = sb.unitgen(args);
+    assert!(
+        out.status.success(),
+        "unitgen {args:?} failed\n{}",
+        describe(&out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `unitgen apply FILE`, which must succeed; its stdout.
+pub fn apply(sb: &Sandbox, file: &str) -> String {
+    unitgen_ok(sb, &["apply", file])
+}
+
+/// `unitgen status -n NS --json`: one JSON object per instance.
+pub fn rows(sb: &Sandbox, ns: &str) -> Vec<serde_json::Value> {
+    serde_json::from_str(&unitgen_ok(sb, &["status", "-n", ns, "--json"])).expect("json")
+}
+
+/// Wait until `count` instances of `ns` are online.
+pub fn wait_online(sb: &Sandbox, ns: &str, count: usize) {
+    wait_until(
+        Duration::from_secs(30),
+        &format!("{count} instances of {ns} online"),
+        || {
+            let r = rows(sb, ns);
+            r.len() == count && r.iter().all(|r| r["state"] == "online")
+        },
+    );
+}

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use crate::harness::{demo_server_bin, describe, unitgen_bin, wait_until, Sandbox, Test};
+use crate::harness::{demo, eco, rows, unitgen_ok};
+use crate::harness::{describe, unitgen_bin, wait_until, Sandbox, Test};
 use crate::tests;
 
 pub fn tests() -> Vec<Test> {
@@ -16,30 +17,6 @@ pub fn tests() -> Vec<Test> {
         delete_leaves_no_unit_behind_in_systemd,
         status_says_crashing_during_a_crash_loop,
     ]
-}
-
-fn demo() -> String {
-    demo_server_bin().to_str().expect("utf-8 path").to_string()
-}
-
-fn eco(sb: &Sandbox, name: &str, text: &str) -> String {
-    let path = format!("/srv/eco/{name}");
-    sb.write(&path, text);
-    path
-}
-
-fn unitgen_ok(sb: &Sandbox, args: &[&str]) -> String {
-    let out = sb.unitgen(args);
-    assert!(
-        out.status.success(),
-        "unitgen {args:?} failed\n{}",
-        describe(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn rows(sb: &Sandbox, ns: &str) -> Vec<serde_json::Value> {
-    serde_json::from_str(&unitgen_ok(sb, &["status", "-n", ns, "--json"])).expect("json")
 }
 
 fn row(sb: &Sandbox, ns: &str, app: &str) -> serde_json::Value {

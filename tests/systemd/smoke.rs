@@ -4,7 +4,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::harness::{demo_server_bin, project_root, target_dir, wait_until, Sandbox, Test};
+use crate::harness::demo;
+use crate::harness::{project_root, target_dir, wait_until, Sandbox, Test};
 use crate::tests;
 
 pub fn tests() -> Vec<Test> {
@@ -22,10 +23,6 @@ pub fn tests() -> Vec<Test> {
         unitgen_runs_inside,
         reboot_keeps_enabled_units,
     ]
-}
-
-fn demo() -> String {
-    demo_server_bin().to_str().expect("utf-8 path").to_string()
 }
 
 fn json(body: &str) -> serde_json::Value {

@@ -10,6 +10,7 @@
 use std::sync::Once;
 use std::time::Duration;
 
+use crate::harness::unitgen_ok;
 use crate::harness::{describe, Sandbox, Test};
 use crate::tests;
 
@@ -53,17 +54,6 @@ fn users(sb: &Sandbox) {
             chown -R nvmu: /home/nvmu/.nvm"#
         ));
     });
-}
-
-/// `unitgen ARGS`, which must succeed.
-fn unitgen_ok(sb: &Sandbox, args: &[&str]) -> String {
-    let out = sb.unitgen(args);
-    assert!(
-        out.status.success(),
-        "unitgen {args:?} failed\n{}",
-        describe(&out)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A JSON answer on the port, once something serves it.

@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::harness::unitgen_ok;
 use crate::harness::{describe, Sandbox, Test};
 use crate::tests;
 
@@ -44,12 +45,6 @@ EOF
 fn write_as(sb: &Sandbox, user: &str, path: &str, text: &str) {
     sb.write(path, text);
     sb.sh_ok(&format!("chown {user}: {path}"));
-}
-
-fn unitgen_ok(sb: &Sandbox, args: &[&str]) -> String {
-    let out = sb.unitgen(args);
-    assert!(out.status.success(), "unitgen {args:?}\n{}", describe(&out));
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `unitgen import` as the deploy user, then the TOML it wrote.
