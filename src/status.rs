@@ -29,6 +29,8 @@ pub struct Instance {
     pub result: Option<String>,
     /// The main process.
     pub pid: Option<u32>,
+    /// Who the main process runs as (its user's name, or its uid).
+    pub user: Option<String>,
     /// Automatic restarts since the unit was last started by hand.
     pub restarts: Option<u64>,
     /// When the main process started, in RFC 3339 (UTC).
@@ -196,6 +198,18 @@ fn cgroup_rss(cgroup: &str) -> Option<u64> {
     any.then_some(total)
 }
 
+/// Who a process runs as: the owner of its /proc entry, by name where the user database has one.
+fn user_of(pid: u32) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata(format!("/proc/{pid}")).ok()?.uid();
+    Some(
+        nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+            .ok()
+            .flatten()
+            .map_or_else(|| uid.to_string(), |u| u.name),
+    )
+}
+
 /// The cgroup of a process, from /proc (cgroup v2's single line).
 fn cgroup_of(pid: u32) -> Option<String> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
@@ -251,6 +265,7 @@ fn instance(s: &Selected, i: u32, listed: Option<(&str, &str)>, props: Option<&P
         state: word,
         result: text(p, "Result"),
         pid,
+        user: pid.and_then(user_of),
         restarts,
         started_at: started.map(rfc3339),
         uptime_ms: if running {

@@ -63,7 +63,7 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
 
 fn print_table(rows: &[Instance], color: bool) {
     let dash = || "-".to_string();
-    let table: Vec<[String; 10]> = rows
+    let table: Vec<[String; 11]> = rows
         .iter()
         .map(|r| {
             [
@@ -71,6 +71,7 @@ fn print_table(rows: &[Instance], color: bool) {
                 r.app.clone(),
                 r.instance.to_string(),
                 r.pid.map_or_else(dash, |p| p.to_string()),
+                r.user.clone().unwrap_or_else(dash),
                 r.state.to_string(),
                 r.uptime_ms.map_or_else(dash, human_ms),
                 r.restarts.map_or_else(dash, |n| n.to_string()),
@@ -90,6 +91,7 @@ fn print_table(rows: &[Instance], color: bool) {
         "APP",
         "ID",
         "PID",
+        "USER",
         "STATE",
         "UPTIME",
         "RESTARTS",

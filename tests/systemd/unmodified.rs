@@ -95,6 +95,12 @@ fn pm2_cluster_app_imported_and_applied_unchanged_reloads_without_a_failed_reque
         "u1deploy",
         "the app does not run as the owner of its files"
     );
+    let status: Vec<serde_json::Value> =
+        serde_json::from_str(&unitgen_ok(sb, &["status", "-n", "u1", "--json"])).unwrap();
+    assert!(
+        status.iter().all(|r| r["user"] == "u1deploy"),
+        "status does not say who runs the app: {status:?}"
+    );
     for (unit, n) in [("u1-shop@1.service", "0"), ("u1-shop@2.service", "1")] {
         let pid = sb.unit_property(unit, "MainPID");
         let env = sb.sh_ok(&format!("tr '\\0' '\\n' < /proc/{pid}/environ"));
