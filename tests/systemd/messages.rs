@@ -55,7 +55,7 @@ fn logs_since_prints_the_newest_lines_of_the_window_in_time_order(sb: &Sandbox) 
     let f = eco(
         sb,
         "msg1.toml",
-        &format!("namespace = \"msg1\"\n[apps.count]\n{}\n", counting_app(40)),
+        &format!("namespace = \"msg1\"\n[defaults]\nuser = \"root\"\n[apps.count]\n{}\n", counting_app(40)),
     );
     unitgen_ok(sb, &["apply", &f]);
     wait_for_line(sb, "msg1-count@1.service", "line40");
@@ -123,7 +123,7 @@ fn logs_with_a_bad_since_exits_2_and_says_why(sb: &Sandbox) {
     let f = eco(
         sb,
         "msg2.toml",
-        &format!("namespace = \"msg2\"\n[apps.count]\n{}\n", counting_app(3)),
+        &format!("namespace = \"msg2\"\n[defaults]\nuser = \"root\"\n[apps.count]\n{}\n", counting_app(3)),
     );
     unitgen_ok(sb, &["apply", &f]);
     let out = sb.unitgen(&[
@@ -150,7 +150,7 @@ fn logs_as_a_user_who_cannot_read_the_journal_says_why_and_fails(sb: &Sandbox) {
     let f = eco(
         sb,
         "msg3.toml",
-        &format!("namespace = \"msg3\"\n[apps.count]\n{}\n", counting_app(5)),
+        &format!("namespace = \"msg3\"\n[defaults]\nuser = \"root\"\n[apps.count]\n{}\n", counting_app(5)),
     );
     unitgen_ok(sb, &["apply", &f]);
     wait_for_line(sb, "msg3-count@1.service", "line5");
@@ -282,7 +282,7 @@ fn delete_all_counts_each_file_once(sb: &Sandbox) {
         sb,
         "msg5.toml",
         &format!(
-            "namespace = \"msg5\"\n[apps.a]\n{}\ninstances = 2\nenv = {{ X = \"1\" }}\n[apps.b]\n{}\ncron_restart = \"0 3 * * *\"\n",
+            "namespace = \"msg5\"\n[defaults]\nuser = \"root\"\n[apps.a]\n{}\ninstances = 2\nenv = {{ X = \"1\" }}\n[apps.b]\n{}\ncron_restart = \"0 3 * * *\"\n",
             counting_app(1),
             counting_app(1)
         ),
@@ -326,7 +326,7 @@ fn delete_leaves_no_unit_behind_in_systemd(sb: &Sandbox) {
         sb,
         "msg6.toml",
         &format!(
-            "namespace = \"msg6\"\n[apps.dies]\ncommand = \"{d} --exit-at-start\"\nrestart = \"never\"\n[apps.lives]\n{}\n[apps.dies2]\ncommand = \"{d} --exit-at-start\"\nrestart = \"never\"\ninstances = 2\n",
+            "namespace = \"msg6\"\n[defaults]\nuser = \"root\"\n[apps.dies]\ncommand = \"{d} --exit-at-start\"\nrestart = \"never\"\n[apps.lives]\n{}\n[apps.dies2]\ncommand = \"{d} --exit-at-start\"\nrestart = \"never\"\ninstances = 2\n",
             counting_app(1),
             d = demo()
         ),
@@ -368,6 +368,8 @@ fn status_says_crashing_during_a_crash_loop(sb: &Sandbox) {
         "msg7.toml",
         &format!(
             r#"namespace = "msg7"
+[defaults]
+user = "root"
 [apps.loop]
 command = "{d} --exit-at-start"
 restart_delay = "300ms"
