@@ -17,6 +17,7 @@ mod controller;
 mod converge;
 mod features;
 mod harness;
+mod monit;
 mod package;
 mod smoke;
 mod unmodified;
@@ -37,6 +38,7 @@ fn all_tests() -> Vec<Test> {
     all.extend(package::tests());
     all.extend(features::tests());
     all.extend(unmodified::tests());
+    all.extend(monit::tests());
     all
 }
 
