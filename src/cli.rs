@@ -102,6 +102,10 @@ pub enum Command {
     Scale(ScaleArgs),
     /// Show an app's logs from the journal, merged across instances.
     Logs(LogsArgs),
+    /// A live view of every instance (state, CPU %, memory, restarts, uptime) and the selected
+    /// app's logs, with keys to restart, reload, stop and start it (PM2's monit).
+    #[command(long_about = crate::monit::LONG_HELP)]
+    Monit(MonitArgs),
     /// Send a signal to the main process of every instance of an app.
     Signal(SignalArgs),
     /// Stop and remove an app's units, or with `all` the whole namespace.
@@ -258,6 +262,16 @@ pub struct LogsArgs {
     /// One JSON object per line (journalctl's export as JSON).
     #[arg(long)]
     pub json: bool,
+}
+
+/// `monit`.
+#[derive(Debug, Args)]
+pub struct MonitArgs {
+    /// An app (`api`, `prod/api`, `api@2`); all apps when left out.
+    pub name: Option<String>,
+    /// The namespace.
+    #[arg(short, long, value_name = "NS")]
+    pub namespace: Option<String>,
 }
 
 /// `signal`.

@@ -14,6 +14,7 @@ pub mod host;
 pub mod import;
 pub mod journal;
 pub mod lock;
+pub mod monit;
 pub mod names;
 pub mod ops;
 pub mod plan;

@@ -6,6 +6,7 @@ mod delete;
 mod import;
 mod logs;
 mod man;
+mod monit;
 pub(crate) mod plan;
 mod reload;
 mod render;
@@ -86,6 +87,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Reload(a) => reload::run(g, &a),
         Command::Scale(a) => scale::run(g, &a),
         Command::Logs(a) => logs::run(g, &a),
+        Command::Monit(a) => monit::run(g, &a),
         Command::Signal(a) => signal::run(g, &a),
         Command::Delete(a) => delete::run(g, &a),
         Command::Import(a) => import::run(g, &a),

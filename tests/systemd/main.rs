@@ -18,6 +18,7 @@ mod converge;
 mod features;
 mod harness;
 mod messages;
+mod monit;
 mod package;
 mod smoke;
 mod trust;
@@ -41,6 +42,7 @@ fn all_tests() -> Vec<Test> {
     all.extend(unmodified::tests());
     all.extend(trust::tests());
     all.extend(messages::tests());
+    all.extend(monit::tests());
     all
 }
 

@@ -55,7 +55,10 @@ fn logs_since_prints_the_newest_lines_of_the_window_in_time_order(sb: &Sandbox) 
     let f = eco(
         sb,
         "msg1.toml",
-        &format!("namespace = \"msg1\"\n[defaults]\nuser = \"root\"\n[apps.count]\n{}\n", counting_app(40)),
+        &format!(
+            "namespace = \"msg1\"\n[defaults]\nuser = \"root\"\n[apps.count]\n{}\n",
+            counting_app(40)
+        ),
     );
     unitgen_ok(sb, &["apply", &f]);
     wait_for_line(sb, "msg1-count@1.service", "line40");
@@ -123,7 +126,10 @@ fn logs_with_a_bad_since_exits_2_and_says_why(sb: &Sandbox) {
     let f = eco(
         sb,
         "msg2.toml",
-        &format!("namespace = \"msg2\"\n[defaults]\nuser = \"root\"\n[apps.count]\n{}\n", counting_app(3)),
+        &format!(
+            "namespace = \"msg2\"\n[defaults]\nuser = \"root\"\n[apps.count]\n{}\n",
+            counting_app(3)
+        ),
     );
     unitgen_ok(sb, &["apply", &f]);
     let out = sb.unitgen(&[
@@ -150,7 +156,10 @@ fn logs_as_a_user_who_cannot_read_the_journal_says_why_and_fails(sb: &Sandbox) {
     let f = eco(
         sb,
         "msg3.toml",
-        &format!("namespace = \"msg3\"\n[defaults]\nuser = \"root\"\n[apps.count]\n{}\n", counting_app(5)),
+        &format!(
+            "namespace = \"msg3\"\n[defaults]\nuser = \"root\"\n[apps.count]\n{}\n",
+            counting_app(5)
+        ),
     );
     unitgen_ok(sb, &["apply", &f]);
     wait_for_line(sb, "msg3-count@1.service", "line5");
