@@ -39,7 +39,7 @@ impl Target {
         Target {
             scope: Scope::System,
             env_dir: PathBuf::from(SYSTEM_ENV_DIR),
-            preload: PathBuf::from(PACKAGED_PRELOAD),
+            preload: PathBuf::from(SYSTEM_PRELOAD),
         }
     }
 
@@ -53,8 +53,9 @@ impl Target {
     }
 }
 
-/// Where the Debian package installs the Node preload.
-pub const PACKAGED_PRELOAD: &str = "/usr/lib/unitgen/node/preload.cjs";
+/// Where `apply` keeps the Node preload for the system manager: state of unitgen's, not a file
+/// of the package, so that removing the package leaves the apps that load it able to start.
+pub const SYSTEM_PRELOAD: &str = "/var/lib/unitgen/node/preload.cjs";
 
 /// The Node preload, as this build of unitgen ships it: it hands the sockets of `listen` to an
 /// unmodified app's own `server.listen(PORT)`, tells when the app listens, and drains
