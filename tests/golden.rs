@@ -74,15 +74,16 @@ fn corpus_is_large_enough() {
     );
 }
 
+/// Every case is compared, and every mismatch reported (not only the first).
 #[test]
 fn golden_units() {
-    for case in cases() {
-        let units = compile_case(&case);
+    insta::glob!("golden", "*.toml", |case| {
+        let units = compile_case(case);
         let text: String = units
             .iter()
             .map(|u| format!("=== {} ===\n{}\n", u.name, u.content))
             .chain(
-                env_case(&case)
+                env_case(case)
                     .iter()
                     .map(|f| format!("=== env: {} ===\n{}\n", f.name, f.content)),
             )
@@ -91,7 +92,7 @@ fn golden_units() {
         insta::with_settings!({ snapshot_suffix => name, prepend_module_to_snapshot => false, omit_expression => true }, {
             insta::assert_snapshot!("units", text);
         });
-    }
+    });
 }
 
 /// `systemd-analyze verify` must say nothing at all about any golden output.
