@@ -17,6 +17,10 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+#[path = "common/expect.rs"]
+mod expect_kit;
+use expect_kit::{diff, Expect};
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -91,46 +95,23 @@ fn every_bad_file_gets_its_error_and_nothing_changes() {
     )
     .unwrap();
     let before = snapshot(units.path());
-    let update = std::env::var_os("UPDATE_EXPECT").is_some();
-    let mut failures = Vec::new();
+    let mut expect = Expect::new();
     for case in cases() {
         let rel = case.strip_prefix(root()).unwrap();
-        let expected_path = case.with_extension("err");
-        for verb in ["validate", "plan"] {
+        let cmd = |verb: &str| {
             let mut cmd = unitgen();
             if rel.to_string_lossy().ends_with(".user.toml") {
                 cmd.arg("--user");
             }
-            let out = cmd
-                .arg(verb)
-                .arg("--unit-dir")
-                .arg(units.path())
-                .arg(rel)
-                .output()
-                .unwrap();
-            let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-            if out.status.code() != Some(2) {
-                failures.push(format!(
-                    "{verb} {}: exit {:?}, want 2\n{stderr}",
-                    rel.display(),
-                    out.status.code()
-                ));
-                continue;
-            }
-            if stderr.contains("panicked") {
-                failures.push(format!("{verb} {}: panicked\n{stderr}", rel.display()));
-            }
-            if verb == "validate" && update {
-                std::fs::write(&expected_path, &stderr).unwrap();
-            }
-            let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
-            if stderr != expected {
-                failures.push(format!(
-                    "{verb} {}: error text differs\n--- want\n{expected}\n--- got\n{stderr}",
-                    rel.display()
-                ));
-            }
-        }
+            cmd.arg(verb).arg("--unit-dir").arg(units.path()).arg(rel);
+            cmd
+        };
+        check_error(
+            &mut expect,
+            &rel.display().to_string(),
+            &case.with_extension("err"),
+            cmd,
+        );
         assert_eq!(
             before,
             snapshot(units.path()),
@@ -138,7 +119,38 @@ fn every_bad_file_gets_its_error_and_nothing_changes() {
             rel.display()
         );
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    expect.finish();
+}
+
+/// `validate` and `plan` both exit 2 with the same error, the one in `expected` and no panic.
+fn check_error(
+    expect: &mut Expect,
+    name: &str,
+    expected: &Path,
+    mut cmd: impl FnMut(&str) -> Command,
+) {
+    let mut texts = Vec::new();
+    for verb in ["validate", "plan"] {
+        let out = cmd(verb).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        if out.status.code() != Some(2) {
+            expect.fail(format!(
+                "{verb} {name}: exit {:?}, want 2\n{stderr}",
+                out.status.code()
+            ));
+        }
+        if stderr.contains("panicked") {
+            expect.fail(format!("{verb} {name}: panicked\n{stderr}"));
+        }
+        texts.push(stderr);
+    }
+    if texts[0] != texts[1] {
+        expect.fail(format!(
+            "{name}: plan's error differs from validate's:\n{}",
+            diff(&texts[0], &texts[1])
+        ));
+    }
+    expect.file(name, expected, &texts[0]);
 }
 
 /// Each directory of `tests/bad/multi/` is one case of several files given together (in name
@@ -167,47 +179,30 @@ fn multi_cases() -> Vec<(PathBuf, Vec<PathBuf>)> {
 fn several_files_are_checked_together() {
     let units = tempfile::tempdir().unwrap();
     let before = snapshot(units.path());
-    let update = std::env::var_os("UPDATE_EXPECT").is_some();
-    let mut failures = Vec::new();
+    let mut expect = Expect::new();
     let cases = multi_cases();
     assert!(!cases.is_empty());
     for (expected_path, files) in cases {
         let name = expected_path.display().to_string();
-        for verb in ["validate", "plan"] {
-            let out = unitgen()
-                .arg(verb)
+        let cmd = |verb: &str| {
+            let mut cmd = unitgen();
+            cmd.arg(verb)
                 .arg("--unit-dir")
                 .arg(units.path())
-                .args(&files)
-                .output()
-                .unwrap();
-            let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-            if out.status.code() != Some(2) {
-                failures.push(format!(
-                    "{verb} {name}: exit {:?}, want 2\n{stderr}",
-                    out.status.code()
-                ));
-                continue;
-            }
-            if verb == "validate" && update {
-                std::fs::write(&expected_path, &stderr).unwrap();
-            }
-            let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
-            if stderr != expected {
-                failures.push(format!(
-                    "{verb} {name}: error text differs\n--- want\n{expected}\n--- got\n{stderr}"
-                ));
-            }
-            if !expected
-                .lines()
-                .next()
-                .is_some_and(|l| l.starts_with("error: "))
-                || !expected.contains("--> tests/bad/multi/")
-            {
-                failures.push(format!(
-                    "{name}: the error does not name file:line:col:\n{expected}"
-                ));
-            }
+                .args(&files);
+            cmd
+        };
+        check_error(&mut expect, &name, &expected_path, cmd);
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if !expected
+            .lines()
+            .next()
+            .is_some_and(|l| l.starts_with("error: "))
+            || !expected.contains("--> tests/bad/multi/")
+        {
+            expect.fail(format!(
+                "{name}: the error does not name file:line:col:\n{expected}"
+            ));
         }
         assert_eq!(
             before,
@@ -215,7 +210,7 @@ fn several_files_are_checked_together() {
             "{name} changed the unit directory"
         );
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    expect.finish();
 }
 
 /// Every expected error names the file, a line and column, and a key.

@@ -12,6 +12,10 @@ use std::process::Output;
 
 use assert_cmd::Command;
 
+#[path = "common/expect.rs"]
+mod expect_kit;
+use expect_kit::Expect;
+
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/import")
 }
@@ -116,48 +120,13 @@ fn text(b: &[u8]) -> String {
 
 /// Compare what a run produced with `tests/import/expected/<case>/`, or write it there.
 fn expect(case: &str, produced: &BTreeMap<String, String>) {
-    let dir = fixtures().join("expected").join(case);
-    if std::env::var_os("UPDATE_EXPECT").is_some() {
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        for (name, content) in produced {
-            std::fs::write(dir.join(name), content).unwrap();
-        }
-        return;
-    }
-    let mut want = BTreeMap::new();
-    for e in std::fs::read_dir(&dir).unwrap_or_else(|_| {
-        panic!(
-            "no expected output in {}: bless it with UPDATE_EXPECT=1",
-            dir.display()
-        )
-    }) {
-        let p = e.unwrap().path();
-        want.insert(
-            p.file_name().unwrap().to_string_lossy().into_owned(),
-            std::fs::read_to_string(&p).unwrap(),
-        );
-    }
-    let names = |m: &BTreeMap<String, String>| m.keys().cloned().collect::<Vec<_>>();
-    assert_eq!(
-        names(produced),
-        names(&want),
-        "case {case}: the files written differ from {}",
-        dir.display()
+    let mut expect = Expect::new();
+    expect.dir(
+        &format!("case {case}"),
+        &fixtures().join("expected").join(case),
+        produced,
     );
-    for (name, got) in produced {
-        let exp = &want[name];
-        if got != exp {
-            let diff = similar::TextDiff::from_lines(exp.as_str(), got.as_str())
-                .unified_diff()
-                .header("expected", "produced")
-                .to_string();
-            panic!(
-                "case {case}: {name} differs from {} (bless with UPDATE_EXPECT=1):\n{diff}",
-                dir.join(name).display()
-            );
-        }
-    }
+    expect.finish();
 }
 
 /// Whether every error is about accounts the PM2 file names that exist on the machines it
