@@ -45,6 +45,85 @@ pub fn restart_service(ns: &str, app: &str) -> String {
     format!("{}.service", restart_stem(ns, app))
 }
 
+/// What a unit of unitgen's is, read back from its name (the reverse of the builders above).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UnitKind {
+    /// `unitgen-NS.slice`.
+    Slice,
+    /// `unitgen-NS.target`.
+    Target,
+    /// `NS-APP@.service`.
+    Template,
+    /// `NS-APP@N.service`.
+    Instance(u32),
+    /// `NS-APP.socket`.
+    Socket,
+    /// `NS-APP-restart.timer`.
+    RestartTimer,
+    /// `NS-APP-restart.service`.
+    RestartService,
+}
+
+/// A unit name of unitgen's: its namespace, its app (none for the slice and target), its kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitName {
+    /// Namespace.
+    pub namespace: String,
+    /// App, for the units of one app.
+    pub app: Option<String>,
+    /// Which unit of the app or namespace.
+    pub kind: UnitKind,
+}
+
+impl UnitName {
+    /// Read a unit name back; `None` for a name no builder here makes.
+    pub fn parse(name: &str) -> Option<UnitName> {
+        let (stem, suffix) = name.rsplit_once('.')?;
+        if let (Some(ns), "slice" | "target") = (stem.strip_prefix("unitgen-"), suffix) {
+            check_namespace(ns).ok()?;
+            return Some(UnitName {
+                namespace: ns.to_string(),
+                app: None,
+                kind: if suffix == "slice" {
+                    UnitKind::Slice
+                } else {
+                    UnitKind::Target
+                },
+            });
+        }
+        let (ns, rest) = stem.split_once('-')?;
+        let (app, kind) = match (suffix, rest.rsplit_once('@')) {
+            ("service", Some((app, ""))) => (app, UnitKind::Template),
+            ("service", Some((app, i))) if i.bytes().all(|b| b.is_ascii_digit()) => {
+                (app, UnitKind::Instance(i.parse().ok()?))
+            }
+            ("service", None) => (rest.strip_suffix("-restart")?, UnitKind::RestartService),
+            ("timer", None) => (rest.strip_suffix("-restart")?, UnitKind::RestartTimer),
+            ("socket", None) => (rest, UnitKind::Socket),
+            _ => return None,
+        };
+        check_namespace(ns).ok()?;
+        check_app(app).ok()?;
+        Some(UnitName {
+            namespace: ns.to_string(),
+            app: Some(app.to_string()),
+            kind,
+        })
+    }
+
+    /// The instance number of an instance of `ns`/`app`, read from `name`.
+    pub fn instance_of(name: &str, ns: &str, app: &str) -> Option<u32> {
+        match UnitName::parse(name)? {
+            UnitName {
+                namespace,
+                app: Some(a),
+                kind: UnitKind::Instance(i),
+            } if namespace == ns && a == app => Some(i),
+            _ => None,
+        }
+    }
+}
+
 /// Check a namespace name: `[a-z][a-z0-9_]{0,31}`, no dash (a dash means a sub-slice).
 pub fn check_namespace(ns: &str) -> Result<(), String> {
     fn valid(ns: &str) -> bool {
@@ -198,6 +277,66 @@ pub fn is_user_name(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_unit_name_reads_back_as_what_made_it() {
+        for (ns, app) in [
+            ("prod", "api"),
+            ("p2", "web-restart"),
+            ("x", "a.b-c"),
+            ("n_1", "9"),
+        ] {
+            let unit = |app: Option<&str>, kind| UnitName {
+                namespace: ns.to_string(),
+                app: app.map(str::to_string),
+                kind,
+            };
+            let cases = [
+                (slice(ns), unit(None, UnitKind::Slice)),
+                (target(ns), unit(None, UnitKind::Target)),
+                (template(ns, app), unit(Some(app), UnitKind::Template)),
+                (
+                    instance(ns, app, 12),
+                    unit(Some(app), UnitKind::Instance(12)),
+                ),
+                (socket(ns, app), unit(Some(app), UnitKind::Socket)),
+                (
+                    restart_timer(ns, app),
+                    unit(Some(app), UnitKind::RestartTimer),
+                ),
+                (
+                    restart_service(ns, app),
+                    unit(Some(app), UnitKind::RestartService),
+                ),
+            ];
+            for (name, want) in cases {
+                assert_eq!(UnitName::parse(&name), Some(want), "{name}");
+            }
+        }
+        for other in [
+            "sshd.service",
+            "prod-api@x.service",
+            "prod-api.mount",
+            "Prod-api.socket",
+            "unitgen.slice",
+            "prod-api@1",
+        ] {
+            assert_eq!(UnitName::parse(other), None, "{other}");
+        }
+        // A namespace called unitgen: its apps' units are not slices.
+        assert_eq!(
+            UnitName::parse("unitgen-x.socket").map(|u| (u.namespace, u.app)),
+            Some(("unitgen".to_string(), Some("x".to_string())))
+        );
+        assert_eq!(
+            UnitName::instance_of("prod-api@3.service", "prod", "api"),
+            Some(3)
+        );
+        assert_eq!(
+            UnitName::instance_of("prod-api@3.service", "prod", "ap"),
+            None
+        );
+    }
 
     #[test]
     fn namespaces() {

@@ -344,13 +344,8 @@ pub async fn collect(
     for s in selected {
         let mut numbers = s.installed.instances.clone();
         // Instances still loaded beyond the wanted count (being stopped, or left by hand).
-        let prefix = format!("{}-{}@", s.namespace, s.app);
         for name in loaded.keys() {
-            if let Some(i) = name
-                .strip_prefix(&prefix)
-                .and_then(|r| r.strip_suffix(".service"))
-                .and_then(|i| i.parse().ok())
-            {
+            if let Some(i) = crate::names::UnitName::instance_of(name, &s.namespace, &s.app) {
                 if !numbers.contains(&i) {
                     numbers.push(i);
                 }

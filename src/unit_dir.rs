@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::config::Listen;
 use crate::host::Claim;
+use crate::names::{UnitKind, UnitName};
 use crate::quote;
 
 /// The suffixes of the units unitgen writes.
@@ -305,28 +306,21 @@ pub fn installed_apps(
     owned: &BTreeMap<String, String>,
 ) -> BTreeMap<String, InstalledApp> {
     let mut apps: BTreeMap<String, InstalledApp> = BTreeMap::new();
-    let prefix = format!("{ns}-");
-    for name in owned.keys() {
-        if let Some(app) = name
-            .strip_prefix(&prefix)
-            .and_then(|r| r.strip_suffix("@.service"))
-        {
-            apps.entry(app.to_string()).or_default();
+    let ours = |name: &str| UnitName::parse(name).filter(|u| u.namespace == ns);
+    for u in owned.keys().filter_map(|n| ours(n)) {
+        if let (Some(app), UnitKind::Template) = (u.app, u.kind) {
+            apps.entry(app).or_default();
         }
     }
     if let Some(target) = owned.get(&crate::names::target(ns)) {
-        for w in target.lines().filter_map(|l| l.strip_prefix("Wants=")) {
-            let w = w.trim();
-            let Some(rest) = w.strip_prefix(&prefix) else {
-                continue;
-            };
-            if let Some((app, i)) = rest
-                .strip_suffix(".service")
-                .and_then(|r| r.rsplit_once('@'))
+        for u in target
+            .lines()
+            .filter_map(|l| l.strip_prefix("Wants="))
+            .filter_map(|w| ours(w.trim()))
+        {
+            if let (Some(a), UnitKind::Instance(i)) = (u.app.and_then(|a| apps.get_mut(&a)), u.kind)
             {
-                if let (Some(a), Ok(i)) = (apps.get_mut(app), i.parse()) {
-                    a.instances.push(i);
-                }
+                a.instances.push(i);
             }
         }
     }

@@ -194,12 +194,17 @@ pub struct LogLine {
     pub systemd: bool,
 }
 
+/// The instance number of `unit` when it is an instance of the app whose units start `stem`.
 fn instance_of(unit: &str, stem: &str) -> Option<u32> {
-    unit.strip_prefix(stem)?
-        .strip_prefix('@')?
-        .strip_suffix(".service")?
-        .parse()
-        .ok()
+    use crate::names::{app_stem, UnitKind, UnitName};
+    match UnitName::parse(unit)? {
+        UnitName {
+            namespace,
+            app: Some(app),
+            kind: UnitKind::Instance(i),
+        } if app_stem(&namespace, &app) == stem => Some(i),
+        _ => None,
+    }
 }
 
 /// A message as one line a terminal shows as is: tabs as spaces, escapes and other control
