@@ -27,7 +27,7 @@ use crate::diagnostic::Diagnostics;
 use crate::host::SystemHost;
 use crate::unit_dir::{self, UnitDir};
 
-/// How a command ended, as the exit status of CLI.md.
+/// How a command ended: its exit status (unitgen(1), EXIT STATUS).
 #[derive(Debug, thiserror::Error)]
 pub enum Failure {
     /// Bad usage or bad config; nothing changed (exit 2).

@@ -64,7 +64,7 @@ pub struct AppOut {
     pub problems: Vec<String>,
 }
 
-/// The order of keys in an app table (that of CONFIG.md's example).
+/// The order of keys in an app table (that of unitgen.toml(5)'s examples).
 const ORDER: &[&str] = &[
     "command",
     "cwd",
