@@ -54,14 +54,13 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
         files.extend(owned.keys().cloned());
     }
     let limit = std::time::Duration::from_secs(a.timeout);
-    let loaded = block_on(sd.loaded(&patterns, &[])).map_err(|e| Failure::Failed(e.to_string()))?;
+    let loaded = block_on(sd.loaded(&patterns, &[]))?;
     let mut jobs: Vec<(String, Verb)> = loaded
         .values()
         .filter(|u| u.is_running() || u.active == ActiveState::Deactivating)
         .map(|u| (u.name.clone(), Verb::Stop))
         .collect();
-    let mut results =
-        block_on(sd.run_jobs(&jobs, limit)).map_err(|e| Failure::Failed(e.to_string()))?;
+    let mut results = block_on(sd.run_jobs(&jobs, limit))?;
     if whole && results.iter().all(|r| r.ok()) {
         // The namespace's slice too, once nothing runs in it: stopping a slice stops what it
         // holds, and a unit someone else put there is not unitgen's to stop.
@@ -70,9 +69,7 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
         let active = text(&p, "ActiveState").map(|a| ActiveState::parse(&a));
         if active.is_some_and(ActiveState::is_running) && holds_nothing(&p) {
             let stop = [(slice, Verb::Stop)];
-            results.extend(
-                block_on(sd.run_jobs(&stop, limit)).map_err(|e| Failure::Failed(e.to_string()))?,
-            );
+            results.extend(block_on(sd.run_jobs(&stop, limit))?);
             jobs.extend(stop);
         }
     }
@@ -88,7 +85,7 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
         )));
     }
     if whole {
-        block_on(sd.disable(&names::target(&ns))).map_err(|e| Failure::Failed(e.to_string()))?;
+        block_on(sd.disable(&names::target(&ns)))?;
     }
     let mut unit_files = 0;
     for f in &files {
@@ -143,10 +140,10 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
     }
     dir.sync()
         .map_err(|e| anyhow::anyhow!("cannot sync {}: {e}", dir.path.display()))?;
-    block_on(sd.reload()).map_err(|e| Failure::Failed(e.to_string()))?;
+    block_on(sd.reload())?;
     // What failed (before, or on its way down) stays loaded as failed, file or not, until
     // its failure is reset: reset it, so that systemd forgets the deleted units.
-    let left = block_on(sd.loaded(&patterns, &[])).map_err(|e| Failure::Failed(e.to_string()))?;
+    let left = block_on(sd.loaded(&patterns, &[]))?;
     let failed_units: Vec<String> = left
         .values()
         .filter(|u| u.is_failed())

@@ -245,8 +245,7 @@ pub fn act(
         .map(|(u, _)| u.clone())
         .collect();
     block_on(sd.reset_failed(&starts));
-    let results = block_on(sd.run_jobs(&jobs, std::time::Duration::from_secs(a.timeout)))
-        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let results = block_on(sd.run_jobs(&jobs, std::time::Duration::from_secs(a.timeout)))?;
     let mut failures = Vec::new();
     for r in &results {
         if r.ok() {

@@ -67,7 +67,7 @@ pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
     ))?;
     dir.write(&target, &out)
         .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", dir.file(&target).display()))?;
-    block_on(sd.reload()).map_err(|e| Failure::Failed(e.to_string()))?;
+    block_on(sd.reload())?;
     let mut jobs: Vec<(String, Verb)> = (1..=a.count)
         .filter(|i| !old.contains(i))
         .map(|i| (names::instance(&ns, &s.app, i), Verb::Start))
@@ -77,8 +77,7 @@ pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
             .filter(|&&i| i > a.count)
             .map(|&i| (names::instance(&ns, &s.app, i), Verb::Stop)),
     );
-    let results = block_on(sd.run_jobs(&jobs, std::time::Duration::from_secs(a.timeout)))
-        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let results = block_on(sd.run_jobs(&jobs, std::time::Duration::from_secs(a.timeout)))?;
     let bad: Vec<String> = results
         .iter()
         .filter(|r| !r.ok())

@@ -35,7 +35,7 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
         g.user,
         std::time::Duration::from_secs(10),
     ))?;
-    let rows = block_on(collect(&sd, &selected)).map_err(|e| Failure::Failed(e.to_string()))?;
+    let rows = block_on(collect(&sd, &selected))?;
     for s in &selected {
         let template = crate::names::template(&s.namespace, &s.app);
         println!("{}/{}", s.namespace, s.app);

@@ -49,7 +49,7 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
         std::time::Duration::from_secs(10),
     ))?;
     tracing::debug!("connected by {:?}", t0.elapsed());
-    let rows = block_on(collect(&sd, &selected)).map_err(|e| Failure::Failed(e.to_string()))?;
+    let rows = block_on(collect(&sd, &selected))?;
     if a.json {
         println!(
             "{}",
