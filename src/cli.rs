@@ -98,7 +98,9 @@ pub enum Command {
     /// Rolling restart: one instance at a time, the next only when the last is ready again;
     /// with `listen`, no connection is refused while it runs.
     Reload(ReloadArgs),
-    /// Change the number of instances of an app in place (the next `apply` resets it to the file).
+    /// Change the number of instances of an app: applies the ecosystem file its units came from
+    /// with the new count (refused while that file has edits not yet applied); the next `apply`
+    /// resets it to the file.
     Scale(ScaleArgs),
     /// Show an app's logs from the journal, merged across instances.
     Logs(LogsArgs),
@@ -231,6 +233,10 @@ pub struct ScaleArgs {
     /// The namespace.
     #[arg(short, long, value_name = "NS")]
     pub namespace: Option<String>,
+    /// How long new instances must stay up after they are ready to count as started, in ms
+    /// (0 to 3600000), as for `apply`.
+    #[arg(long, value_name = "MS", default_value_t = 1000, value_parser = settle_ms())]
+    pub settle: u64,
     /// How long to wait for systemd's jobs, in seconds (1 to 86400).
     #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = timeout_secs())]
     pub timeout: u64,

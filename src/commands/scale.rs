@@ -1,14 +1,17 @@
 //! `unitgen scale NAME N [-n NS]`: change the number of instances in place.
 //!
-//! The ecosystem file stays the source of truth: scale rewrites only the namespace target's
-//! list of instances, starts the new ones and stops the extra ones, and says which line of
-//! the file to change; the next `apply` of the file resets the count to what it says.
+//! The ecosystem file stays the source of truth: scale applies the file the units came from
+//! with the new count ([`crate::ops::scale`]) and says which line of the file to change; the
+//! next `apply` of the file resets the count to what it says.
 
-use super::{unit_dir, Failure};
+use std::time::Duration;
+
+use super::{load, target, unit_dir, Failure};
 use crate::cli::{Global, ScaleArgs};
-use crate::names;
+use crate::ops::apply::ApplyOptions;
+use crate::ops::scale::{self, ScaleOptions};
 use crate::selector::select;
-use crate::systemd::{block_on, Systemd, Verb};
+use crate::systemd::{block_on, Systemd};
 
 /// Scale one app.
 pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
@@ -20,122 +23,66 @@ pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
             "error: scale takes one app, such as `unitgen scale api 4`".into(),
         ));
     }
+    let limit = Duration::from_secs(a.timeout);
     let dir = unit_dir(g);
     let first =
         select(&dir, Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::Usage)?;
     let ns = first[0].namespace.clone();
-    let _lock = crate::lock::namespace(&ns, g.user, std::time::Duration::from_secs(a.timeout))
-        .map_err(|e| anyhow::anyhow!("cannot take the lock of namespace {ns}: {e}"))?;
+    let _lock = crate::lock::namespace(&ns, g.user, limit)?;
+    let claims = crate::lock::claims(g.user, limit)?;
     // Read again under the lock.
     let s = select(&dir, Some(&first[0].app), Some(&ns), true)
         .map_err(Failure::Usage)?
         .remove(0);
-    let old = s.installed.instances.clone();
-    let target = names::target(&ns);
-    let text = dir
-        .owned(&ns)
-        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", dir.path.display()))?
-        .remove(&target)
+    let owned = dir.owned(&ns).map_err(|e| Failure::io(&dir.path, e))?;
+    let source = owned
+        .get(&crate::names::template(&ns, &s.app))
+        .and_then(|t| crate::unit_dir::source_of(t))
+        .map(std::path::PathBuf::from)
         .ok_or_else(|| {
             Failure::Failed(format!(
-                "the target {target} of namespace {ns} is missing: run `unitgen apply` first"
+                "error: the units of {ns}/{} do not name their ecosystem file: set `instances` there and run `unitgen apply FILE`",
+                s.app
             ))
         })?;
-    let prefix = format!("Wants={}-{}@", ns, s.app);
-    let mut out = String::new();
-    let mut placed = false;
-    for line in text.lines() {
-        if line.starts_with(&prefix) {
-            if !placed {
-                for i in 1..=a.count {
-                    out.push_str(&format!("Wants={}\n", names::instance(&ns, &s.app, i)));
-                }
-                placed = true;
-            }
-        } else {
-            out.push_str(line);
-            out.push('\n');
-        }
+    let loaded = load(g, std::slice::from_ref(&source))?.remove(0);
+    if loaded.name != ns {
+        return Err(Failure::Failed(format!(
+            "error: {} now describes namespace {}, not {ns}: set `instances` in the file of {ns} and apply it",
+            source.display(),
+            loaded.name
+        )));
     }
-    let source = crate::unit_dir::source_of(&text)
-        .unwrap_or("the ecosystem file")
-        .to_string();
-    let note = write_instance_env(g, &ns, &s.app, a.count, &source);
-    let sd = block_on(Systemd::connect_within(
-        g.user,
-        std::time::Duration::from_secs(a.timeout),
-    ))?;
-    dir.write(&target, &out)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", dir.file(&target).display()))?;
-    block_on(sd.reload())?;
-    let mut jobs: Vec<(String, Verb)> = (1..=a.count)
-        .filter(|i| !old.contains(i))
-        .map(|i| (names::instance(&ns, &s.app, i), Verb::Start))
-        .collect();
-    jobs.extend(
-        old.iter()
-            .filter(|&&i| i > a.count)
-            .map(|&i| (names::instance(&ns, &s.app, i), Verb::Stop)),
-    );
-    let results = block_on(sd.run_jobs(&jobs, std::time::Duration::from_secs(a.timeout)))?;
-    let bad: Vec<String> = results
-        .iter()
-        .filter(|r| !r.ok())
-        .map(|r| format!("{} {}: job {}", r.verb.as_str(), r.unit, r.result))
-        .collect();
+    let opts = ScaleOptions {
+        apply: ApplyOptions {
+            target: target(g),
+            dir,
+            env_dir: crate::unit_dir::EnvDir::new(target(g).env_dir),
+            default_dir: g.unit_dir.is_none(),
+            start: true,
+            timeout: limit,
+            settle: Duration::from_millis(a.settle),
+        },
+        source: source.clone(),
+        app: s.app.clone(),
+        from: s.installed.instances.len() as u32,
+        to: a.count,
+    };
+    let sd = block_on(Systemd::connect_within(g.user, limit))?;
+    let done = scale::scale(&sd, loaded, &opts, Some(claims))?;
     if !g.quiet {
-        if let Some(note) = note {
-            println!("  note: {note}");
-        }
-        println!("{ns}/{}: {} -> {} instances", s.app, old.len(), a.count);
-        println!("  the next `unitgen apply` resets it to what the file says: to keep it, set `instances = {}` in [apps.{}] of {source}", a.count, s.app);
+        println!("{ns}/{}: {} -> {} instances", s.app, opts.from, a.count);
+        println!("  the next `unitgen apply` resets it to what the file says: to keep it, set `instances = {}` in [apps.{}] of {}", a.count, s.app, source.display());
     }
-    if bad.is_empty() {
+    let failures: Vec<String> = done
+        .report
+        .failures
+        .iter()
+        .map(|f| super::unit_failure(&ns, f))
+        .collect();
+    if failures.is_empty() {
         Ok(())
     } else {
-        Err(Failure::Failed(format!("error: {}", bad.join("\n  "))))
+        Err(Failure::Failed(failures.join("\n\n")))
     }
-}
-
-/// Write the environment files of the app's instances for `count` instances, compiled from the
-/// ecosystem file the units came from. When that file cannot be read any more, the new
-/// instances run without their instance variables: say so.
-fn write_instance_env(g: &Global, ns: &str, app: &str, count: u32, source: &str) -> Option<String> {
-    let why = |e: String| {
-        Some(format!(
-            "the new instances get no instance variable (NODE_APP_INSTANCE): {source} {e}"
-        ))
-    };
-    let text = match std::fs::read_to_string(source) {
-        Ok(t) => t,
-        Err(e) => return why(format!("cannot be read ({e})")),
-    };
-    let host = crate::host::SystemHost::new(Vec::new());
-    let mut loaded = match crate::config::load(std::path::Path::new(source), &text, &host) {
-        Ok(n) if n.name == ns => n,
-        _ => return why("no longer describes this namespace as it is".into()),
-    };
-    loaded.apps.retain(|a| a.name == app);
-    let Some(a) = loaded.apps.first_mut() else {
-        return why(format!("no longer has the app {app}"));
-    };
-    a.instances = count;
-    let env = crate::unit_dir::EnvDir::new(super::target(g).env_dir);
-    let installed = env.scan(ns).unwrap_or_default();
-    for f in crate::compile::env_files(&loaded, &super::target(g)) {
-        let is_instance = f.name.starts_with(&format!("{ns}/{app}@"));
-        if is_instance
-            && installed
-                .get(&f.name)
-                .is_none_or(|old| old.text != f.content)
-        {
-            if let Err(e) = env.write(&f.name, &f.content) {
-                return why(format!(
-                    "(cannot write {}: {e})",
-                    env.file(&f.name).display()
-                ));
-            }
-        }
-    }
-    None
 }

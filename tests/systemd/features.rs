@@ -13,6 +13,7 @@ pub fn tests() -> Vec<Test> {
         reload_stops_at_the_first_instance_that_fails,
         notify_readiness_is_waited_for,
         scale_up_and_down_under_load,
+        scale_refuses_a_file_edited_since_it_was_applied,
         logs_merge_instances_and_split_stderr,
         memory_max_is_written_and_enforced_where_possible,
         cron_restart_restarts_one_instance_after_the_other,
@@ -172,6 +173,40 @@ fn scale_up_and_down_under_load(sb: &Sandbox) {
     eprintln!("scale 2 -> 4 -> 1 under load: {figures}");
     assert_eq!(figures["failed"], 0, "{figures}");
     assert_eq!(sb.unit_state("f4-api.socket"), "active");
+}
+
+/// Scale applies the file the units came from at the new count: an edit of that file not yet
+/// applied is not deployed behind the user's back — scale refuses and changes nothing.
+fn scale_refuses_a_file_edited_since_it_was_applied(sb: &Sandbox) {
+    let file = |version: &str| {
+        format!(
+            "namespace = \"f4b\"\n[apps.api]\nuser = \"root\"\ncommand = \"{} --echo-env VERSION\"\nenv = {{ VERSION = \"{version}\" }}\nlisten = [3216]\n",
+            demo()
+        )
+    };
+    let f = eco(sb, "f4b.toml", &file("v1"));
+    unitgen_ok(sb, &["apply", &f]);
+    wait_online(sb, "f4b", 1);
+    let pid = sb.sh_ok("systemctl show -P MainPID f4b-api@1.service");
+    eco(sb, "f4b.toml", &file("v2"));
+    let out = sb.unitgen(&["scale", "api", "3", "-n", "f4b"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(
+        err.contains("changed since it was applied")
+            && err.contains("unitgen apply /srv/eco/f4b.toml"),
+        "{err}"
+    );
+    assert_eq!(sb.sh_ok("systemctl show -P MainPID f4b-api@1.service"), pid);
+    assert_eq!(sb.unit_state("f4b-api@2.service"), "inactive");
+    assert!(sb
+        .wait_http(3216, Duration::from_secs(5))
+        .contains("\"VERSION\":\"v1\""));
+    // Once applied, scale goes ahead.
+    unitgen_ok(sb, &["apply", &f]);
+    unitgen_ok(sb, &["scale", "api", "3", "-n", "f4b"]);
+    wait_online(sb, "f4b", 3);
+    unitgen_ok(sb, &["delete", "all", "-n", "f4b"]);
 }
 
 /// Must-show 5: logs across instances in time order; --err only stderr; journalctl sees both.
