@@ -174,7 +174,6 @@ pub fn apply(
             refusals.join("\nerror: ")
         )));
     }
-    let dir = &opts.dir;
     let mut reports: Vec<Report> = planned
         .iter()
         .map(|p| Report {
@@ -182,8 +181,23 @@ pub fn apply(
             ..Default::default()
         })
         .collect();
+    write_files(planned, opts, &mut reports)?;
+    drop(claims);
+    stop_and_remove(sd, planned, opts, &mut reports)?;
+    reload_and_enable(sd, planned, opts, &mut reports)?;
+    start_and_roll(sd, planned, opts, &mut reports)?;
+    Ok(reports)
+}
 
-    // 0. The Node preload the units name, where they name it.
+/// 0–1. The Node preload the units name, then what is new or changed: each file old or new,
+/// never torn; the environment before the units, so that a unit never names a file that is
+/// not there yet. Nothing stops yet.
+fn write_files(
+    planned: &[Planned],
+    opts: &ApplyOptions,
+    reports: &mut [Report],
+) -> Result<(), Failure> {
+    let dir = &opts.dir;
     if planned
         .iter()
         .any(|p| p.ns.apps.iter().any(crate::compile::uses_preload))
@@ -191,9 +205,7 @@ pub fn apply(
         crate::preload::install(&opts.target.preload)
             .map_err(|e| Failure::io(&opts.target.preload, e))?;
     }
-
-    // 1. Write what is new or changed: each file old or new, never torn. Nothing stops yet.
-    for (p, rep) in planned.iter().zip(&mut reports) {
+    for (p, rep) in planned.iter().zip(reports.iter_mut()) {
         let mut names: Vec<String> = p.units.iter().map(|u| u.name.clone()).collect();
         names.extend(p.plan.changes.iter().map(|c| c.name().to_string()));
         rep.cleaned = dir
@@ -203,7 +215,6 @@ pub fn apply(
                 .env_dir
                 .clean_temporary(&p.ns.name)
                 .map_err(|e| Failure::io(&opts.env_dir.path, e))?;
-        // The environment first: a unit file never names a file that is not there yet.
         for c in &p.plan.env_changes {
             if let Change::Add(f) | Change::Update(_, f) = c {
                 opts.env_dir
@@ -226,15 +237,23 @@ pub fn apply(
     if planned.iter().any(|p| !p.plan.changes.is_empty()) {
         dir.sync().map_err(|e| Failure::io(&dir.path, e))?;
     }
-    drop(claims);
+    Ok(())
+}
 
-    // 2. Stop what is no longer wanted, then remove its files.
+/// 2. Stop what is no longer wanted, then remove its files.
+fn stop_and_remove(
+    sd: &Systemd,
+    planned: &[Planned],
+    opts: &ApplyOptions,
+    reports: &mut [Report],
+) -> Result<(), Failure> {
+    let dir = &opts.dir;
     let stops: Vec<&Action> = planned.iter().flat_map(|p| &p.plan.stops).collect();
     let results = run(sd, &stops, opts.timeout)?;
-    collect_failures(sd, opts, &stops, &results, planned, &mut reports);
+    collect_failures(sd, opts, &stops, &results, planned, reports);
     let forget: Vec<String> = stops.iter().map(|a| a.unit.clone()).collect();
     systemd::block_on(sd.reset_failed(&forget));
-    for (p, rep) in planned.iter().zip(&mut reports) {
+    for (p, rep) in planned.iter().zip(reports.iter_mut()) {
         for c in &p.plan.changes {
             if let Change::Remove(name, text) = c {
                 dir.remove(name)
@@ -266,11 +285,19 @@ pub fn apply(
     if reports.iter().any(|r| r.removed > 0) {
         dir.sync().map_err(|e| Failure::io(&dir.path, e))?;
     }
+    Ok(())
+}
 
-    // 3. Reload once, and enable the targets for boot.
+/// 3. Reload once, and enable the targets for boot.
+fn reload_and_enable(
+    sd: &Systemd,
+    planned: &[Planned],
+    opts: &ApplyOptions,
+    reports: &mut [Report],
+) -> Result<(), Failure> {
     if planned.iter().any(|p| p.plan.reload) {
         systemd::block_on(sd.reload())?;
-        for r in &mut reports {
+        for r in reports.iter_mut() {
             r.reloaded = true;
         }
     }
@@ -279,15 +306,22 @@ pub fn apply(
         let name = if opts.default_dir {
             target
         } else {
-            dir.file(&target).display().to_string()
+            opts.dir.file(&target).display().to_string()
         };
         systemd::block_on(sd.enable(&name))?;
     }
+    Ok(())
+}
 
-    // 4. Start and restart, then check that what started stays up. The instances of an app
-    //    with a socket are rolled instead, one after the other (a spare first when it has only
-    //    one), so that a ready process always accepts on its socket.
-    let rolls = rolls(planned);
+/// 4. Start and restart, then check that what started stays up. The instances of an app with
+///    a socket are rolled instead, one after the other (a spare first when it has only one),
+///    so that a ready process always accepts on its socket. Counts what each app got.
+fn start_and_roll(
+    sd: &Systemd,
+    planned: &[Planned],
+    opts: &ApplyOptions,
+    reports: &mut [Report],
+) -> Result<(), Failure> {
     let starts: Vec<&Action> = planned
         .iter()
         .flat_map(|p| &p.plan.starts)
@@ -300,57 +334,22 @@ pub fn apply(
         .collect();
     systemd::block_on(sd.reset_failed(&failed_before));
     let results = run(sd, &starts, opts.timeout)?;
-    collect_failures(sd, opts, &starts, &results, planned, &mut reports);
+    collect_failures(sd, opts, &starts, &results, planned, reports);
     let began: Vec<&Action> = starts
         .iter()
         .zip(&results)
         .filter(|(a, r)| r.ok() && a.unit.ends_with(".service"))
         .map(|(a, _)| *a)
         .collect();
-    settle(sd, opts, &began, planned, &mut reports)?;
-    let mut rolled_ok: Vec<(String, String)> = Vec::new();
-    for (i, r) in &rolls {
-        let report = super::roll::roll(
-            sd,
-            r,
-            super::roll::RollOptions {
-                timeout: opts.timeout,
-                settle: opts.settle,
-            },
-        )?;
-        rolled_ok.extend(
-            report
-                .done
-                .iter()
-                .filter(|d| !d.spare)
-                .map(|d| (r.app.clone(), d.unit.clone())),
-        );
-        if let Some(f) = report.failure {
-            let action = Action {
-                unit: f.unit.clone(),
-                app: Some(r.app.clone()),
-                verb: Verb::Roll,
-                reason: plan::Reason::Changed,
-            };
-            let mut what = f.what.clone();
-            if !f.not_rolled.is_empty() {
-                what.push_str(&format!(
-                    "; the roll stopped there, and {} keep the old version",
-                    f.not_rolled.join(", ")
-                ));
-            }
-            let mut failure = failure(sd, opts, &action, what);
-            failure.result = f.result.or(failure.result);
-            reports[*i].failures.push(failure);
-        }
-    }
+    settle(sd, opts, &began, planned, reports)?;
+    let rolled_ok = roll_all(sd, planned, opts, reports)?;
 
     let failed: std::collections::BTreeSet<&str> = reports
         .iter()
         .flat_map(|r| r.failures.iter().map(|f| f.unit.as_str()))
         .collect();
     let mut done: BTreeMap<(&str, Verb), usize> = BTreeMap::new();
-    for (app, _) in &rolled_ok {
+    for app in &rolled_ok {
         *done.entry((app.as_str(), Verb::Roll)).or_default() += 1;
     }
     for (a, r) in starts.iter().zip(&results) {
@@ -381,7 +380,54 @@ pub fn apply(
     for (rep, apps) in reports.iter_mut().zip(apps) {
         rep.apps = apps;
     }
-    Ok(reports)
+    Ok(())
+}
+
+/// Roll the apps the plans roll; a roll that stops is a failure of its namespace. Returns the
+/// app of each instance rolled (the spare not counted).
+fn roll_all(
+    sd: &Systemd,
+    planned: &[Planned],
+    opts: &ApplyOptions,
+    reports: &mut [Report],
+) -> Result<Vec<String>, Failure> {
+    let mut rolled_ok = Vec::new();
+    for (i, r) in &rolls(planned) {
+        let report = super::roll::roll(
+            sd,
+            r,
+            super::roll::RollOptions {
+                timeout: opts.timeout,
+                settle: opts.settle,
+            },
+        )?;
+        rolled_ok.extend(
+            report
+                .done
+                .iter()
+                .filter(|d| !d.spare)
+                .map(|_| r.app.clone()),
+        );
+        if let Some(f) = report.failure {
+            let action = Action {
+                unit: f.unit.clone(),
+                app: Some(r.app.clone()),
+                verb: Verb::Roll,
+                reason: plan::Reason::Changed,
+            };
+            let mut what = f.what.clone();
+            if !f.not_rolled.is_empty() {
+                what.push_str(&format!(
+                    "; the roll stopped there, and {} keep the old version",
+                    f.not_rolled.join(", ")
+                ));
+            }
+            let mut failure = failure(sd, opts, &action, what);
+            failure.result = f.result.or(failure.result);
+            reports[*i].failures.push(failure);
+        }
+    }
+    Ok(rolled_ok)
 }
 
 /// The apps the plans roll (see [`plan::Verb::Roll`]), with the index of their namespace.
