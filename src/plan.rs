@@ -304,34 +304,70 @@ pub fn plan(input: Input<'_>) -> Plan {
         namespace: ns.to_string(),
         ..Default::default()
     };
-    let wanted_names: BTreeSet<&str> = input.units.iter().map(|u| u.name.as_str()).collect();
     files(&input, &mut p);
-    let wanted_units_set: BTreeSet<String> =
-        wanted_units(input.ns).into_iter().map(|w| w.unit).collect();
+    p.refusals.extend(refusals(&input));
+    if !p.refusals.is_empty() {
+        p.changes.clear();
+        p.env_changes.clear();
+        return p;
+    }
+    let wanted = wanted_units(input.ns);
+    let wanted_set: BTreeSet<&str> = wanted.iter().map(|w| w.unit.as_str()).collect();
+    // The apps of files this plan removes.
+    let removed: BTreeMap<&str, Option<String>> = p
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Remove(name, text) => Some((
+                name.as_str(),
+                crate::unit_dir::app_of(text).map(str::to_string),
+            )),
+            _ => None,
+        })
+        .collect();
+    let stops = stops(&input, &wanted_set, &removed);
+    p.reload = !p.changes.is_empty()
+        || input.loaded.iter().any(|(u, l)| {
+            l.need_daemon_reload
+                && (wanted_set.contains(u.as_str()) || removed.contains_key(file_of(u).as_str()))
+        });
+    p.stops = stops;
+    p.enable = !input.target_enabled;
+    if input.start {
+        p.starts = starts(&input, &p, &wanted);
+    }
+    p
+}
+
+/// Reasons to change nothing: a unit the plan wants that an admin masked or linked, or a file
+/// of another owner that shadows it (here or anywhere systemd looks).
+fn refusals(input: &Input<'_>) -> Vec<Refusal> {
+    let ns = input.ns.name.as_str();
+    let mut out = Vec::new();
+    let wanted_names: BTreeSet<&str> = input.units.iter().map(|u| u.name.as_str()).collect();
+    let wanted = wanted_units(input.ns);
+    let wanted_units_set: BTreeSet<&str> = wanted.iter().map(|w| w.unit.as_str()).collect();
     for s in input.shadows {
-        if wanted_names.contains(s.name.as_str()) || wanted_units_set.contains(&s.name) {
+        if wanted_names.contains(s.name.as_str()) || wanted_units_set.contains(s.name.as_str()) {
             match &s.link {
                 Some(to) if to == Path::new("/dev/null") => {
-                    p.refusals.push(Refusal::Masked(s.path.clone()))
+                    out.push(Refusal::Masked(s.path.clone()))
                 }
                 _ if s.namespace.as_deref() == Some(ns) => {}
-                Some(to) => p.refusals.push(Refusal::Linked(s.path.clone(), to.clone())),
-                None => p.refusals.push(Refusal::Foreign(s.path.clone())),
+                Some(to) => out.push(Refusal::Linked(s.path.clone(), to.clone())),
+                None => out.push(Refusal::Foreign(s.path.clone())),
             }
         }
     }
-    // An instance (or any unit) masked or linked by an admin, here or anywhere systemd looks.
-    for w in wanted_units(input.ns) {
+    for w in &wanted {
         if wanted_names.contains(w.unit.as_str()) {
             continue;
         }
         match input.installed.get(&w.unit) {
             Some(Entry::Link(to)) if to == Path::new("/dev/null") => {
-                p.refusals.push(Refusal::Masked(input.dir.join(&w.unit)))
+                out.push(Refusal::Masked(input.dir.join(&w.unit)))
             }
-            Some(Entry::Link(to)) => p
-                .refusals
-                .push(Refusal::Linked(input.dir.join(&w.unit), to.clone())),
+            Some(Entry::Link(to)) => out.push(Refusal::Linked(input.dir.join(&w.unit), to.clone())),
             _ => {
                 if input
                     .loaded
@@ -343,16 +379,65 @@ pub fn plan(input: Input<'_>) -> Plan {
                         .fragment
                         .clone()
                         .unwrap_or_else(|| input.dir.join(&w.unit));
-                    p.refusals.push(Refusal::Masked(at));
+                    out.push(Refusal::Masked(at));
                 }
             }
         }
     }
-    if !p.refusals.is_empty() {
-        p.changes.clear();
-        p.env_changes.clear();
-        return p;
+    out
+}
+
+/// What runs but is no longer wanted: units of removed files, instances past the count.
+fn stops(
+    input: &Input<'_>,
+    wanted_set: &BTreeSet<&str>,
+    removed: &BTreeMap<&str, Option<String>>,
+) -> Vec<Action> {
+    let ns = input.ns.name.as_str();
+    let wanted_names: BTreeSet<&str> = input.units.iter().map(|u| u.name.as_str()).collect();
+    let mut out = Vec::new();
+    for (unit, l) in input.loaded {
+        if wanted_set.contains(unit.as_str()) || *unit == names::target(ns) {
+            continue;
+        }
+        let file = file_of(unit);
+        let (reason, app) = if let Some(app) = removed.get(file.as_str()) {
+            (Reason::Removed, app.clone())
+        } else if wanted_names.contains(file.as_str()) && unit.ends_with(".service") {
+            let app = input
+                .ns
+                .apps
+                .iter()
+                .find(|a| names::template(ns, &a.name) == file)
+                .map(|a| a.name.clone());
+            match app {
+                Some(app) => (Reason::Extra, Some(app)),
+                // The scheduled-restart service: started by its timer, never by apply.
+                None => continue,
+            }
+        } else {
+            continue;
+        };
+        let verb = if l.is_running() {
+            Verb::Stop
+        } else if l.is_failed() {
+            Verb::Forget
+        } else {
+            continue;
+        };
+        out.push(Action {
+            unit: unit.clone(),
+            app,
+            verb,
+            reason,
+        });
     }
+    out
+}
+
+/// What to start or restart once the files are in place: each wanted unit from the facts of
+/// its files (changed, added, newer than its process) and of systemd's state.
+fn starts(input: &Input<'_>, p: &Plan, wanted: &[Wanted]) -> Vec<Action> {
     let keyed = |c: &Change, env: bool| {
         if env {
             env_key(c.name())
@@ -386,80 +471,19 @@ pub fn plan(input: Input<'_>) -> Plan {
             },
         }
     };
-    let wanted = wanted_units(input.ns);
-    let wanted_set: BTreeSet<&str> = wanted.iter().map(|w| w.unit.as_str()).collect();
-
-    // What runs but is no longer wanted: units of removed files, instances past the count.
-    let removed: BTreeMap<&str, Option<String>> = p
-        .changes
-        .iter()
-        .filter_map(|c| match c {
-            Change::Remove(name, text) => Some((
-                name.as_str(),
-                crate::unit_dir::app_of(text).map(str::to_string),
-            )),
-            _ => None,
-        })
-        .collect();
-    for (unit, l) in input.loaded {
-        if wanted_set.contains(unit.as_str()) || *unit == names::target(ns) {
-            continue;
-        }
-        let file = file_of(unit);
-        let (reason, app) = if let Some(app) = removed.get(file.as_str()) {
-            (Reason::Removed, app.clone())
-        } else if wanted_names.contains(file.as_str()) && unit.ends_with(".service") {
-            let app = input
-                .ns
-                .apps
-                .iter()
-                .find(|a| names::template(ns, &a.name) == file)
-                .map(|a| a.name.clone());
-            match app {
-                Some(app) => (Reason::Extra, Some(app)),
-                // The scheduled-restart service: started by its timer, never by apply.
-                None => continue,
-            }
-        } else {
-            continue;
+    let mut starts = Vec::new();
+    for w in wanted {
+        let facts = Facts {
+            loaded: input.loaded.get(&w.unit),
+            changed: w.files.iter().any(|f| changed.contains(f)),
+            added: added.contains(&w.files[0]),
+            file_modified_us: w.files.iter().filter_map(|f| modified(f)).max(),
         };
-        let verb = if l.is_running() {
-            Verb::Stop
-        } else if l.is_failed() {
-            Verb::Forget
-        } else {
-            continue;
-        };
-        p.stops.push(Action {
-            unit: unit.clone(),
-            app,
-            verb,
-            reason,
-        });
-    }
-
-    p.reload = !p.changes.is_empty()
-        || input.loaded.iter().any(|(u, l)| {
-            l.need_daemon_reload
-                && (wanted_set.contains(u.as_str()) || removed.contains_key(file_of(u).as_str()))
-        });
-    p.enable = !input.target_enabled;
-    if input.start {
-        let mut starts = Vec::new();
-        for w in &wanted {
-            let facts = Facts {
-                loaded: input.loaded.get(&w.unit),
-                changed: w.files.iter().any(|f| changed.contains(f)),
-                added: added.contains(&w.files[0]),
-                file_modified_us: w.files.iter().filter_map(|f| modified(f)).max(),
-            };
-            if let Some(a) = start_action(w, facts) {
-                starts.push(a);
-            }
+        if let Some(a) = start_action(w, facts) {
+            starts.push(a);
         }
-        p.starts = roll_listening_apps(input.ns, starts);
     }
-    p
+    roll_listening_apps(input.ns, starts)
 }
 
 /// The instances of an app with a socket restart one after the other, not at once: its socket
