@@ -2,5 +2,6 @@
 //! what happened as values for the command to print.
 
 pub mod apply;
+pub mod delete;
 pub mod roll;
 pub mod scale;
