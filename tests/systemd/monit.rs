@@ -281,6 +281,8 @@ fn monit_shows_instances_logs_cpu_and_restarts_and_reloads(sb: &Sandbox) {
         "journalctl left running: {}",
         String::from_utf8_lossy(&left.stdout)
     );
+    // The spinner would take a core from every test after this one.
+    crate::harness::unitgen_ok(sb, &["delete", "all", "-n", "mon1"]);
 }
 
 /// Ctrl-C, SIGTERM and SIGHUP restore the terminal (modes and main screen) and end monit
