@@ -1,9 +1,13 @@
 //! unitgen: a systemd-native process manager.
 //!
-//! The pure core turns an ecosystem file into unit files: [`config`] reads and checks it,
-//! [`compile`] decides the units, [`render`] writes their text through [`quote`]. The adapters
-//! around it talk to the outside world: [`unit_dir`] for the files. The [`commands`] are
-//! short scripts over both.
+//! - The pure core decides and returns values: [`config`] reads and checks an ecosystem file,
+//!   [`compile`] decides the units, [`render`] writes their text through [`quote`], [`names`]
+//!   builds and reads back unit names, [`plan`] decides what changes and which units stop,
+//!   start, restart or roll, [`status`] and [`monit`] turn systemd's state into rows.
+//! - The adapters talk to the outside world and decide nothing: [`unit_dir`] (files),
+//!   [`systemd`] (D-Bus), [`journal`], [`lock`], [`host`] (the machine: users, paths, ports).
+//! - The operations ([`ops`]) carry a plan out through the adapters and return a report; the
+//!   [`commands`] build options, call one operation and print.
 
 pub mod cli;
 pub mod commands;
