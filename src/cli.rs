@@ -308,7 +308,7 @@ pub struct ImportArgs {
     /// The namespace of the TOML file, when the PM2 file names none.
     #[arg(long, value_name = "NS")]
     pub namespace: Option<String>,
-    /// Who runs the apps (`user` in [defaults]): an account, "dynamic" or "root". Default: the
+    /// Who runs the apps (`user` in `[defaults]`): an account, "dynamic" or "root". Default: the
     /// owner of the PM2 file, unless that is root (PM2 ran apps as the user who ran it).
     #[arg(long, value_name = "USER")]
     pub run_as: Option<String>,

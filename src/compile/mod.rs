@@ -29,7 +29,7 @@ pub struct Target {
     pub scope: Scope,
     /// The directory of the environment files (see [`env_files`]).
     pub env_dir: PathBuf,
-    /// unitgen's Node preload (see [`preload`]).
+    /// unitgen's Node preload (see [`crate::preload`]).
     pub preload: PathBuf,
 }
 

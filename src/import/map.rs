@@ -3,7 +3,7 @@
 //!
 //! Each mapping follows what PM2's own code does with the option; the comments name the file
 //! and function of PM2 (github.com/Unitech/pm2, lib/) that decides it. `convert` takes the
-//! app section by section, one method of [`Conv`] each.
+//! app section by section, one method of `Conv` each.
 
 use std::path::{Path, PathBuf};
 

@@ -103,7 +103,7 @@ pub struct Request<'a> {
     /// Where is a program in `PATH`? (PM2 runs a script it does not find in cwd from PATH,
     /// and chooses `python` or `python3` by what is there)
     pub which: &'a dyn Fn(&str) -> Option<PathBuf>,
-    /// Who runs the apps, and why, for `user` in [defaults]; none: the file says how to choose.
+    /// Who runs the apps, and why, for `user` in `[defaults]`; none: the file says how to choose.
     pub run_as: Option<(&'a str, &'a str)>,
 }
 
