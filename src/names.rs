@@ -45,6 +45,11 @@ pub fn restart_service(ns: &str, app: &str) -> String {
     format!("{}.service", restart_stem(ns, app))
 }
 
+/// An app's watcher (`watch`), `prod-api-watch.service`.
+pub fn watch_service(ns: &str, app: &str) -> String {
+    format!("{ns}-{app}-watch.service")
+}
+
 /// Check a namespace name: `[a-z][a-z0-9_]{0,31}`, no dash (a dash means a sub-slice).
 pub fn check_namespace(ns: &str) -> Result<(), String> {
     fn valid(ns: &str) -> bool {
