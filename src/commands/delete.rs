@@ -41,6 +41,7 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
             names::socket(&ns, &s.app),
             names::restart_timer(&ns, &s.app),
             names::restart_service(&ns, &s.app),
+            names::watch_service(&ns, &s.app),
         ] {
             patterns.push(f.clone());
             files.insert(f);
@@ -131,6 +132,7 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
                             w.starts_with(&format!("{}@", names::app_stem(&ns, app)))
                                 || w == names::socket(&ns, app)
                                 || w == names::restart_timer(&ns, app)
+                                || w == names::watch_service(&ns, app)
                         })
                     })
                 })

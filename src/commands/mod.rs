@@ -18,6 +18,7 @@ mod start;
 mod status;
 mod stop;
 mod validate;
+mod watch;
 
 use std::path::PathBuf;
 
@@ -93,6 +94,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Import(a) => import::run(g, &a),
         Command::Completions(a) => completions::run(a.shell),
         Command::Man(a) => man::run(&a.out),
+        Command::Watch(a) => watch::run(g, &a),
     }
 }
 

@@ -15,6 +15,13 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
             .map(|u| (u.clone(), Verb::Start))
             .collect();
         units.extend(s.instance_units().into_iter().map(|u| (u, Verb::Start)));
+        units.extend(
+            s.installed
+                .watch
+                .iter()
+                .filter(|_| s.instance.is_none())
+                .map(|u| (u.clone(), Verb::Start)),
+        );
         units
     })
 }

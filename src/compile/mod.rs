@@ -376,8 +376,8 @@ fn logged(ns: &Namespace, app: &App) -> Vec<String> {
     words
 }
 
-/// The watcher's command line: `unitgen [--user] [--unit-dir DIR] __watch NS/APP --delay D
-/// --ignore PATTERN... -- PATH...`.
+/// The watcher's command line: `unitgen [--user] [--unit-dir=DIR] __watch NS/APP --cwd=DIR
+/// --delay=D [--ignore=PATTERN]... -- PATH...`.
 fn watch_command(
     ns: &Namespace,
     app: &App,
@@ -397,9 +397,6 @@ fn watch_command(
     c.push(format!("--delay={}", w.delay));
     for i in &w.ignore {
         c.push(format!("--ignore={i}"));
-    }
-    if w.ignore.is_empty() {
-        c.push("--ignore-nothing".into());
     }
     c.push("--".into());
     c.extend(w.paths.iter().map(|p| p.display().to_string()));
