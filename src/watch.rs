@@ -152,7 +152,12 @@ mod tests {
     #[test]
     fn names_match_any_component_and_paths_match_from_the_cwd() {
         let root = Path::new("/srv/app");
-        let i = ig(&["node_modules", "*.log", "public/uploads", "src/**/*.test.js"]);
+        let i = ig(&[
+            "node_modules",
+            "*.log",
+            "public/uploads",
+            "src/**/*.test.js",
+        ]);
         let yes = [
             "/srv/app/node_modules/x/index.js",
             "/srv/app/lib/node_modules/y.js",
@@ -181,7 +186,10 @@ mod tests {
         // A dot directory above the watched root is not a reason to ignore everything.
         let i = Ignore::new(
             Path::new("/home/d/.apps/web"),
-            &DEFAULT_IGNORE.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            &DEFAULT_IGNORE
+                .iter()
+                .map(|s| s.to_string())
+                .collect::<Vec<_>>(),
         )
         .unwrap();
         let root = Path::new("/home/d/.apps/web");

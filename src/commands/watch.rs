@@ -14,8 +14,8 @@ pub fn run(g: &Global, a: &WatchArgs) -> Result<(), Failure> {
     let Some((ns, app)) = a.app.split_once('/') else {
         return Err(Failure::Usage(format!("{:?} is not NS/APP", a.app)));
     };
-    let ignore = Ignore::new(&a.cwd, &a.ignore)
-        .map_err(|e| Failure::Usage(format!("--ignore {e}")))?;
+    let ignore =
+        Ignore::new(&a.cwd, &a.ignore).map_err(|e| Failure::Usage(format!("--ignore {e}")))?;
     let opts = WatchOptions {
         paths: a.paths.clone(),
         ignore,

@@ -495,7 +495,10 @@ impl Walker<'_> {
                     v,
                     key,
                     "true, false, or a list of paths",
-                    Some("for example watch = true (the app's cwd) or watch = [\"src\", \"config\"]".into()),
+                    Some(
+                        "for example watch = true (the app's cwd) or watch = [\"src\", \"config\"]"
+                            .into(),
+                    ),
                 );
                 return None;
             }

@@ -181,7 +181,10 @@ impl Tree {
                     ));
                 }
                 Err(e) => {
-                    report(Report::Warning(format!("cannot watch {}: {e}", dir.display())));
+                    report(Report::Warning(format!(
+                        "cannot watch {}: {e}",
+                        dir.display()
+                    )));
                     continue;
                 }
             }
@@ -234,7 +237,7 @@ pub fn restart(
         .collect();
     if wanted.is_empty() {
         return Ok(vec![
-            "no instance runs (stopped on purpose): nothing restarted".into()
+            "no instance runs (stopped on purpose): nothing restarted".into(),
         ]);
     }
     if s.installed.socket.is_some() {

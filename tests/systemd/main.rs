@@ -23,6 +23,7 @@ mod package;
 mod smoke;
 mod trust;
 mod unmodified;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +44,7 @@ fn all_tests() -> Vec<Test> {
     all.extend(trust::tests());
     all.extend(messages::tests());
     all.extend(monit::tests());
+    all.extend(watch::tests());
     all
 }
 
