@@ -17,6 +17,7 @@ mod controller;
 mod converge;
 mod features;
 mod harness;
+mod log_limit;
 mod messages;
 mod monit;
 mod package;
@@ -45,6 +46,7 @@ fn all_tests() -> Vec<Test> {
     all.extend(messages::tests());
     all.extend(monit::tests());
     all.extend(watch::tests());
+    all.extend(log_limit::tests());
     all
 }
 
