@@ -4,8 +4,8 @@ use super::{act, Failure};
 use crate::cli::{Global, TargetArgs};
 use crate::systemd::Verb;
 
-/// Stop the instances of the selected apps, and their socket (else a connection would start
-/// the app again) unless only one instance was named.
+/// Stop the instances of the selected apps, their socket (else a connection would start the
+/// app again) and their watcher (else an edit would), unless only one instance was named.
 pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
     act(g, a, |s| {
         // The watcher first: a stopped app is not restarted by the next edit.
