@@ -120,6 +120,35 @@ pub enum Command {
     /// Write the man pages into a directory (used by packaging).
     #[command(name = "__man", hide = true)]
     Man(ManArgs),
+    /// Watch an app's files and restart it when they change (run by its watcher unit,
+    /// NS-APP-watch.service, which `watch` in the ecosystem file makes).
+    #[command(name = "__watch", hide = true)]
+    Watch(WatchArgs),
+}
+
+/// `__watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The app, as NS/APP.
+    pub app: String,
+    /// The app's working directory (patterns with `/` are taken from it).
+    #[arg(long, value_name = "DIR")]
+    pub cwd: PathBuf,
+    /// How long changes must have settled before the restart (`watch_delay`).
+    #[arg(long, value_name = "DURATION", value_parser = watch_delay)]
+    pub delay: std::time::Duration,
+    /// A glob pattern of changes to ignore (`ignore_watch`), repeated.
+    #[arg(long, value_name = "PATTERN")]
+    pub ignore: Vec<String>,
+    /// What to watch, recursively.
+    #[arg(required = true, last = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+}
+
+fn watch_delay(s: &str) -> Result<std::time::Duration, String> {
+    crate::config::Duration::parse(s)
+        .map(|d| std::time::Duration::from_millis(d.0))
+        .map_err(|(e, _)| format!("expected {e}"))
 }
 
 /// One or more ecosystem files.

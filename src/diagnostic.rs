@@ -310,7 +310,7 @@ mod tests {
 
     #[test]
     fn no_silly_suggestions() {
-        for word in ["wait", "script", "log_file", "exec_mode", "watch"] {
+        for word in ["wait", "script", "log_file", "exec_mode", "pid_file"] {
             assert_eq!(did_you_mean(word, APP), None, "{word}");
         }
         assert_eq!(did_you_mean("start", &["restart", "listen"]), None);

@@ -122,6 +122,117 @@ pub fn app_matches(units: &[String], user: bool) -> Vec<String> {
     out
 }
 
+/// The `MESSAGE_ID` of journald's own note "Suppressed N messages from UNIT", written when a
+/// unit went past its rate limit (`LogRateLimitBurst=` lines per `LogRateLimitIntervalSec=`):
+/// the only trace of the lines it dropped. journald writes it with the next line the unit
+/// logs after the interval, and names the unit in `OBJECT_SYSTEMD_UNIT=`
+/// (`OBJECT_SYSTEMD_USER_UNIT=` for a user manager's) and the count in `N_DROPPED=`.
+pub const SUPPRESSED_ID: &str = "a596d6fe7bfa4994828e72309e95d61e";
+
+/// journalctl's matches for journald's notes that it dropped lines of `units` (see
+/// [`SUPPRESSED_ID`]). Empty for no units.
+pub fn suppressed_matches(units: &[String], user: bool) -> Vec<String> {
+    if units.is_empty() {
+        return Vec::new();
+    }
+    let field = if user {
+        "OBJECT_SYSTEMD_USER_UNIT"
+    } else {
+        "OBJECT_SYSTEMD_UNIT"
+    };
+    let mut out = vec![
+        format!("MESSAGE_ID={SUPPRESSED_ID}"),
+        "_SYSTEMD_UNIT=systemd-journald.service".to_string(),
+    ];
+    out.extend(units.iter().map(|u| format!("{field}={u}")));
+    if user {
+        out.push(format!("OBJECT_UID={}", nix::unistd::getuid()));
+    }
+    out
+}
+
+/// The matches for what `unitgen logs` shows: the lines the processes of `units` wrote (only
+/// those at priority "err" or worse with `err_only`), or journald's notes that it dropped some
+/// of them: two terms joined by journalctl's `+` (OR).
+pub fn log_matches(units: &[String], user: bool, err_only: bool) -> Vec<String> {
+    let mut out = app_matches(units, user);
+    if out.is_empty() {
+        return out;
+    }
+    if err_only {
+        // journalctl's `-p err` would apply to the notes too, which are "info".
+        out.extend((0..=3).map(|p| format!("PRIORITY={p}")));
+    }
+    out.push("+".to_string());
+    out.extend(suppressed_matches(units, user));
+    out
+}
+
+/// journald's note that it dropped lines: the unit it names and how many it dropped.
+pub fn suppression(entry: &serde_json::Value, user: bool) -> Option<(String, u64)> {
+    if field(entry, "MESSAGE_ID") != SUPPRESSED_ID {
+        return None;
+    }
+    let unit = field(
+        entry,
+        if user {
+            "OBJECT_SYSTEMD_USER_UNIT"
+        } else {
+            "OBJECT_SYSTEMD_UNIT"
+        },
+    );
+    let n = field(entry, "N_DROPPED").parse().unwrap_or_else(|_| {
+        // "Suppressed 2500 messages from prod-api@1.service"
+        field(entry, "MESSAGE")
+            .split_whitespace()
+            .nth(1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    });
+    Some((unit, n))
+}
+
+/// What journald dropped of some units' lines, from its notes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Suppressed {
+    /// Lines dropped, in all.
+    pub lines: u64,
+    /// Notes (one per rate-limit interval that dropped lines).
+    pub notes: u64,
+    /// When the last note was written, in microseconds since the epoch.
+    pub last_us: Option<u64>,
+}
+
+/// What journald dropped of `units`' lines, from its last (at most 10,000) notes.
+pub fn suppressed(units: &[String], user: bool) -> Suppressed {
+    let matches = suppressed_matches(units, user);
+    let mut out = Suppressed::default();
+    if matches.is_empty() {
+        return out;
+    }
+    let Ok(o) = Command::new("journalctl")
+        .args(["--no-pager", "-q", "-o", "json", "-n", "10000"])
+        .args(&matches)
+        .output()
+    else {
+        return out;
+    };
+    for line in String::from_utf8_lossy(&o.stdout).lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if let Some((_, n)) = suppression(&v, user) {
+            out.lines += n;
+            out.notes += 1;
+            out.last_us = field(&v, "__REALTIME_TIMESTAMP")
+                .parse()
+                .ok()
+                .or(out.last_us);
+        }
+    }
+    out
+}
+
 /// The unit a journal entry (journalctl's `-o json`) came from: for a user manager's units
 /// `_SYSTEMD_USER_UNIT` (their `_SYSTEMD_UNIT` is the manager itself, `user@UID.service`).
 pub fn entry_unit(entry: &serde_json::Value, user: bool) -> String {
@@ -267,6 +378,40 @@ mod tests {
             app_matches(&[], true).is_empty(),
             "no units: no match at all"
         );
+    }
+
+    #[test]
+    fn journalds_notes_of_dropped_lines_are_read_and_asked_for() {
+        let note = serde_json::json!({
+            "MESSAGE_ID": SUPPRESSED_ID,
+            "MESSAGE": "Suppressed 2500 messages from p-api@1.service",
+            "N_DROPPED": "2500",
+            "OBJECT_SYSTEMD_UNIT": "p-api@1.service",
+        });
+        assert_eq!(
+            suppression(&note, false),
+            Some(("p-api@1.service".to_string(), 2500))
+        );
+        assert_eq!(
+            suppression(&serde_json::json!({"MESSAGE": "hi"}), false),
+            None
+        );
+        let units = ["p-api@1.service".to_string()];
+        assert_eq!(
+            log_matches(&units, false, true),
+            [
+                "_SYSTEMD_UNIT=p-api@1.service",
+                "PRIORITY=0",
+                "PRIORITY=1",
+                "PRIORITY=2",
+                "PRIORITY=3",
+                "+",
+                &format!("MESSAGE_ID={SUPPRESSED_ID}"),
+                "_SYSTEMD_UNIT=systemd-journald.service",
+                "OBJECT_SYSTEMD_UNIT=p-api@1.service",
+            ]
+        );
+        assert!(log_matches(&[], false, false).is_empty());
     }
 
     #[test]

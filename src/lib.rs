@@ -29,3 +29,4 @@ pub mod selector;
 pub mod status;
 pub mod systemd;
 pub mod unit_dir;
+pub mod watch;

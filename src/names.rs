@@ -45,6 +45,11 @@ pub fn restart_service(ns: &str, app: &str) -> String {
     format!("{}.service", restart_stem(ns, app))
 }
 
+/// An app's watcher (`watch`), `prod-api-watch.service`.
+pub fn watch_service(ns: &str, app: &str) -> String {
+    format!("{ns}-{app}-watch.service")
+}
+
 /// What a unit of unitgen's is, read back from its name (the reverse of the builders above).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UnitKind {
@@ -62,6 +67,8 @@ pub enum UnitKind {
     RestartTimer,
     /// `NS-APP-restart.service`.
     RestartService,
+    /// `NS-APP-watch.service`.
+    Watch,
 }
 
 /// A unit name of unitgen's: its namespace, its app (none for the slice and target), its kind.
@@ -97,7 +104,10 @@ impl UnitName {
             ("service", Some((app, i))) if i.bytes().all(|b| b.is_ascii_digit()) => {
                 (app, UnitKind::Instance(i.parse().ok()?))
             }
-            ("service", None) => (rest.strip_suffix("-restart")?, UnitKind::RestartService),
+            ("service", None) => match rest.strip_suffix("-restart") {
+                Some(app) => (app, UnitKind::RestartService),
+                None => (rest.strip_suffix("-watch")?, UnitKind::Watch),
+            },
             ("timer", None) => (rest.strip_suffix("-restart")?, UnitKind::RestartTimer),
             ("socket", None) => (rest, UnitKind::Socket),
             _ => return None,

@@ -277,6 +277,10 @@ fn wanted_units(ns: &Namespace) -> Vec<Wanted> {
             let t = names::restart_timer(&ns.name, &app.name);
             add(t.clone(), vec![t]);
         }
+        if app.watch.is_some() {
+            let w = names::watch_service(&ns.name, &app.name);
+            add(w.clone(), vec![w]);
+        }
     }
     let target = names::target(&ns.name);
     out.push(Wanted {

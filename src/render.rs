@@ -14,6 +14,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ("target", include_str!("../templates/target.hbs")),
     ("timer", include_str!("../templates/timer.hbs")),
     ("restart", include_str!("../templates/restart.hbs")),
+    ("watch", include_str!("../templates/watch.hbs")),
 ];
 
 /// The helpers a template may call on a value; anything else in `{{ }}` is a block keyword.

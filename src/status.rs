@@ -46,6 +46,42 @@ pub struct Instance {
     pub tasks: Option<u64>,
     /// What its socket listens on.
     pub listen: Vec<String>,
+    /// Whether its app is watched (`watch`): `null` when the app has no watch, else the state
+    /// of its watcher.
+    pub watch: Option<Watching>,
+}
+
+/// The state of an app's watcher (`NS-APP-watch.service`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Watching {
+    /// It watches: a change restarts the app.
+    On,
+    /// It does not run (stopped with the app, or not started yet).
+    Stopped,
+    /// It failed (a watched path is gone, or the kernel's inotify limit was reached): see
+    /// `journalctl -u NS-APP-watch`.
+    Failed,
+}
+
+impl Watching {
+    /// From the watcher's ActiveState.
+    pub fn from_active(active: &str) -> Self {
+        match ActiveState::parse(active) {
+            ActiveState::Active | ActiveState::Activating | ActiveState::Reloading => Watching::On,
+            ActiveState::Failed => Watching::Failed,
+            _ => Watching::Stopped,
+        }
+    }
+
+    /// The word for the table.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Watching::On => "on",
+            Watching::Stopped => "stopped",
+            Watching::Failed => "failed",
+        }
+    }
 }
 
 /// How long a process must stay up for its start to count (PM2's `min_uptime`, and the
@@ -277,6 +313,7 @@ fn instance(s: &Selected, i: u32, listed: Option<(&str, &str)>, props: Option<&P
         memory_bytes: memory,
         tasks,
         listen: s.installed.listen.clone(),
+        watch: None,
         active_state: active,
         sub_state: sub,
     }
@@ -288,10 +325,11 @@ pub async fn collect(
     selected: &[Selected],
 ) -> Result<Vec<Instance>, crate::systemd::Error> {
     let t0 = std::time::Instant::now();
-    let patterns: Vec<String> = selected
+    let mut patterns: Vec<String> = selected
         .iter()
         .map(|s| format!("{}-{}@*.service", s.namespace, s.app))
         .collect();
+    patterns.extend(selected.iter().filter_map(|s| s.installed.watch.clone()));
     let loaded = if patterns.is_empty() {
         Default::default()
     } else {
@@ -299,6 +337,7 @@ pub async fn collect(
     };
     let paths: Vec<(String, String)> = loaded
         .iter()
+        .filter(|(n, _)| n.contains('@'))
         .map(|(n, (_, _, p))| (n.clone(), p.clone()))
         .collect();
     tracing::debug!("listed {} units in {:?}", loaded.len(), t0.elapsed());
@@ -358,7 +397,13 @@ pub async fn collect(
             }
             let unit = crate::names::instance(&s.namespace, &s.app, i);
             let listed = loaded.get(&unit).map(|(a, b, _)| (a.as_str(), b.as_str()));
-            out.push(instance(s, i, listed, props.get(&unit)));
+            let mut row = instance(s, i, listed, props.get(&unit));
+            row.watch = s.installed.watch.as_ref().map(|w| {
+                loaded
+                    .get(w)
+                    .map_or(Watching::Stopped, |(a, _, _)| Watching::from_active(a))
+            });
+            out.push(row);
         }
     }
     Ok(out)

@@ -310,6 +310,8 @@ pub struct InstalledApp {
     pub listen: Vec<String>,
     /// Its scheduled-restart timer, if any.
     pub timer: Option<String>,
+    /// Its watcher (`watch`), if any.
+    pub watch: Option<String>,
     /// It reloads in place (`ExecReload=`) instead of restarting.
     pub reload_in_place: bool,
 }
@@ -348,6 +350,10 @@ pub fn installed_apps(
         let timer = crate::names::restart_timer(ns, name);
         if owned.contains_key(&timer) {
             a.timer = Some(timer);
+        }
+        let watch = crate::names::watch_service(ns, name);
+        if owned.contains_key(&watch) {
+            a.watch = Some(watch);
         }
     }
     apps

@@ -46,15 +46,13 @@ pub fn run(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
     let follow = a.follow || (tty && !a.nostream);
     let color = g.colored(tty);
     // The apps' own lines (what they wrote), not systemd's messages about the units: those
-    // are in `unitgen show` and `journalctl -u`.
-    let matches = journal::app_matches(&units, g.user);
+    // are in `unitgen show` and `journalctl -u`. With `--err`, those at priority "err" (what
+    // the apps wrote to standard error, see unitgen.toml(5)). And journald's notes that it
+    // dropped lines of theirs: no line is lost without a word.
+    let matches = journal::log_matches(&units, g.user, a.err);
     let journalctl = || {
         let mut cmd = Command::new("journalctl");
         cmd.args(["--no-pager", "-q", "-o", "json"]);
-        if a.err {
-            // Lines the app wrote to standard error carry priority "err" (see unitgen.toml(5)).
-            cmd.args(["-p", "err"]);
-        }
         cmd
     };
 
@@ -171,13 +169,24 @@ fn format(json: &str, user: bool, color: bool) -> String {
         .parse::<u64>()
         .map(crate::status::rfc3339)
         .unwrap_or_default();
-    let unit = journal::entry_unit(&v, user);
+    let suppressed = journal::suppression(&v, user);
+    let unit = suppressed
+        .as_ref()
+        .map_or_else(|| journal::entry_unit(&v, user), |(u, _)| u.clone());
     let who = unit
         .strip_suffix(".service")
         .and_then(|u| u.split_once('-'))
         .map_or_else(|| unit.clone(), |(ns, rest)| format!("{ns}/{rest}"));
-    let msg = field("MESSAGE");
-    let err = field("PRIORITY").parse::<u8>().is_ok_and(|p| p <= 3);
+    let (msg, err) = match suppressed {
+        Some((_, n)) => (
+            format!("[unitgen] journald dropped {n} lines of this instance: it logged faster than its rate limit (log_rate_limit in the ecosystem file)"),
+            true,
+        ),
+        None => (
+            field("MESSAGE"),
+            field("PRIORITY").parse::<u8>().is_ok_and(|p| p <= 3),
+        ),
+    };
     if color && err {
         format!("{time} {who} | \x1b[31m{msg}\x1b[0m")
     } else {
@@ -200,6 +209,15 @@ mod tests {
         assert_eq!(
             format(system, false, false),
             "2025-11-23T10:25:38Z m2/web@2 | hi"
+        );
+    }
+
+    #[test]
+    fn journalds_note_of_dropped_lines_is_shown_under_the_instance() {
+        let note = r#"{"__REALTIME_TIMESTAMP":"1763893538000000","_SYSTEMD_UNIT":"systemd-journald.service","MESSAGE_ID":"a596d6fe7bfa4994828e72309e95d61e","MESSAGE":"Suppressed 33854 messages from m2-web@1.service","N_DROPPED":"33854","OBJECT_SYSTEMD_UNIT":"m2-web@1.service","PRIORITY":"6"}"#;
+        assert_eq!(
+            format(note, false, false),
+            "2025-11-23T10:25:38Z m2/web@1 | [unitgen] journald dropped 33854 lines of this instance: it logged faster than its rate limit (log_rate_limit in the ecosystem file)"
         );
     }
 }

@@ -18,6 +18,7 @@ mod start;
 mod status;
 mod stop;
 mod validate;
+mod watch;
 
 use std::path::PathBuf;
 
@@ -93,6 +94,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Import(a) => import::run(g, &a),
         Command::Completions(a) => completions::run(a.shell),
         Command::Man(a) => man::run(&a.out),
+        Command::Watch(a) => watch::run(g, &a),
     }
 }
 
@@ -116,11 +118,28 @@ pub fn scope(g: &Global) -> crate::compile::Scope {
 
 /// Where the units go and what they refer to, as the global options say.
 pub fn target(g: &Global) -> crate::compile::Target {
+    target_for(g, &unit_dir(g).path)
+}
+
+/// The same, for units written into `dir`.
+pub fn target_for(g: &Global, dir: &std::path::Path) -> crate::compile::Target {
     crate::compile::Target {
         scope: scope(g),
-        env_dir: unit_dir::env_dir(&unit_dir(g).path, g.user),
+        env_dir: unit_dir::env_dir(dir, g.user),
         preload: crate::preload::path(g.user),
+        exe: this_program(),
+        unit_dir: (dir != unit_dir::default_dir(g.user))
+            .then(|| std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())),
     }
+}
+
+/// This unitgen program, which an app's watcher runs: the packaged one when this is it or
+/// when the running one cannot be told.
+fn this_program() -> std::path::PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .unwrap_or_else(|| crate::compile::PACKAGED_EXE.into())
 }
 
 /// Read and resolve ecosystem files against this machine and its unit directory.

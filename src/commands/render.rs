@@ -2,11 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{load, scope, Failure};
+use super::{load, Failure};
 use crate::cli::Global;
-use crate::compile::{compile, env_files, Target};
+use crate::compile::{compile, env_files};
 use crate::render::Renderer;
-use crate::unit_dir::{self, EnvDir, UnitDir};
+use crate::unit_dir::{EnvDir, UnitDir};
 
 /// Write every namespace's units into `out`, and their environment files where those units
 /// look for them (`/etc/unitgen/env` when `out` is systemd's own directory, else
@@ -15,11 +15,7 @@ pub fn run(g: &Global, files: &[PathBuf], out: &Path) -> Result<(), Failure> {
     let namespaces = load(g, files)?;
     let r = Renderer::new();
     let dir = UnitDir::new(out);
-    let target = Target {
-        scope: scope(g),
-        env_dir: unit_dir::env_dir(out, g.user),
-        preload: crate::preload::path(g.user),
-    };
+    let target = super::target_for(g, out);
     let env_dir = EnvDir::new(target.env_dir.clone());
     for ns in &namespaces {
         for unit in compile(ns, &target, &r) {

@@ -56,6 +56,14 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
         if let Some(t) = &s.installed.timer {
             println!("  timer         {t}");
         }
+        if let Some(w) = &s.installed.watch {
+            let state = block_on(sd.unit(w))
+                .ok()
+                .and_then(|p| text(&p, "ActiveState"))
+                .unwrap_or_default();
+            let word = crate::status::Watching::from_active(&state).as_str();
+            println!("  watch         {w} ({word}; `journalctl -u {w}` says what it saw)");
+        }
         println!("  instances     {}", s.installed.instances.len());
         // The variables are in environment files only root (or the user) can read.
         let env = crate::unit_dir::EnvDir::new(super::target(g).env_dir);
@@ -120,6 +128,28 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
             );
         }
         let units = s.instance_units();
+        match (
+            num(&p, "LogRateLimitIntervalUSec"),
+            num(&p, "LogRateLimitBurst"),
+        ) {
+            (Some(0), _) => println!("  log limit     none"),
+            (Some(us), Some(n)) if n > 0 => println!(
+                "  log limit     {n} lines per {} (journald drops the rest)",
+                crate::config::Duration(us / 1000)
+            ),
+            _ => {}
+        }
+        let dropped = crate::journal::suppressed(&units, g.user);
+        if dropped.lines > 0 {
+            println!(
+                "  dropped logs  {} lines, by journald's rate limit ({} times, last {}): raise log_rate_limit",
+                dropped.lines,
+                dropped.notes,
+                dropped
+                    .last_us
+                    .map_or_else(|| "-".to_string(), crate::status::rfc3339)
+            );
+        }
         println!("  recent logs");
         for l in crate::journal::last_lines(&units, 10, g.user).lines() {
             println!("    {l}");

@@ -4,7 +4,7 @@ use super::{act, Failure};
 use crate::cli::{Global, TargetArgs};
 use crate::systemd::Verb;
 
-/// Start the sockets and instances of the selected apps.
+/// Start the sockets, instances and watchers of the selected apps.
 pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
     act(g, a, |s| {
         let mut units: Vec<(String, Verb)> = s
@@ -15,6 +15,13 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
             .map(|u| (u.clone(), Verb::Start))
             .collect();
         units.extend(s.instance_units().into_iter().map(|u| (u, Verb::Start)));
+        units.extend(
+            s.installed
+                .watch
+                .iter()
+                .filter(|_| s.instance.is_none())
+                .map(|u| (u.clone(), Verb::Start)),
+        );
         units
     })
 }

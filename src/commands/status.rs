@@ -63,7 +63,9 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
 
 fn print_table(rows: &[Instance], color: bool) {
     let dash = || "-".to_string();
-    let table: Vec<[String; 11]> = rows
+    // A WATCH column only where an app is watched: the table stays as it was for the rest.
+    let watched = rows.iter().any(|r| r.watch.is_some());
+    let table: Vec<[String; 12]> = rows
         .iter()
         .map(|r| {
             [
@@ -83,6 +85,7 @@ fn print_table(rows: &[Instance], color: bool) {
                 } else {
                     r.listen.join(",")
                 },
+                r.watch.map_or_else(dash, |w| w.as_str().to_string()),
             ]
         })
         .collect();
@@ -98,7 +101,9 @@ fn print_table(rows: &[Instance], color: bool) {
         "CPU",
         "MEMORY",
         "LISTEN",
+        "WATCH",
     ];
+    let columns = if watched { head.len() } else { head.len() - 1 };
     let mut width = head.map(str::len);
     for row in &table {
         for (w, c) in width.iter_mut().zip(row) {
@@ -106,7 +111,7 @@ fn print_table(rows: &[Instance], color: bool) {
         }
     }
     let line = |cells: &[String]| {
-        cells
+        cells[..columns]
             .iter()
             .zip(width)
             .map(|(c, w)| format!("{c:<w$}"))

@@ -4,15 +4,19 @@ use super::{act, Failure};
 use crate::cli::{Global, TargetArgs};
 use crate::systemd::Verb;
 
-/// Stop the instances of the selected apps, and their socket (else a connection would start
-/// the app again) unless only one instance was named.
+/// Stop the instances of the selected apps, their socket (else a connection would start the
+/// app again) and their watcher (else an edit would), unless only one instance was named.
 pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
     act(g, a, |s| {
+        // The watcher first: a stopped app is not restarted by the next edit.
         let mut units: Vec<(String, Verb)> = s
-            .instance_units()
-            .into_iter()
-            .map(|u| (u, Verb::Stop))
+            .installed
+            .watch
+            .iter()
+            .filter(|_| s.instance.is_none())
+            .map(|u| (u.clone(), Verb::Stop))
             .collect();
+        units.extend(s.instance_units().into_iter().map(|u| (u, Verb::Stop)));
         units.extend(
             s.installed
                 .socket

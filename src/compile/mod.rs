@@ -31,6 +31,11 @@ pub struct Target {
     pub env_dir: PathBuf,
     /// unitgen's Node preload (see [`crate::preload`]).
     pub preload: PathBuf,
+    /// The unitgen program that an app's watcher runs (`unitgen __watch`).
+    pub exe: PathBuf,
+    /// The unit directory, when it is not systemd's own (the watcher reads the installed
+    /// apps from it).
+    pub unit_dir: Option<PathBuf>,
 }
 
 impl Target {
@@ -40,6 +45,8 @@ impl Target {
             scope: Scope::System,
             env_dir: PathBuf::from(SYSTEM_ENV_DIR),
             preload: PathBuf::from(SYSTEM_PRELOAD),
+            exe: PathBuf::from(PACKAGED_EXE),
+            unit_dir: None,
         }
     }
 
@@ -49,9 +56,14 @@ impl Target {
             scope: Scope::User,
             env_dir,
             preload,
+            exe: PathBuf::from(PACKAGED_EXE),
+            unit_dir: None,
         }
     }
 }
+
+/// Where the package installs unitgen.
+pub const PACKAGED_EXE: &str = "/usr/bin/unitgen";
 
 /// Where `apply` keeps the Node preload for the system manager: state of unitgen's, not a file
 /// of the package, so that removing the package leaves the apps that load it able to start.
@@ -136,6 +148,7 @@ struct ServiceView<'a> {
     timeout_start: Option<String>,
     timeout_stop: Option<String>,
     kill_signal: Option<&'static str>,
+    log_rate_limit: Vec<String>,
     limits: Vec<String>,
     hardening: Vec<String>,
     read_write_paths: Vec<String>,
@@ -170,6 +183,14 @@ struct TimerView<'a> {
     head: Head<'a>,
     cron: &'a str,
     on_calendar: &'a [String],
+}
+
+#[derive(Serialize)]
+struct WatchView<'a> {
+    head: Head<'a>,
+    paths: String,
+    slice: String,
+    exec: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -309,6 +330,7 @@ fn service(ns: &Namespace, app: &App, target: &Target, r: &Renderer) -> UnitFile
         timeout_start: app.start_timeout.map(|d| d.to_string()),
         timeout_stop: app.stop_timeout.map(|d| d.to_string()),
         kill_signal: app.stop_signal.as_ref().map(|s| s.0),
+        log_rate_limit: app.log_rate_limit.directives(),
         limits: limit_lines(&app.limits),
         hardening: hardening::directives(app, scope == Scope::User),
         bind_paths: hardening::bind_paths(app, scope == Scope::User)
@@ -352,6 +374,33 @@ fn logged(ns: &Namespace, app: &App) -> Vec<String> {
     words.push("--".to_string());
     words.extend(app.exec.iter().cloned());
     words
+}
+
+/// The watcher's command line: `unitgen [--user] [--unit-dir=DIR] __watch NS/APP --cwd=DIR
+/// --delay=D [--ignore=PATTERN]... -- PATH...`.
+fn watch_command(
+    ns: &Namespace,
+    app: &App,
+    w: &crate::config::Watch,
+    target: &Target,
+) -> Vec<String> {
+    let mut c = vec![target.exe.display().to_string()];
+    if target.scope == Scope::User {
+        c.push("--user".into());
+    }
+    if let Some(d) = &target.unit_dir {
+        c.push(format!("--unit-dir={}", d.display()));
+    }
+    c.push("__watch".into());
+    c.push(format!("{}/{}", ns.name, app.name));
+    c.push(format!("--cwd={}", app.cwd.display()));
+    c.push(format!("--delay={}", w.delay));
+    for i in &w.ignore {
+        c.push(format!("--ignore={i}"));
+    }
+    c.push("--".into());
+    c.extend(w.paths.iter().map(|p| p.display().to_string()));
+    c
 }
 
 fn render<T: Serialize>(r: &Renderer, template: &str, view: &T) -> String {
@@ -462,6 +511,28 @@ pub fn compile(ns: &Namespace, target: &Target, r: &Renderer) -> Vec<UnitFile> {
                         head: head(ns, &app.name),
                         listen: app.listen.iter().map(|l| l.to_string()).collect(),
                         service: names::instance(&ns.name, &app.name, 1),
+                    },
+                ),
+            });
+        }
+        if let Some(w) = &app.watch {
+            let unit = names::watch_service(&ns.name, &app.name);
+            wants.push(unit.clone());
+            out.push(UnitFile {
+                name: unit,
+                content: render(
+                    r,
+                    "watch",
+                    &WatchView {
+                        head: head(ns, &app.name),
+                        paths: w
+                            .paths
+                            .iter()
+                            .map(|p| p.display().to_string())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        slice: names::slice(&ns.name),
+                        exec: watch_command(ns, app, w, target),
                     },
                 ),
             });

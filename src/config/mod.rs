@@ -18,7 +18,9 @@ pub use cron::Cron;
 pub use parse::{APP_KEYS, TOP_KEYS};
 pub use program::SYSTEMD_PATH;
 pub(crate) use resolve::normalize;
-pub use value::{CpuQuota, Duration, Hardening, Listen, Ready, Restart, Signal, Size, TasksMax};
+pub use value::{
+    CpuQuota, Duration, Hardening, Listen, LogRateLimit, Ready, Restart, Signal, Size, TasksMax,
+};
 
 /// One namespace: the apps of one environment on one machine, fully resolved.
 #[derive(Debug, Clone)]
@@ -132,6 +134,21 @@ pub struct App {
     pub programs: Vec<PathBuf>,
     /// `cwd` with its symlinks resolved (the same path when it has none).
     pub real_cwd: PathBuf,
+    /// Restart when its files change (PM2's `watch`), or not.
+    pub watch: Option<Watch>,
+    /// journald's rate limit for its lines.
+    pub log_rate_limit: LogRateLimit,
+}
+
+/// Watch mode: restart the app when a file under `paths` changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watch {
+    /// What to watch, recursively, absolute.
+    pub paths: Vec<PathBuf>,
+    /// Glob patterns of changes to ignore (see [`crate::watch`]).
+    pub ignore: Vec<String>,
+    /// How long changes must have settled before the restart (`watch_delay`).
+    pub delay: Duration,
 }
 
 /// An `EnvironmentFile=` path as systemd must be given it: systemd reads the value as a

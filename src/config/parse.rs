@@ -66,7 +66,22 @@ pub const APP_KEYS: &[&str] = &[
     "instance_var",
     "increment_var",
     "node_preload",
+    "watch",
+    "ignore_watch",
+    "watch_delay",
+    "log_rate_limit",
 ];
+
+/// `watch` as written: `true`/`false`, or the paths to watch.
+#[derive(Debug, Clone)]
+pub enum WatchSpec {
+    /// `false`.
+    Off,
+    /// `true`: the app's working directory.
+    Cwd,
+    /// These paths (relative to the app's working directory).
+    Paths(Vec<Sp<String>>),
+}
 
 /// An app table (or `[defaults]`) as written: every key optional.
 #[derive(Debug, Clone, Default)]
@@ -104,6 +119,10 @@ pub struct AppSpec {
     pub instance_var: Option<Sp<String>>,
     pub increment_var: Option<Sp<String>>,
     pub node_preload: Option<Sp<bool>>,
+    pub watch: Option<Sp<WatchSpec>>,
+    pub ignore_watch: Option<Sp<Vec<Sp<String>>>>,
+    pub watch_delay: Option<Sp<Duration>>,
+    pub log_rate_limit: Option<Sp<LogRateLimit>>,
     /// The keys the table sets, valid or not: a key with a bad value has had its error, and
     /// must not be reported missing as well.
     pub written: Vec<&'static str>,
@@ -220,8 +239,7 @@ const PM2_KEYS: &[(&str, &str)] = &[
     ("exp_backoff_restart_delay", "`exp_backoff_restart_delay` is PM2's: here the delay is fixed, like restart_delay = \"4s\""),
     ("uid", "`uid` is PM2's name: here it is `user`, a name or a numeric uid in quotes"),
     ("gid", "`gid` is PM2's name: here it is `group`, a name or a numeric gid in quotes"),
-    ("watch", "unitgen does not watch files: run `unitgen restart NAME` (or `reload`) after a deploy"),
-    ("ignore_watch", "unitgen does not watch files: run `unitgen restart NAME` (or `reload`) after a deploy"),
+    ("watch_options", "`watch_options` is PM2's (chokidar's options): here `watch` always uses inotify, and `ignore_watch` and `watch_delay` are the settings"),
     ("error_file", "output goes to the journal here, not to files: read it with `unitgen logs NAME`"),
     ("out_file", "output goes to the journal here, not to files: read it with `unitgen logs NAME`"),
     ("log_file", "output goes to the journal here, not to files: read it with `unitgen logs NAME`"),
@@ -461,6 +479,32 @@ impl Walker<'_> {
         };
         Some(Sp {
             v: items,
+            span: v.span(),
+            key: key.into(),
+        })
+    }
+
+    /// `watch`: true, false, or a path or list of paths.
+    fn watch(&mut self, v: &V<'_>, key: &str) -> Option<Sp<WatchSpec>> {
+        let w = match v.get_ref() {
+            DeValue::Boolean(true) => WatchSpec::Cwd,
+            DeValue::Boolean(false) => WatchSpec::Off,
+            DeValue::String(_) | DeValue::Array(_) => WatchSpec::Paths(self.strings(v, key)?.v),
+            _ => {
+                self.wrong_type(
+                    v,
+                    key,
+                    "true, false, or a list of paths",
+                    Some(
+                        "for example watch = true (the app's cwd) or watch = [\"src\", \"config\"]"
+                            .into(),
+                    ),
+                );
+                return None;
+            }
+        };
+        Some(Sp {
+            v: w,
             span: v.span(),
             key: key.into(),
         })
@@ -834,6 +878,10 @@ impl Walker<'_> {
                 "instance_var" => a.instance_var = self.string(v, key),
                 "increment_var" => a.increment_var = self.string(v, key),
                 "node_preload" => a.node_preload = self.boolean(v, key),
+                "watch" => a.watch = self.watch(v, key),
+                "ignore_watch" => a.ignore_watch = self.strings(v, key),
+                "watch_delay" => a.watch_delay = self.duration(v, key),
+                "log_rate_limit" => a.log_rate_limit = self.parsed(v, key, LogRateLimit::parse),
                 _ => self.unknown_key(k, prefix, APP_KEYS),
             }
         }

@@ -5,11 +5,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
 use super::claims;
-use super::parse::{AppSpec, FileSpec, Instances, LimitSpec, Sp};
+use super::parse::{AppSpec, FileSpec, Instances, LimitSpec, Sp, WatchSpec};
 use super::program::{self, Place};
 use super::reach::Cred;
-use super::value::{Duration, Hardening, Listen, Ready, Restart};
-use super::{App, Increment, Limits, Namespace, Runtime, User};
+use super::value::{Duration, Hardening, Listen, LogRateLimit, Ready, Restart};
+use super::{App, Increment, Limits, Namespace, Runtime, User, Watch};
 use crate::diagnostic::{did_you_mean, Diagnostics, Source, Span};
 use crate::host::{Account, Host};
 use crate::names;
@@ -264,6 +264,7 @@ fn resolve_app(
     let requires = unit_names(c, &pick(&a.requires, &d.requires));
     let wants = unit_names(c, &pick(&a.wants, &d.wants));
     let instance_var = resolve_instance_var(c, a, d);
+    let watch = resolve_watch(c, a, d, cwd.as_deref(), cwd_exists);
     check_restart_limits(c, a, d);
     let reach = match (&exec, base, &identity) {
         (Some((cmd, e)), Some(dir), Some(id)) => {
@@ -340,6 +341,83 @@ fn resolve_app(
         runtime,
         programs: reach.programs,
         real_cwd: reach.real_cwd,
+        watch,
+        log_rate_limit: pick(&a.log_rate_limit, &d.log_rate_limit)
+            .map_or_else(LogRateLimit::default, |s| s.v),
+    })
+}
+
+/// The longest `watch_delay`: past an hour, a change would seem to do nothing.
+const MAX_WATCH_DELAY: Duration = Duration(3_600_000);
+
+/// `watch`, `ignore_watch`, `watch_delay`: the paths must exist (inotify watches what is
+/// there), relative ones are taken from the app's cwd; the patterns must compile.
+fn resolve_watch(
+    c: &mut Ctx<'_>,
+    a: &AppSpec,
+    d: &AppSpec,
+    cwd: Option<&Path>,
+    cwd_exists: bool,
+) -> Option<Watch> {
+    let spec = pick(&a.watch, &d.watch)?;
+    let base = cwd.map_or_else(|| c.dir.clone(), Path::to_path_buf);
+    let mut paths = Vec::new();
+    match &spec.v {
+        WatchSpec::Off => return None,
+        WatchSpec::Cwd => paths.push(base.clone()),
+        WatchSpec::Paths(list) if list.is_empty() => paths.push(base.clone()),
+        WatchSpec::Paths(list) => {
+            for s in list {
+                let Some(p) = c.path(s, &base, false) else {
+                    continue;
+                };
+                if cwd_exists && !c.host.is_dir(&p) && !c.host.is_file(&p) {
+                    let shown = c.show(&p);
+                    c.error(
+                        s.span.clone(),
+                        &s.key,
+                        format!("the watched path {shown} does not exist"),
+                        "create it, or remove it from `watch` (relative paths are taken from the app's cwd)".to_string(),
+                    );
+                }
+                paths.push(p);
+            }
+        }
+    }
+    let ignore = match pick(&a.ignore_watch, &d.ignore_watch) {
+        None => crate::watch::DEFAULT_IGNORE
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        Some(list) => {
+            let mut out = Vec::new();
+            for s in list.v {
+                match crate::watch::check_pattern(&s.v) {
+                    Ok(()) => out.push(s.v),
+                    Err(why) => c.error(
+                        s.span.clone(),
+                        &s.key,
+                        format!("{:?} is not a glob pattern unitgen can read: {why}", s.v),
+                        "ignore_watch holds glob patterns: `node_modules`, `*.log` (any component), `public/uploads` (from the cwd); PM2's regular expressions must be rewritten as globs".to_string(),
+                    ),
+                }
+            }
+            out
+        }
+    };
+    let delay = pick(&a.watch_delay, &d.watch_delay);
+    if let Some(dl) = delay.as_ref().filter(|dl| dl.v > MAX_WATCH_DELAY) {
+        c.error(
+            dl.span.clone(),
+            &dl.key,
+            format!("watch_delay = \"{}\" is longer than an hour", dl.v),
+            "changes settle within seconds: write something like watch_delay = \"1s\"".to_string(),
+        );
+    }
+    Some(Watch {
+        paths,
+        ignore,
+        delay: delay.map_or(Duration(1_000), |s| s.v),
     })
 }
 

@@ -125,6 +125,97 @@ impl Duration {
     }
 }
 
+/// journald's rate limit for an app's lines (`LogRateLimitBurst=` lines per
+/// `LogRateLimitIntervalSec=`), written `"20000/1s"`, or `"off"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogRateLimit {
+    /// At most `burst` lines per `interval`; journald drops the rest and says how many.
+    Limit {
+        /// Lines per interval.
+        burst: u32,
+        /// The interval.
+        interval: Duration,
+    },
+    /// No limit (`LogRateLimitIntervalSec=0`).
+    Off,
+}
+
+impl Default for LogRateLimit {
+    /// 20,000 lines a second: an app server logging every request at a few thousand requests
+    /// a second, with room for bursts (journald's own default, 10,000 per 30 s, is 333 a second).
+    fn default() -> Self {
+        LogRateLimit::Limit {
+            burst: 20_000,
+            interval: Duration(1_000),
+        }
+    }
+}
+
+impl LogRateLimit {
+    /// Parse `"LINES/INTERVAL"` (`"20000/1s"`, `"100000/10s"`) or `"off"`.
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
+        let t = s.trim();
+        if t == "off" {
+            return Ok(LogRateLimit::Off);
+        }
+        let expected = |why: &str| {
+            (
+                format!("a rate like \"20000/1s\" (lines per interval) or \"off\", found {s:?}{why}"),
+                Some("write how many lines, a slash, and the interval, like log_rate_limit = \"20000/1s\"".to_string()),
+            )
+        };
+        let Some((n, d)) = t.split_once('/') else {
+            return Err(expected(""));
+        };
+        let burst = match n.trim().replace('_', "").parse::<u64>() {
+            Ok(0) => {
+                return Err((
+                    format!("at least 1 line per interval, found {s:?}"),
+                    Some("to turn the limit off, write log_rate_limit = \"off\"".into()),
+                ))
+            }
+            Ok(b) => u32::try_from(b).map_err(|_| {
+                (
+                    format!("at most 4294967295 lines per interval, found {s:?}"),
+                    Some("write a smaller number, or \"off\" for no limit".into()),
+                )
+            })?,
+            Err(_) => return Err(expected(": the part before the slash is not a number")),
+        };
+        let interval = match Duration::parse(d.trim()) {
+            Ok(Duration(0)) => {
+                return Err((
+                    format!("an interval longer than 0, found {s:?}"),
+                    Some("to turn the limit off, write log_rate_limit = \"off\"".into()),
+                ))
+            }
+            Ok(i) => i,
+            Err((msg, help)) => return Err((format!("{msg} after the slash"), help)),
+        };
+        Ok(LogRateLimit::Limit { burst, interval })
+    }
+
+    /// The service's directives.
+    pub fn directives(self) -> Vec<String> {
+        match self {
+            LogRateLimit::Limit { burst, interval } => vec![
+                format!("LogRateLimitIntervalSec={interval}"),
+                format!("LogRateLimitBurst={burst}"),
+            ],
+            LogRateLimit::Off => vec!["LogRateLimitIntervalSec=0".to_string()],
+        }
+    }
+}
+
+impl fmt::Display for LogRateLimit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LogRateLimit::Limit { burst, interval } => write!(f, "{burst}/{interval}"),
+            LogRateLimit::Off => write!(f, "off"),
+        }
+    }
+}
+
 /// Longer than systemd can hold.
 fn too_long() -> ValueError {
     (
@@ -498,6 +589,30 @@ impl fmt::Display for Listen {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_rate_limits() {
+        assert_eq!(
+            LogRateLimit::parse("20000/1s"),
+            Ok(LogRateLimit::Limit {
+                burst: 20_000,
+                interval: Duration(1_000)
+            })
+        );
+        assert_eq!(LogRateLimit::parse("off"), Ok(LogRateLimit::Off));
+        assert_eq!(
+            LogRateLimit::parse("100_000 / 30s").unwrap().to_string(),
+            "100000/30s"
+        );
+        for bad in ["20000", "0/1s", "x/1s", "10/0", "10/1", "99999999999/1s"] {
+            let e = LogRateLimit::parse(bad).unwrap_err();
+            assert!(e.1.is_some(), "{bad}: {e:?}");
+        }
+        assert_eq!(
+            LogRateLimit::default().directives(),
+            ["LogRateLimitIntervalSec=1s", "LogRateLimitBurst=20000"]
+        );
+    }
 
     #[test]
     fn decimal_durations_and_sizes() {

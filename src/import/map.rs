@@ -85,6 +85,9 @@ const ORDER: &[&str] = &[
     "env_file",
     "user",
     "group",
+    "watch",
+    "ignore_watch",
+    "watch_delay",
 ];
 
 /// PM2's defaults that need nothing here, or that are the same here.
@@ -290,6 +293,17 @@ fn string_list(v: &Js) -> Option<Vec<String>> {
     }
 }
 
+/// Whether an `ignore_watch` entry reads the same as a glob (a name, a path, `*.log`), not as a
+/// regular expression (`^`, `$`, `|`, `(`, `+`, or `\` before anything but `.`).
+fn glob_like(s: &str) -> bool {
+    let escapes_ok = s
+        .match_indices('\\')
+        .all(|(i, _)| s[i + 1..].starts_with('.'));
+    !s.contains(['^', '$', '|', '(', ')', '+'])
+        && escapes_ok
+        && crate::watch::check_pattern(s).is_ok()
+}
+
 /// Environment variable names that usually hold secrets.
 fn looks_secret(name: &str, value: &str) -> bool {
     let n = name.to_ascii_uppercase();
@@ -430,6 +444,7 @@ pub fn convert(app: &Js, index: usize, ctx: &Ctx<'_>) -> Result<AppOut, Error> {
     c.restarting();
     c.schedule();
     c.identity();
+    c.watching();
     c.without_equivalent();
     Ok(c.finish(namespace))
 }
@@ -1816,6 +1831,79 @@ impl Conv<'_> {
         }
     }
 
+    // --- watch mode ------------------------------------------------------------------------
+
+    /// PM2's `watch`, `ignore_watch` and `watch_delay`. PM2 hands `ignore_watch` to chokidar,
+    /// which reads each entry as a glob or a regular expression: names and globs are kept,
+    /// regular expressions are left out with a note saying what to write.
+    fn watching(&mut self) {
+        if let Some((k, v)) = self.o.take("watch") {
+            match &v {
+                Js::Bool(false) => self.trivial_seen.push(show(&k, &v)),
+                Js::Bool(true) => self.line("watch", toml::Value::Boolean(true), None),
+                _ => match string_list(&v) {
+                    Some(list) => self.line(
+                        "watch",
+                        toml::Value::Array(list.into_iter().map(toml::Value::String).collect()),
+                        None,
+                    ),
+                    None => self.notes.push(format!(
+                        "PM2 {}: not true, false or a list of paths, not imported.",
+                        show(&k, &v)
+                    )),
+                },
+            }
+        }
+        if let Some((k, v)) = self.o.take("ignore_watch") {
+            let said = show(&k, &v);
+            let items: Vec<Option<String>> = match &v {
+                Js::Arr(a) => a
+                    .iter()
+                    .map(|x| match x {
+                        Js::Str(s) => Some(s.clone()),
+                        _ => None,
+                    })
+                    .collect(),
+                Js::Str(s) => vec![Some(s.clone())],
+                _ => vec![None],
+            };
+            let (kept, left): (Vec<_>, Vec<_>) = items
+                .into_iter()
+                .partition(|i| i.as_deref().is_some_and(glob_like));
+            let kept: Vec<toml::Value> = kept
+                .into_iter()
+                .flatten()
+                .map(toml::Value::String)
+                .collect();
+            let note = (!left.is_empty()).then(|| {
+                let shown: Vec<String> = left
+                    .iter()
+                    .map(|i| i.as_ref().map_or("(not a string)".into(), |s| format!("{s:?}")))
+                    .collect();
+                format!(
+                    "PM2 {said}: {} left out: unitgen reads glob patterns, not regular expressions; write them as globs, like \"node_modules\", \"*.log\" or \"public/uploads\"",
+                    shown.join(", ")
+                )
+            });
+            if note.is_some() {
+                self.summary
+                    .push("ignore_watch: regular expressions left out (see the comment)".into());
+            }
+            self.line("ignore_watch", toml::Value::Array(kept), note);
+        }
+        if let Some((k, v)) = self.o.take("watch_delay") {
+            if let Some(ms) = self.millis_or_note(&k, &v) {
+                self.line("watch_delay", toml::Value::String(dur(ms)), None);
+            }
+        }
+        if let Some((k, v)) = self.o.take("watch_options") {
+            self.notes.push(format!(
+                "PM2 {}: chokidar's options; unitgen watches with inotify, set by ignore_watch and watch_delay.",
+                show(&k, &v)
+            ));
+        }
+    }
+
     // --- what has no equivalent: say what it was and what to do instead ------------------
 
     /// Take these options; return those that are not PM2's defaults (the defaults are noted
@@ -1853,15 +1941,6 @@ impl Conv<'_> {
             ));
             self.summary
                 .push("log options: journald keeps the logs (see the comment)".into());
-        }
-        let watch = self.group(&["watch", "ignore_watch", "watch_delay", "watch_options"]);
-        if !watch.is_empty() {
-            self.notes.push(format!(
-                "PM2 {}: systemd does not restart apps when files change. After a deploy run `unitgen restart {name}` (or `reload`, one instance at a time); while developing, let the app watch itself (`node --watch`, nodemon, vite).",
-                watch.join(", ")
-            ));
-            self.summary
-                .push("watch: no equivalent (see the comment)".into());
         }
         let pid = self.group(&["pid_file"]);
         if !pid.is_empty() {
@@ -2106,6 +2185,16 @@ mod tests {
             command_value(&w(&["node", "a b.js"])),
             toml::Value::Array(_)
         ));
+    }
+
+    #[test]
+    fn ignore_watch_globs_are_kept_and_regular_expressions_are_not() {
+        for g in ["node_modules", "*.log", "\\.git", "public/uploads", ".*"] {
+            assert!(glob_like(g), "{g}");
+        }
+        for r in ["^logs$", "a|b", "(tmp)", "[\\/\\\\]\\.", "\\d+"] {
+            assert!(!glob_like(r), "{r}");
+        }
     }
 
     #[test]

@@ -631,6 +631,7 @@ pub(crate) mod tests {
             memory_bytes: Some(12 << 20),
             tasks: Some(3),
             listen: vec![],
+            watch: None,
         }
     }
 

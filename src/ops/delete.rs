@@ -51,6 +51,7 @@ pub fn delete(sd: &Systemd, opts: &DeleteOptions) -> Result<DeleteReport, Failur
             names::socket(ns, app),
             names::restart_timer(ns, app),
             names::restart_service(ns, app),
+            names::watch_service(ns, app),
         ] {
             patterns.push(f.clone());
             files.insert(f);

@@ -5,3 +5,4 @@ pub mod apply;
 pub mod delete;
 pub mod roll;
 pub mod scale;
+pub mod watch;

@@ -17,12 +17,14 @@ mod controller;
 mod converge;
 mod features;
 mod harness;
+mod log_limit;
 mod messages;
 mod monit;
 mod package;
 mod smoke;
 mod trust;
 mod unmodified;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -43,6 +45,8 @@ fn all_tests() -> Vec<Test> {
     all.extend(trust::tests());
     all.extend(messages::tests());
     all.extend(monit::tests());
+    all.extend(watch::tests());
+    all.extend(log_limit::tests());
     all
 }
 
