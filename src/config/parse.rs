@@ -32,45 +32,60 @@ pub enum Instances {
 pub const TOP_KEYS: &[&str] = &["namespace", "description", "limits", "defaults", "apps"];
 const LIMIT_KEYS: &[&str] = &["memory_max", "memory_high", "cpu_quota", "tasks_max"];
 /// The keys allowed in an app table (and in `[defaults]`).
-pub const APP_KEYS: &[&str] = &[
-    "description",
-    "command",
-    "cwd",
-    "instances",
-    "listen",
-    "ready",
-    "start_timeout",
-    "stop_timeout",
-    "stop_signal",
-    "reload_signal",
-    "restart",
-    "restart_delay",
-    "max_restarts",
-    "restart_window",
-    "memory_max",
-    "memory_high",
-    "cpu_quota",
-    "tasks_max",
-    "env",
-    "env_file",
-    "user",
-    "group",
-    "after",
-    "requires",
-    "wants",
-    "depends_on",
-    "cron_restart",
-    "hardening",
-    "read_write_paths",
-    "log_level_prefix",
-    "instance_var",
-    "increment_var",
-    "node_preload",
-    "watch",
-    "ignore_watch",
-    "watch_delay",
-    "log_rate_limit",
-];
+/// How one app key is read into an [`AppSpec`].
+type ReadKey = fn(&mut Walker<'_>, &V<'_>, &str, &mut AppSpec);
+
+/// Every app key (and `[defaults]` key) with how it is read, in one place and in the order
+/// files and `import` write them: the key list, did-you-mean, the man page's check and
+/// import's order all come from here.
+macro_rules! app_keys {
+    ($($name:literal => $read:expr,)*) => {
+        /// The keys allowed in an app table (and in `[defaults]`), in their usual order.
+        pub const APP_KEYS: &[&str] = &[$($name),*];
+        /// How each of [`APP_KEYS`] is read, in the same order.
+        const READ_APP_KEY: &[ReadKey] = &[$($read),*];
+    };
+}
+
+app_keys! {
+    "description" => |w, v, k, a| a.description = w.string(v, k),
+    "command" => |w, v, k, a| a.command = w.command(v, k),
+    "cwd" => |w, v, k, a| a.cwd = w.string(v, k),
+    "instances" => |w, v, k, a| a.instances = w.instances(v, k),
+    "listen" => |w, v, k, a| a.listen = w.listen(v, k),
+    "ready" => |w, v, k, a| a.ready = w.ready(v, k),
+    "start_timeout" => |w, v, k, a| a.start_timeout = w.duration(v, k),
+    "stop_timeout" => |w, v, k, a| a.stop_timeout = w.duration(v, k),
+    "stop_signal" => |w, v, k, a| a.stop_signal = w.parsed(v, k, Signal::parse),
+    "reload_signal" => |w, v, k, a| a.reload_signal = w.parsed(v, k, Signal::parse),
+    "memory_max" => |w, v, k, a| a.memory_max = w.size(v, k),
+    "memory_high" => |w, v, k, a| a.memory_high = w.size(v, k),
+    "cpu_quota" => |w, v, k, a| a.cpu_quota = w.parsed(v, k, CpuQuota::parse),
+    "tasks_max" => |w, v, k, a| a.tasks_max = w.tasks(v, k),
+    "restart" => |w, v, k, a| a.restart = w.restart(v, k),
+    "restart_delay" => |w, v, k, a| a.restart_delay = w.duration(v, k),
+    "max_restarts" => |w, v, k, a| a.max_restarts = w.uint(v, k, 1, 100_000),
+    "restart_window" => |w, v, k, a| a.restart_window = w.duration(v, k),
+    "cron_restart" => |w, v, k, a| a.cron_restart = w.parsed(v, k, Cron::parse),
+    "increment_var" => |w, v, k, a| a.increment_var = w.string(v, k),
+    "instance_var" => |w, v, k, a| a.instance_var = w.string(v, k),
+    "env" => |w, v, k, a| a.env = w.env(v, k),
+    "env_file" => |w, v, k, a| a.env_file = w.strings(v, k),
+    "user" => |w, v, k, a| a.user = w.string(v, k),
+    "group" => |w, v, k, a| a.group = w.string(v, k),
+    "after" => |w, v, k, a| a.after = w.strings(v, k),
+    "requires" => |w, v, k, a| a.requires = w.strings(v, k),
+    "wants" => |w, v, k, a| a.wants = w.strings(v, k),
+    "depends_on" => |w, v, k, a| a.depends_on = w.strings(v, k),
+    "hardening" => |w, v, k, a| a.hardening = w.hardening(v, k),
+    "read_write_paths" => |w, v, k, a| a.read_write_paths = w.strings(v, k),
+    "log_level_prefix" => |w, v, k, a| a.log_level_prefix = w.boolean(v, k),
+    "node_preload" => |w, v, k, a| a.node_preload = w.boolean(v, k),
+    "watch" => |w, v, k, a| a.watch = w.watch(v, k),
+    "ignore_watch" => |w, v, k, a| a.ignore_watch = w.strings(v, k),
+    "watch_delay" => |w, v, k, a| a.watch_delay = w.duration(v, k),
+    "log_rate_limit" => |w, v, k, a| a.log_rate_limit = w.parsed(v, k, LogRateLimit::parse),
+}
 
 /// `watch` as written: `true`/`false`, or the paths to watch.
 #[derive(Debug, Clone)]
@@ -485,6 +500,94 @@ impl Walker<'_> {
     }
 
     /// `watch`: true, false, or a path or list of paths.
+    fn instances(&mut self, v: &V<'_>, key: &str) -> Option<Sp<Instances>> {
+        match v.get_ref() {
+            DeValue::String(s) if s == "max" => Some(Sp {
+                v: Instances::Max,
+                span: v.span(),
+                key: key.into(),
+            }),
+            DeValue::String(s) => {
+                let help = if s.trim().parse::<u32>().is_ok() {
+                    format!("remove the quotes: instances = {}", s.trim())
+                } else {
+                    "write a number, like instances = 4, or \"max\" for one per CPU".to_string()
+                };
+                self.error(
+                    v.span(),
+                    key,
+                    format!("expected a whole number or \"max\", found {s:?}"),
+                    Some(help),
+                );
+                None
+            }
+            _ => self.uint(v, key, 1, 1024).map(|s| Sp {
+                v: Instances::Count(s.v),
+                span: s.span,
+                key: s.key,
+            }),
+        }
+    }
+
+    fn ready(&mut self, v: &V<'_>, key: &str) -> Option<Sp<Ready>> {
+        self.choice(
+            v,
+            key,
+            &[
+                ("started", Ready::Started),
+                ("notify", Ready::Notify),
+                ("listen", Ready::Listen),
+            ],
+            &[
+                ("true", "notify"),
+                ("wait_ready", "notify"),
+                ("sd_notify", "notify"),
+                ("ready", "notify"),
+                ("port", "listen"),
+            ],
+        )
+    }
+
+    fn restart(&mut self, v: &V<'_>, key: &str) -> Option<Sp<Restart>> {
+        self.choice(
+            v,
+            key,
+            &[
+                ("always", Restart::Always),
+                ("on-failure", Restart::OnFailure),
+                ("never", Restart::Never),
+            ],
+            &[
+                ("true", "always"),
+                ("false", "never"),
+                ("no", "never"),
+                ("unless-stopped", "always"),
+                ("on-abnormal", "on-failure"),
+                ("on-abort", "on-failure"),
+                ("on-watchdog", "on-failure"),
+            ],
+        )
+    }
+
+    fn hardening(&mut self, v: &V<'_>, key: &str) -> Option<Sp<Hardening>> {
+        self.choice(
+            v,
+            key,
+            &[
+                ("default", Hardening::Default),
+                ("strict", Hardening::Strict),
+                ("off", Hardening::Off),
+            ],
+            &[
+                ("true", "default"),
+                ("on", "default"),
+                ("false", "off"),
+                ("none", "off"),
+                ("disabled", "off"),
+            ],
+        )
+    }
+
     fn watch(&mut self, v: &V<'_>, key: &str) -> Option<Sp<WatchSpec>> {
         let w = match v.get_ref() {
             DeValue::Boolean(true) => WatchSpec::Cwd,
@@ -760,129 +863,12 @@ impl Walker<'_> {
             let name = k.get_ref().as_ref();
             let key = format!("{prefix}{name}");
             let key = key.as_str();
-            if let Some(known) = APP_KEYS.iter().find(|k| **k == name) {
-                a.written.push(known);
-            }
-            match name {
-                "description" => a.description = self.string(v, key),
-                "command" => a.command = self.command(v, key),
-                "cwd" => a.cwd = self.string(v, key),
-                "instances" => {
-                    a.instances = match v.get_ref() {
-                        DeValue::String(s) if s == "max" => Some(Sp {
-                            v: Instances::Max,
-                            span: v.span(),
-                            key: key.into(),
-                        }),
-                        DeValue::String(s) => {
-                            let help = if s.trim().parse::<u32>().is_ok() {
-                                format!("remove the quotes: instances = {}", s.trim())
-                            } else {
-                                "write a number, like instances = 4, or \"max\" for one per CPU"
-                                    .to_string()
-                            };
-                            self.error(
-                                v.span(),
-                                key,
-                                format!("expected a whole number or \"max\", found {s:?}"),
-                                Some(help),
-                            );
-                            None
-                        }
-                        _ => self.uint(v, key, 1, 1024).map(|s| Sp {
-                            v: Instances::Count(s.v),
-                            span: s.span,
-                            key: s.key,
-                        }),
-                    }
+            match APP_KEYS.iter().position(|known| *known == name) {
+                Some(i) => {
+                    a.written.push(APP_KEYS[i]);
+                    READ_APP_KEY[i](self, v, key, &mut a)
                 }
-                "listen" => a.listen = self.listen(v, key),
-                "ready" => {
-                    a.ready = self.choice(
-                        v,
-                        key,
-                        &[
-                            ("started", Ready::Started),
-                            ("notify", Ready::Notify),
-                            ("listen", Ready::Listen),
-                        ],
-                        &[
-                            ("true", "notify"),
-                            ("wait_ready", "notify"),
-                            ("sd_notify", "notify"),
-                            ("ready", "notify"),
-                            ("port", "listen"),
-                        ],
-                    )
-                }
-                "start_timeout" => a.start_timeout = self.duration(v, key),
-                "stop_timeout" => a.stop_timeout = self.duration(v, key),
-                "stop_signal" => a.stop_signal = self.parsed(v, key, Signal::parse),
-                "reload_signal" => a.reload_signal = self.parsed(v, key, Signal::parse),
-                "restart" => {
-                    a.restart = self.choice(
-                        v,
-                        key,
-                        &[
-                            ("always", Restart::Always),
-                            ("on-failure", Restart::OnFailure),
-                            ("never", Restart::Never),
-                        ],
-                        &[
-                            ("true", "always"),
-                            ("false", "never"),
-                            ("no", "never"),
-                            ("unless-stopped", "always"),
-                            ("on-abnormal", "on-failure"),
-                            ("on-abort", "on-failure"),
-                            ("on-watchdog", "on-failure"),
-                        ],
-                    )
-                }
-                "restart_delay" => a.restart_delay = self.duration(v, key),
-                "max_restarts" => a.max_restarts = self.uint(v, key, 1, 100_000),
-                "restart_window" => a.restart_window = self.duration(v, key),
-                "memory_max" => a.memory_max = self.size(v, key),
-                "memory_high" => a.memory_high = self.size(v, key),
-                "cpu_quota" => a.cpu_quota = self.parsed(v, key, CpuQuota::parse),
-                "tasks_max" => a.tasks_max = self.tasks(v, key),
-                "env" => a.env = self.env(v, key),
-                "env_file" => a.env_file = self.strings(v, key),
-                "user" => a.user = self.string(v, key),
-                "group" => a.group = self.string(v, key),
-                "after" => a.after = self.strings(v, key),
-                "requires" => a.requires = self.strings(v, key),
-                "wants" => a.wants = self.strings(v, key),
-                "depends_on" => a.depends_on = self.strings(v, key),
-                "cron_restart" => a.cron_restart = self.parsed(v, key, Cron::parse),
-                "hardening" => {
-                    a.hardening = self.choice(
-                        v,
-                        key,
-                        &[
-                            ("default", Hardening::Default),
-                            ("strict", Hardening::Strict),
-                            ("off", Hardening::Off),
-                        ],
-                        &[
-                            ("true", "default"),
-                            ("on", "default"),
-                            ("false", "off"),
-                            ("none", "off"),
-                            ("disabled", "off"),
-                        ],
-                    )
-                }
-                "read_write_paths" => a.read_write_paths = self.strings(v, key),
-                "log_level_prefix" => a.log_level_prefix = self.boolean(v, key),
-                "instance_var" => a.instance_var = self.string(v, key),
-                "increment_var" => a.increment_var = self.string(v, key),
-                "node_preload" => a.node_preload = self.boolean(v, key),
-                "watch" => a.watch = self.watch(v, key),
-                "ignore_watch" => a.ignore_watch = self.strings(v, key),
-                "watch_delay" => a.watch_delay = self.duration(v, key),
-                "log_rate_limit" => a.log_rate_limit = self.parsed(v, key, LogRateLimit::parse),
-                _ => self.unknown_key(k, prefix, APP_KEYS),
+                None => self.unknown_key(k, prefix, APP_KEYS),
             }
         }
         a

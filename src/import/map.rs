@@ -64,31 +64,8 @@ pub struct AppOut {
     pub problems: Vec<String>,
 }
 
-/// The order of keys in an app table (that of unitgen.toml(5)'s examples).
-const ORDER: &[&str] = &[
-    "command",
-    "cwd",
-    "instances",
-    "listen",
-    "ready",
-    "start_timeout",
-    "stop_timeout",
-    "stop_signal",
-    "memory_max",
-    "restart",
-    "restart_delay",
-    "max_restarts",
-    "restart_window",
-    "cron_restart",
-    "increment_var",
-    "instance_var",
-    "env_file",
-    "user",
-    "group",
-    "watch",
-    "ignore_watch",
-    "watch_delay",
-];
+/// The order of keys in an app table: that of the file format's key list.
+const ORDER: &[&str] = crate::config::APP_KEYS;
 
 /// PM2's defaults that need nothing here, or that are the same here.
 fn trivial(key: &str, v: &Js) -> bool {
