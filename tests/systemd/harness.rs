@@ -599,3 +599,39 @@ pub fn wait_online(sb: &Sandbox, ns: &str, count: usize) {
         },
     );
 }
+
+// ---- output snapshots
+
+/// What varies between runs of the same output, each replaced by a named placeholder (uv's
+/// filtered snapshots, through insta's filters): the checkout's paths, PIDs and durations.
+pub fn filters() -> Vec<(String, String)> {
+    vec![
+        (regex_escape(&demo()), "[DEMO]".into()),
+        (regex_escape(env!("CARGO_MANIFEST_DIR")), "[REPO]".into()),
+        (r"\bpid \d+( -> \d+)?".into(), "pid [PID]".into()),
+        (r"\bPID \d+\b".into(), "PID [PID]".into()),
+        (r"\b\d+\.\d+\s?(ms|s)\b".into(), "[TIME]".into()),
+    ]
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$#&-~".contains(c);
+            special.then_some('\\').into_iter().chain([c])
+        })
+        .collect()
+}
+
+/// Snapshot a command's output with [`filters`], in `tests/systemd/snapshots/`.
+#[macro_export]
+macro_rules! snapshot {
+    ($name:expr, $text:expr) => {{
+        let filters = $crate::harness::filters();
+        let filters: Vec<(&str, &str)> =
+            filters.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        insta::with_settings!({ prepend_module_to_snapshot => false, omit_expression => true, filters => filters }, {
+            insta::assert_snapshot!($name, $text);
+        })
+    }};
+}

@@ -20,6 +20,7 @@ mod harness;
 mod log_limit;
 mod messages;
 mod monit;
+mod outputs;
 mod package;
 mod smoke;
 mod trust;
@@ -47,6 +48,7 @@ fn all_tests() -> Vec<Test> {
     all.extend(monit::tests());
     all.extend(watch::tests());
     all.extend(log_limit::tests());
+    all.extend(outputs::tests());
     all
 }
 
