@@ -35,6 +35,10 @@ fn human_ms(ms: u64) -> String {
 
 /// Print the table, or with `--json` one JSON array for scripts.
 pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
+    let hosts = super::fleet::hosts_of(&a.remote)?;
+    if !hosts.is_empty() {
+        return super::fleet::status(g, a, &hosts);
+    }
     let selected = select(
         &unit_dir(g),
         a.name.as_deref(),
@@ -57,16 +61,19 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
         );
         return Ok(());
     }
-    print_table(&rows, g.colored(std::io::stdout().is_terminal()));
+    print_table(&rows, None, g.colored(std::io::stdout().is_terminal()));
     Ok(())
 }
 
-fn print_table(rows: &[Instance], color: bool) {
+/// The table; with `hosts` (one per row), a HOST column first.
+pub(crate) fn print_table(rows: &[Instance], hosts: Option<&[crate::fleet::Host]>, color: bool) {
     let dash = || "-".to_string();
-    let table: Vec<[String; 11]> = rows
+    let table: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| {
-            [
+        .enumerate()
+        .map(|(i, r)| {
+            let host = hosts.and_then(|h| h.get(i)).map(|h| h.to_string());
+            host.into_iter().chain([
                 r.namespace.clone(),
                 r.app.clone(),
                 r.instance.to_string(),
@@ -83,7 +90,8 @@ fn print_table(rows: &[Instance], color: bool) {
                 } else {
                     r.listen.join(",")
                 },
-            ]
+            ])
+            .collect()
         })
         .collect();
     let head = [
@@ -99,7 +107,12 @@ fn print_table(rows: &[Instance], color: bool) {
         "MEMORY",
         "LISTEN",
     ];
-    let mut width = head.map(str::len);
+    let head: Vec<&str> = hosts
+        .map(|_| "HOST")
+        .into_iter()
+        .chain(head)
+        .collect();
+    let mut width: Vec<usize> = head.iter().map(|h| h.len()).collect();
     for row in &table {
         for (w, c) in width.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
@@ -108,14 +121,17 @@ fn print_table(rows: &[Instance], color: bool) {
     let line = |cells: &[String]| {
         cells
             .iter()
-            .zip(width)
-            .map(|(c, w)| format!("{c:<w$}"))
+            .zip(&width)
+            .map(|(c, w)| format!("{c:<w$}", w = *w))
             .collect::<Vec<_>>()
             .join("  ")
             .trim_end()
             .to_string()
     };
-    println!("{}", line(&head.map(String::from)));
+    println!(
+        "{}",
+        line(&head.iter().map(|h| h.to_string()).collect::<Vec<_>>())
+    );
     for (row, r) in table.iter().zip(rows) {
         let text = line(row);
         if color {
@@ -130,7 +146,9 @@ fn print_table(rows: &[Instance], color: bool) {
             println!("{text}");
         }
     }
-    if rows.is_empty() {
+    if rows.is_empty() && hosts.is_some() {
+        println!("(no apps installed on the hosts that answered)");
+    } else if rows.is_empty() {
         println!("(no apps installed; `unitgen apply FILE` installs some)");
     }
 }

@@ -2,4 +2,5 @@
 //! what happened as values for the command to print.
 
 pub mod apply;
+pub mod fleet;
 pub mod roll;
