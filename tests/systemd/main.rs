@@ -16,6 +16,7 @@
 mod controller;
 mod converge;
 mod features;
+mod fleet;
 mod harness;
 mod messages;
 mod monit;
@@ -43,6 +44,7 @@ fn all_tests() -> Vec<Test> {
     all.extend(trust::tests());
     all.extend(messages::tests());
     all.extend(monit::tests());
+    all.extend(fleet::tests());
     all
 }
 
@@ -113,6 +115,7 @@ fn main() -> ExitCode {
     let _ = SANDBOX.set(sb);
 
     let conclusion = libtest_mimic::run(&args, trials);
+    fleet::teardown();
 
     if let Some(sb) = SANDBOX.get() {
         if let Err(e) = sb.down() {
