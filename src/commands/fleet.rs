@@ -16,16 +16,25 @@ use crate::ssh::Remote;
 /// How long a call that only reads (version, plan, status, logs) may take.
 const READ_LIMIT: Duration = Duration::from_secs(60);
 
-/// The hosts a command runs on: `--host`, each once, in order. None: this machine.
+/// The hosts a file goes to: `--host`, else the file's `hosts`, each once, in order. None
+/// (or `--local`): this machine.
 pub fn hosts_for(
     h: &HostArgs,
     local: bool,
-    _texts: &[(PathBuf, String)],
+    texts: &[(PathBuf, String)],
 ) -> Result<Vec<Host>, Failure> {
     if local {
         return Ok(Vec::new());
     }
-    hosts_of(h)
+    let given = hosts_of(h)?;
+    if !given.is_empty() {
+        return Ok(given);
+    }
+    let mut hosts = Vec::new();
+    for (path, text) in texts {
+        hosts.extend(crate::config::hosts(path, text).map_err(Failure::Config)?);
+    }
+    Ok(fleet::dedup(hosts))
 }
 
 /// The `--host` values, checked.
