@@ -177,12 +177,14 @@ pub fn load(path: &Path, text: &str, host: &dyn Host) -> Result<Namespace, Diagn
 }
 
 /// The `hosts` of an ecosystem file, each once, from the file alone: the file is read and its
-/// keys checked, nothing on this machine (the hosts check it against theirs).
+/// keys checked, nothing on this machine (the hosts check it against theirs). A file without
+/// `hosts` (or that cannot be read as TOML) has none: it is checked here, as a whole.
 pub fn hosts(path: &Path, text: &str) -> Result<Vec<crate::fleet::Host>, Diagnostics> {
     let mut diags = Diagnostics::default();
     let source = crate::diagnostic::Source::new(path.to_path_buf(), text.to_string());
-    let Some(spec) = parse::parse(&source, &mut diags) else {
-        return Err(diags);
+    let spec = parse::parse(&source, &mut diags);
+    let Some(spec) = spec.filter(|s| s.hosts.is_some()) else {
+        return Ok(Vec::new());
     };
     let mut hosts = Vec::new();
     for h in spec.hosts.iter().flat_map(|h| &h.v) {
