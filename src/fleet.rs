@@ -52,7 +52,10 @@ impl std::fmt::Display for Host {
 /// The hosts, each once, in the order first given.
 pub fn dedup(hosts: Vec<Host>) -> Vec<Host> {
     let mut seen = std::collections::HashSet::new();
-    hosts.into_iter().filter(|h| seen.insert(h.clone())).collect()
+    hosts
+        .into_iter()
+        .filter(|h| seen.insert(h.clone()))
+        .collect()
 }
 
 /// The hosts in rollout order, `parallel` at a time (at least one): batch after batch, each

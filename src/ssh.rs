@@ -51,11 +51,9 @@ impl std::fmt::Display for CallError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CallError::Unreachable(why) => write!(f, "unreachable: {why}"),
-            CallError::TimedOut(d) => write!(
-                f,
-                "no answer within {} s (ssh was stopped)",
-                d.as_secs()
-            ),
+            CallError::TimedOut(d) => {
+                write!(f, "no answer within {} s (ssh was stopped)", d.as_secs())
+            }
             CallError::NoSsh(why) => write!(f, "cannot run ssh: {why}"),
         }
     }
@@ -230,7 +228,12 @@ mod tests {
         assert_eq!(args[args.len() - 1], "sudo -n unitgen status --json");
         assert!(args.contains(&"BatchMode=yes".into()));
         let cmd = r.command(&h, &["status".into()], true);
-        let last = cmd.get_args().last().unwrap().to_string_lossy().into_owned();
+        let last = cmd
+            .get_args()
+            .last()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         assert_eq!(last, "sudo -n unitgen --version && sudo -n unitgen status");
     }
 }

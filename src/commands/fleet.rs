@@ -139,7 +139,10 @@ fn preflight(
         });
     }
     if !skipped.is_empty() && !quiet {
-        eprintln!("{}\n(skipped, as --skip-unreachable asks)", skipped.join("\n"));
+        eprintln!(
+            "{}\n(skipped, as --skip-unreachable asks)",
+            skipped.join("\n")
+        );
     }
     Ok((go, outcomes, skipped.join("\n")))
 }

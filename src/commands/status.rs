@@ -73,25 +73,26 @@ pub(crate) fn print_table(rows: &[Instance], hosts: Option<&[crate::fleet::Host]
         .enumerate()
         .map(|(i, r)| {
             let host = hosts.and_then(|h| h.get(i)).map(|h| h.to_string());
-            host.into_iter().chain([
-                r.namespace.clone(),
-                r.app.clone(),
-                r.instance.to_string(),
-                r.pid.map_or_else(dash, |p| p.to_string()),
-                r.user.clone().unwrap_or_else(dash),
-                r.state.to_string(),
-                r.uptime_ms.map_or_else(dash, human_ms),
-                r.restarts.map_or_else(dash, |n| n.to_string()),
-                r.cpu_ns
-                    .map_or_else(dash, |n| format!("{:.1}s", n as f64 / 1e9)),
-                r.memory_bytes.map_or_else(dash, human_bytes),
-                if r.listen.is_empty() {
-                    dash()
-                } else {
-                    r.listen.join(",")
-                },
-            ])
-            .collect()
+            host.into_iter()
+                .chain([
+                    r.namespace.clone(),
+                    r.app.clone(),
+                    r.instance.to_string(),
+                    r.pid.map_or_else(dash, |p| p.to_string()),
+                    r.user.clone().unwrap_or_else(dash),
+                    r.state.to_string(),
+                    r.uptime_ms.map_or_else(dash, human_ms),
+                    r.restarts.map_or_else(dash, |n| n.to_string()),
+                    r.cpu_ns
+                        .map_or_else(dash, |n| format!("{:.1}s", n as f64 / 1e9)),
+                    r.memory_bytes.map_or_else(dash, human_bytes),
+                    if r.listen.is_empty() {
+                        dash()
+                    } else {
+                        r.listen.join(",")
+                    },
+                ])
+                .collect()
         })
         .collect();
     let head = [
@@ -107,11 +108,7 @@ pub(crate) fn print_table(rows: &[Instance], hosts: Option<&[crate::fleet::Host]
         "MEMORY",
         "LISTEN",
     ];
-    let head: Vec<&str> = hosts
-        .map(|_| "HOST")
-        .into_iter()
-        .chain(head)
-        .collect();
+    let head: Vec<&str> = hosts.map(|_| "HOST").into_iter().chain(head).collect();
     let mut width: Vec<usize> = head.iter().map(|h| h.len()).collect();
     for row in &table {
         for (w, c) in width.iter_mut().zip(row) {

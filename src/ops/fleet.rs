@@ -61,7 +61,10 @@ pub fn call(
     if reply.code == 127 || reply.code == 126 {
         let said = reply.stderr.trim();
         return Err(HostError::Missing(
-            said.lines().last().unwrap_or("command not found").to_string(),
+            said.lines()
+                .last()
+                .unwrap_or("command not found")
+                .to_string(),
         ));
     }
     let (first, rest) = reply
@@ -99,7 +102,11 @@ pub fn each<T: Send>(hosts: &[Host], f: impl Fn(&Host) -> T + Sync) -> Vec<(Host
         hosts
             .iter()
             .cloned()
-            .zip(handles.into_iter().map(|h| h.join().expect("a host's thread")))
+            .zip(
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("a host's thread")),
+            )
             .collect()
     })
 }

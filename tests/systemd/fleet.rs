@@ -183,14 +183,16 @@ fn one_file_rolls_across_two_hosts_under_load_and_stops_at_the_first_failure(_: 
     let out = f.ok(&["apply", &file, "--host", "fleet-a", "--host", "fleet-b"]);
     for h in ["fleet-a", "fleet-b"] {
         assert!(
-            out.lines()
-                .any(|l| l.starts_with(&format!("{h}: ")) && l.ends_with("fl1/web: started 2 (2 instances, as root)")),
+            out.lines().any(|l| l.starts_with(&format!("{h}: "))
+                && l.ends_with("fl1/web: started 2 (2 instances, as root)")),
             "{out}"
         );
     }
     for sb in [&f.a, &f.b] {
         wait_online(sb, "fl1", 2);
-        assert!(sb.wait_http(3801, Duration::from_secs(10)).contains("\"VERSION\":\"1\""));
+        assert!(sb
+            .wait_http(3801, Duration::from_secs(10))
+            .contains("\"VERSION\":\"1\""));
     }
 
     // status over both: every instance, with its host.
@@ -218,15 +220,28 @@ fn one_file_rolls_across_two_hosts_under_load_and_stops_at_the_first_failure(_: 
         "{json:?}"
     );
     assert!(json.iter().all(|r| r["state"] == "online"), "{json:?}");
-    let table = f.ok(&["status", "-n", "fl1", "--host", "fleet-a", "--host", "fleet-b"]);
+    let table = f.ok(&[
+        "status", "-n", "fl1", "--host", "fleet-a", "--host", "fleet-b",
+    ]);
     assert!(table.starts_with("HOST"), "{table}");
-    assert_eq!(table.lines().filter(|l| l.starts_with("fleet-a")).count(), 2, "{table}");
-    assert_eq!(table.lines().filter(|l| l.starts_with("fleet-b")).count(), 2, "{table}");
+    assert_eq!(
+        table.lines().filter(|l| l.starts_with("fleet-a")).count(),
+        2,
+        "{table}"
+    );
+    assert_eq!(
+        table.lines().filter(|l| l.starts_with("fleet-b")).count(),
+        2,
+        "{table}"
+    );
 
     // plan shows each host's diff before anything changes.
     f.file("fl1.toml", &eco("2"));
     let plan = f.ok(&["plan", &file, "--host", "fleet-a", "--host", "fleet-b"]);
-    assert!(plan.contains("== fleet-a") && plan.contains("== fleet-b"), "{plan}");
+    assert!(
+        plan.contains("== fleet-a") && plan.contains("== fleet-b"),
+        "{plan}"
+    );
     assert!(pids(&f.a, "fl1").iter().all(|p| !p.is_null()));
 
     // A config change, rolled host by host, under load on both hosts' ports.
@@ -247,7 +262,9 @@ fn one_file_rolls_across_two_hosts_under_load_and_stops_at_the_first_failure(_: 
     assert!(applied.status.success(), "{}", describe(&applied));
     assert_ne!(pids(&f.a, "fl1"), before_a, "fleet-a was not restarted");
     for sb in [&f.a, &f.b] {
-        assert!(sb.wait_http(3801, Duration::from_secs(10)).contains("\"VERSION\":\"2\""));
+        assert!(sb
+            .wait_http(3801, Duration::from_secs(10))
+            .contains("\"VERSION\":\"2\""));
     }
 
     // A change whose app cannot start: fleet-a fails, the rollout stops, fleet-b is untouched.
@@ -264,17 +281,32 @@ fn one_file_rolls_across_two_hosts_under_load_and_stops_at_the_first_failure(_: 
     let out = f.unitgen(&["apply", &file, "--host", "fleet-a", "--host", "fleet-b"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    assert!(err.contains("error: fleet-a: fl1/web:"), "which host and app: {err}");
-    assert!(err.contains("the new code is broken"), "its last log lines: {err}");
+    assert!(
+        err.contains("error: fleet-a: fl1/web:"),
+        "which host and app: {err}"
+    );
+    assert!(
+        err.contains("the new code is broken"),
+        "its last log lines: {err}"
+    );
     assert!(
         err.contains("the rollout stopped at fleet-a") && err.contains("fleet-b"),
         "{err}"
     );
     assert_eq!(f.b.read(unit), b_unit, "fleet-b's unit changed");
-    assert_eq!(pids(&f.b, "fl1"), b_pids, "fleet-b's instances were touched");
-    assert!(f.b.wait_http(3801, Duration::from_secs(5)).contains("\"VERSION\":\"2\""));
+    assert_eq!(
+        pids(&f.b, "fl1"),
+        b_pids,
+        "fleet-b's instances were touched"
+    );
+    assert!(f
+        .b
+        .wait_http(3801, Duration::from_secs(5))
+        .contains("\"VERSION\":\"2\""));
 
-    f.ok(&["delete", "all", "-n", "fl1", "--host", "fleet-a", "--host", "fleet-b"]);
+    f.ok(&[
+        "delete", "all", "-n", "fl1", "--host", "fleet-a", "--host", "fleet-b",
+    ]);
     for sb in [&f.a, &f.b] {
         assert_eq!(sb.unit_state("fl1-web@1.service"), "inactive");
     }
@@ -291,19 +323,29 @@ fn unreachable_missing_and_old_hosts_are_said_and_change_nothing(_: &Sandbox) {
             demo()
         ),
     );
-    let installed = |sb: &Sandbox| sb.exec(&["test", "-e", "/etc/systemd/system/fl2-web@.service"]).status.success();
+    let installed = |sb: &Sandbox| {
+        sb.exec(&["test", "-e", "/etc/systemd/system/fl2-web@.service"])
+            .status
+            .success()
+    };
 
     let out = f.unitgen(&["apply", &file, "--host", "fleet-a", "--host", "fleet-down"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
     assert!(err.contains("fleet-down: unreachable"), "{err}");
     assert!(err.contains("nothing was changed on any host"), "{err}");
-    assert!(!installed(&f.a), "fleet-a changed although a host was unreachable");
+    assert!(
+        !installed(&f.a),
+        "fleet-a changed although a host was unreachable"
+    );
 
     let out = f.unitgen(&["apply", &file, "--host", "fleet-a", "--host", "fleet-bare"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
-    assert!(err.contains("fleet-bare: unitgen is not installed there"), "{err}");
+    assert!(
+        err.contains("fleet-bare: unitgen is not installed there"),
+        "{err}"
+    );
     assert!(!installed(&f.a));
 
     // An old unitgen on fleet-bare, for this part only.
@@ -312,11 +354,22 @@ fn unreachable_missing_and_old_hosts_are_said_and_change_nothing(_: &Sandbox) {
     f.bare.sh_ok("rm -f /usr/local/bin/unitgen");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
-    assert!(err.contains("fleet-bare: unitgen there is too old (0.0.9)"), "{err}");
+    assert!(
+        err.contains("fleet-bare: unitgen there is too old (0.0.9)"),
+        "{err}"
+    );
 
     // status: the host that answers is shown, the other said unreachable, never "no apps".
     f.ok(&["apply", &file, "--host", "fleet-a"]);
-    let out = f.unitgen(&["status", "-n", "fl2", "--host", "fleet-a", "--host", "fleet-down"]);
+    let out = f.unitgen(&[
+        "status",
+        "-n",
+        "fl2",
+        "--host",
+        "fleet-a",
+        "--host",
+        "fleet-down",
+    ]);
     let (so, se) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -328,10 +381,22 @@ fn unreachable_missing_and_old_hosts_are_said_and_change_nothing(_: &Sandbox) {
 
     // Asked to: go on without the unreachable host; the exit status still says so.
     let out = f.unitgen(&[
-        "restart", "web", "-n", "fl2", "--host", "fleet-down", "--host", "fleet-a", "--skip-unreachable",
+        "restart",
+        "web",
+        "-n",
+        "fl2",
+        "--host",
+        "fleet-down",
+        "--host",
+        "fleet-a",
+        "--skip-unreachable",
     ]);
     assert_eq!(out.status.code(), Some(3), "{}", describe(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("fleet-a: restart fl2-web@1.service"), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("fleet-a: restart fl2-web@1.service"),
+        "{}",
+        describe(&out)
+    );
     f.ok(&["delete", "all", "-n", "fl2", "--host", "fleet-a"]);
 }
 
@@ -343,15 +408,41 @@ fn logs_of_two_hosts_merge_in_time_order(_: &Sandbox) {
         "namespace = \"fl3\"\n[defaults]\nuser = \"root\"\n[apps.tick]\ncommand = [\"/bin/sh\", \"-c\", \"for i in 1 2 3 4 5; do echo tick $i; sleep 0.2; done; exec sleep 600\"]\n",
     );
     // Both at once, so that their lines interleave in time.
-    f.ok(&["apply", &file, "--host", "fleet-a", "--host", "fleet-b", "--parallel", "2"]);
-    let args = ["logs", "tick", "-n", "fl3", "--nostream", "--lines", "50", "--host", "fleet-a", "--host", "fleet-b"];
+    f.ok(&[
+        "apply",
+        &file,
+        "--host",
+        "fleet-a",
+        "--host",
+        "fleet-b",
+        "--parallel",
+        "2",
+    ]);
+    let args = [
+        "logs",
+        "tick",
+        "-n",
+        "fl3",
+        "--nostream",
+        "--lines",
+        "50",
+        "--host",
+        "fleet-a",
+        "--host",
+        "fleet-b",
+    ];
     let mut text = String::new();
     wait_until(Duration::from_secs(20), "5 ticks from each host", || {
         text = f.ok(&args);
         text.matches("tick 5").count() == 2
     });
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines.iter().all(|l| l.starts_with("fleet-a ") || l.starts_with("fleet-b ")), "{text}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("fleet-a ") || l.starts_with("fleet-b ")),
+        "{text}"
+    );
     for h in ["fleet-a", "fleet-b"] {
         for i in 1..=5 {
             let want = format!("fl3/tick@1 | tick {i}");
@@ -372,11 +463,22 @@ fn logs_of_two_hosts_merge_in_time_order(_: &Sandbox) {
         .iter()
         .map(|e| e["__REALTIME_TIMESTAMP"].as_str().unwrap().parse().unwrap())
         .collect();
-    assert!(times.windows(2).all(|w| w[0] <= w[1]), "not in time order: {times:?}");
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "not in time order: {times:?}"
+    );
     assert!(entries.iter().any(|e| e["host"] == "fleet-a"));
     assert!(entries.iter().any(|e| e["host"] == "fleet-b"));
     // Merged, not one host after the other: the hosts ticked at the same time.
-    let hosts: Vec<&str> = entries.iter().map(|e| e["host"].as_str().unwrap()).collect();
-    assert!(hosts.windows(2).filter(|w| w[0] != w[1]).count() >= 3, "{hosts:?}");
-    f.ok(&["delete", "all", "-n", "fl3", "--host", "fleet-a", "--host", "fleet-b"]);
+    let hosts: Vec<&str> = entries
+        .iter()
+        .map(|e| e["host"].as_str().unwrap())
+        .collect();
+    assert!(
+        hosts.windows(2).filter(|w| w[0] != w[1]).count() >= 3,
+        "{hosts:?}"
+    );
+    f.ok(&[
+        "delete", "all", "-n", "fl3", "--host", "fleet-a", "--host", "fleet-b",
+    ]);
 }
