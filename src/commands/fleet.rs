@@ -156,10 +156,17 @@ pub fn plan(
 ) -> Result<(), Failure> {
     let remote = remote(g, h)?;
     let (abs, text) = one_file(texts)?;
-    let args = plan_args(&abs);
-    let replies = each(hosts, |host| {
-        call(&remote, host, &args, Some(text.as_bytes()), READ_LIMIT)
-    });
+    per_host(&remote, hosts, &plan_args(&abs), Some(text.as_bytes()))
+}
+
+/// `args` on every host at once; each host's output under its name, in the hosts' order.
+fn per_host(
+    remote: &Remote,
+    hosts: &[Host],
+    args: &[String],
+    input: Option<&[u8]>,
+) -> Result<(), Failure> {
+    let replies = each(hosts, |host| call(remote, host, args, input, READ_LIMIT));
     let mut outcomes = Vec::new();
     let mut errors = Vec::new();
     for (host, r) in &replies {
@@ -649,4 +656,14 @@ fn rolling(
     }
     outcomes.extend(rolled.into_iter().map(|(_, o)| o));
     finish(errors, &outcomes)
+}
+
+/// `show --host`: each host's view of the app, under its name.
+pub fn show(g: &Global, a: &TargetArgs, hosts: &[Host]) -> Result<(), Failure> {
+    let remote = remote(g, &a.remote)?;
+    let mut args: Vec<String> = vec!["show".into(), a.name.clone()];
+    if let Some(ns) = &a.namespace {
+        args.extend(["-n".into(), ns.clone()]);
+    }
+    per_host(&remote, hosts, &args, None)
 }
