@@ -77,32 +77,42 @@ pub enum Command {
     Validate(FilesArgs),
     /// Write the unit files of ecosystem files into a directory, for review or packaging.
     Render(RenderArgs),
-    /// Show what `apply` would change: units added, changed (with a diff) or removed.
-    Plan(FilesArgs),
+    /// Show what `apply` would change: units added, changed (with a diff) or removed; with
+    /// `--host`, on each host.
+    #[command(after_help = EXIT_STATUS)]
+    Plan(PlanArgs),
     /// Make systemd run exactly what the files say: write changed units, reload once, start
-    /// or restart what changed, stop and remove what the files no longer name.
+    /// or restart what changed, stop and remove what the files no longer name. With `--host`
+    /// (or `hosts` in the file), on each host over ssh, one host after the other.
+    #[command(after_help = EXIT_STATUS)]
     Apply(ApplyArgs),
     /// One row per instance: state (online, starting, restarting, crashing, errored, stopping, stopped), pid, uptime, restarts, cpu, memory, listen.
     #[command(visible_aliases = ["ls", "list"])]
+    #[command(after_help = EXIT_STATUS)]
     Status(StatusArgs),
     /// One app in depth: its units, files, environment (secrets masked), limits, last exit,
     /// recent log lines.
     #[command(visible_alias = "describe")]
     Show(TargetArgs),
     /// Start an app (every instance and its socket), or `all` apps of a namespace.
+    #[command(after_help = EXIT_STATUS)]
     Start(TargetArgs),
     /// Stop an app (every instance and its socket), or `all` apps of a namespace.
+    #[command(after_help = EXIT_STATUS)]
     Stop(TargetArgs),
     /// Restart an app's instances, all at once (see `reload` for one at a time).
+    #[command(after_help = EXIT_STATUS)]
     Restart(TargetArgs),
     /// Rolling restart: one instance at a time, the next only when the last is ready again;
     /// with `listen`, no connection is refused while it runs.
+    #[command(after_help = EXIT_STATUS)]
     Reload(ReloadArgs),
     /// Change the number of instances of an app: applies the ecosystem file its units came from
     /// with the new count (refused while that file has edits not yet applied); the next `apply`
     /// resets it to the file.
     Scale(ScaleArgs),
     /// Show an app's logs from the journal, merged across instances.
+    #[command(after_help = EXIT_STATUS)]
     Logs(LogsArgs),
     /// A live view of every instance (state, CPU %, memory, restarts, uptime) and the selected
     /// app's logs, with keys to restart, reload, stop and start it (PM2's monit).
@@ -111,6 +121,7 @@ pub enum Command {
     /// Send a signal to the main process of every instance of an app.
     Signal(SignalArgs),
     /// Stop and remove an app's units, or with `all` the whole namespace.
+    #[command(after_help = EXIT_STATUS)]
     Delete(TargetArgs),
     /// Turn a PM2 ecosystem file (.js, .cjs, .mjs, .json, .yaml) into unitgen TOML.
     #[command(long_about = crate::import::LONG_HELP)]
@@ -188,9 +199,25 @@ pub struct ManArgs {
 /// `apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Ecosystem files (TOML), one namespace each.
+    /// Ecosystem files (TOML), one namespace each; `-` reads one from standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// With FILE `-`: the path the file stands for (diagnostics name it; relative paths in it
+    /// start from its directory) [default: stdin.toml in the current directory].
+    #[arg(long = "as", value_name = "PATH")]
+    pub stdin_as: Option<PathBuf>,
+    /// Apply on this machine, even if the file lists `hosts`.
+    #[arg(long, conflicts_with = "hosts")]
+    pub local: bool,
+    /// Print what was done as JSON, for scripts (and for `--host`, which runs this remotely).
+    #[arg(long)]
+    pub json: bool,
+    /// The hosts.
+    #[command(flatten)]
+    pub remote: HostArgs,
+    /// How the rollout across hosts goes.
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
     /// Only show what would be done (the same as `plan`).
     #[arg(long)]
     pub dry_run: bool,
@@ -206,6 +233,59 @@ pub struct ApplyArgs {
     pub settle: u64,
 }
 
+/// `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Ecosystem files (TOML), one namespace each; `-` reads one from standard input.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// With FILE `-`: the path the file stands for (see `apply --as`).
+    #[arg(long = "as", value_name = "PATH")]
+    pub stdin_as: Option<PathBuf>,
+    /// Plan for this machine, even if the file lists `hosts`.
+    #[arg(long, conflicts_with = "hosts")]
+    pub local: bool,
+    /// The hosts.
+    #[command(flatten)]
+    pub remote: HostArgs,
+}
+
+/// Where a command runs: this machine, or other machines over ssh.
+#[derive(Debug, Clone, Args)]
+pub struct HostArgs {
+    /// Run on HOST over ssh instead of here (repeat for several, in rollout order): a name,
+    /// `user@name` or an alias of ~/.ssh/config. `ssh` from PATH runs `unitgen` there (install
+    /// the .deb on each host); the output says which host each line is from.
+    #[arg(long = "host", value_name = "HOST")]
+    pub hosts: Vec<String>,
+    /// The command that runs unitgen on the hosts, as their shell reads it, such as
+    /// "sudo -n unitgen" or "/usr/local/bin/unitgen".
+    #[arg(long, value_name = "CMD", default_value = "unitgen")]
+    pub remote_command: String,
+}
+
+/// How a change rolls across hosts.
+#[derive(Debug, Clone, Args)]
+pub struct RolloutArgs {
+    /// How many hosts change at once (Kamal's boot limit); the next batch starts when every
+    /// host of this one has converged, and none does after a failure.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub parallel: u64,
+    /// How long to wait between batches, in seconds (0 to 3600).
+    #[arg(long, value_name = "SECS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub pause: u64,
+    /// Go on without hosts that cannot be reached or run no usable unitgen (the exit status is
+    /// still 3); by default such a host stops everything before anything changes.
+    #[arg(long)]
+    pub skip_unreachable: bool,
+}
+
+/// Exit statuses, in the help and man pages of the commands that take `--host`.
+pub const EXIT_STATUS: &str = "Exit status: 0 done; 1 a unit did not reach its wanted state (on \
+a host, which stopped the rollout there: the hosts after it were left as they were); 2 bad usage \
+or bad config, on this machine or on a host (nothing changed); 3 a host could not be reached by \
+ssh, or unitgen there is missing or too old (nothing changed, unless --skip-unreachable).";
+
 /// `status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -217,6 +297,9 @@ pub struct StatusArgs {
     /// One JSON array of instances, for scripts (like `pm2 jlist`).
     #[arg(long)]
     pub json: bool,
+    /// The hosts.
+    #[command(flatten)]
+    pub remote: HostArgs,
 }
 
 /// Commands that act on an app or on `all`.
@@ -233,6 +316,12 @@ pub struct TargetArgs {
     /// How long to wait for systemd's jobs, in seconds (1 to 86400).
     #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = timeout_secs())]
     pub timeout: u64,
+    /// The hosts.
+    #[command(flatten)]
+    pub remote: HostArgs,
+    /// How the command rolls across hosts.
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
 }
 
 /// `reload`.
@@ -250,6 +339,12 @@ pub struct ReloadArgs {
     /// How long to wait for each instance, in seconds (1 to 86400).
     #[arg(long, value_name = "SECS", default_value_t = 120, value_parser = timeout_secs())]
     pub timeout: u64,
+    /// The hosts.
+    #[command(flatten)]
+    pub remote: HostArgs,
+    /// How the reload rolls across hosts (then instance by instance within each).
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
 }
 
 /// `scale`.
@@ -294,9 +389,12 @@ pub struct LogsArgs {
     /// Only lines since this time (journalctl's --since: "10 min ago", "2026-11-22 10:00").
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// One JSON object per line (journalctl's export as JSON).
+    /// One JSON object per line (journalctl's export as JSON; with `--host`, a "host" field).
     #[arg(long)]
     pub json: bool,
+    /// The hosts: their lines merged in time order, each prefixed with its host.
+    #[command(flatten)]
+    pub remote: HostArgs,
 }
 
 /// `monit`.

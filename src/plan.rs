@@ -72,7 +72,10 @@ impl std::fmt::Display for Refusal {
 }
 
 /// What is done to a unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Verb {
     /// Start it (after forgetting a failure, if it had one).
     Start,

@@ -3,13 +3,13 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::selector::Selected;
 use crate::systemd::{num, text, ActiveState, Props, Systemd};
 
 /// One instance, as `status --json` prints it. A value systemd cannot give is `null`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Instance {
     /// Namespace.
     pub namespace: String,
@@ -52,7 +52,7 @@ pub struct Instance {
 }
 
 /// The state of an app's watcher (`NS-APP-watch.service`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Watching {
     /// It watches: a change restarts the app.
@@ -89,7 +89,7 @@ impl Watching {
 pub const MIN_UPTIME_US: u64 = 1_000_000;
 
 /// A PM2 user's word for an instance's state, from systemd's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     /// Running (ready, where the app says when it is).

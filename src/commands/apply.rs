@@ -7,19 +7,24 @@
 
 use std::time::Duration;
 
-use super::{load, target, unit_dir, Failure};
+use super::{read_files, resolve, target, unit_dir, Failure};
 use crate::cli::{ApplyArgs, Global};
 use crate::ops::apply::{self, ApplyOptions, Report};
 use crate::systemd::{block_on, Systemd};
 
 /// Apply every file; exit 1 if any unit did not reach its wanted state.
 pub fn run(g: &Global, a: &ApplyArgs) -> Result<(), Failure> {
+    let texts = read_files(&a.files, a.stdin_as.as_deref())?;
+    let hosts = super::fleet::hosts_for(&a.remote, a.local, &texts)?;
+    if !hosts.is_empty() {
+        return super::fleet::apply(g, a, &texts, &hosts);
+    }
     if a.dry_run {
-        return super::plan::run(g, &a.files);
+        return super::plan::local(g, &texts);
     }
     let limit = Duration::from_secs(a.timeout);
     // Check the files before waiting for any lock: a bad file is said at once.
-    let mut names: Vec<String> = load(g, &a.files)?.into_iter().map(|n| n.name).collect();
+    let mut names: Vec<String> = resolve(g, &texts)?.into_iter().map(|n| n.name).collect();
     names.sort();
     let _locks = names
         .iter()
@@ -27,7 +32,7 @@ pub fn run(g: &Global, a: &ApplyArgs) -> Result<(), Failure> {
         .collect::<Result<Vec<_>, _>>()?;
     let claims = crate::lock::claims(g.user, limit)?;
     // Again under the lock: the ports other namespaces claim are now what is on disk.
-    let namespaces = load(g, &a.files)?;
+    let namespaces = resolve(g, &texts)?;
     let opts = ApplyOptions {
         target: target(g),
         dir: unit_dir(g),
@@ -40,9 +45,15 @@ pub fn run(g: &Global, a: &ApplyArgs) -> Result<(), Failure> {
     let sd = block_on(Systemd::connect_within(g.user, limit))?;
     let planned = apply::plan_all(Some(&sd), namespaces, &opts)?;
     let reports = apply::apply(&sd, &planned, &opts, Some(claims))?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::to_string(&reports).map_err(anyhow::Error::from)?
+        );
+    }
     let mut failures = Vec::new();
     for r in &reports {
-        if !g.quiet {
+        if !g.quiet && !a.json {
             print!("{}", describe(r));
         }
         failures.extend(
@@ -59,7 +70,7 @@ pub fn run(g: &Global, a: &ApplyArgs) -> Result<(), Failure> {
 }
 
 /// One line for the namespace, one per app.
-fn describe(r: &Report) -> String {
+pub(crate) fn describe(r: &Report) -> String {
     let mut s = format!(
         "{}: {} unit file{} written, {} removed{}\n",
         r.namespace,

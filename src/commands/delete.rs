@@ -11,6 +11,10 @@ use crate::systemd::{block_on, Systemd};
 
 /// Stop the selected apps' units, remove their files and reload.
 pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
+    let hosts = super::fleet::hosts_of(&a.remote)?;
+    if !hosts.is_empty() {
+        return super::fleet::act(g, "delete", a, &hosts);
+    }
     if a.namespace.is_none() && !a.name.contains('/') {
         return Err(Failure::Usage(format!(
             "error: delete needs the namespace, so that it never hits another environment's apps\n  = help: unitgen delete {} -n NS",

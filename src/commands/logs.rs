@@ -18,6 +18,10 @@ use crate::selector::select;
 
 /// Print (and maybe follow) the logs.
 pub fn run(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
+    let hosts = super::fleet::hosts_of(&a.remote)?;
+    if !hosts.is_empty() {
+        return super::fleet::logs(g, a, &hosts);
+    }
     let selected = select(
         &unit_dir(g),
         a.name.as_deref(),
@@ -160,7 +164,7 @@ fn print(
 }
 
 /// One journal entry as `TIME ns/app@i | message`.
-fn format(json: &str, user: bool, color: bool) -> String {
+pub(crate) fn format(json: &str, user: bool, color: bool) -> String {
     let Ok(v) = serde_json::from_str::<serde_json::Value>(json) else {
         return json.to_string();
     };

@@ -3,6 +3,7 @@
 mod apply;
 mod completions;
 mod delete;
+mod fleet;
 mod import;
 mod logs;
 mod man;
@@ -43,6 +44,15 @@ pub enum Failure {
     /// An operating-system error (exit 1).
     #[error(transparent)]
     Other(#[from] anyhow::Error),
+    /// A command across hosts that did not end well on every one; the status says the worst
+    /// ([`crate::fleet::exit_code`]).
+    #[error("{message}")]
+    Hosts {
+        /// What went wrong, host by host.
+        message: String,
+        /// The exit status.
+        code: i32,
+    },
 }
 
 impl From<crate::systemd::Error> for Failure {
@@ -68,6 +78,7 @@ impl Failure {
         match self {
             Failure::Config(_) | Failure::Usage(_) => 2,
             Failure::Failed(_) | Failure::Other(_) => 1,
+            Failure::Hosts { code, .. } => *code,
         }
     }
 }
@@ -78,7 +89,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Validate(a) => validate::run(g, &a.files),
         Command::Render(a) => render::run(g, &a.files, &a.out),
-        Command::Plan(a) => plan::run(g, &a.files),
+        Command::Plan(a) => plan::run(g, &a),
         Command::Apply(a) => apply::run(g, &a),
         Command::Status(a) => status::run(g, &a),
         Command::Show(a) => show::run(g, &a),
@@ -144,17 +155,79 @@ fn this_program() -> std::path::PathBuf {
 
 /// Read and resolve ecosystem files against this machine and its unit directory.
 pub fn load(g: &Global, files: &[PathBuf]) -> Result<Vec<Namespace>, Failure> {
+    resolve(g, &read_files(files, None)?)
+}
+
+/// Read ecosystem files, each once; `-` is standard input, taken as the file `stdin_as` names
+/// (by default `stdin.toml` in the current directory).
+pub fn read_files(
+    files: &[PathBuf],
+    stdin_as: Option<&std::path::Path>,
+) -> Result<Vec<(PathBuf, String)>, Failure> {
     let mut texts = Vec::new();
     let mut diags = Diagnostics::default();
+    let stdin_count = files.iter().filter(|f| f.as_os_str() == "-").count();
+    if stdin_count > 1 {
+        return Err(Failure::Usage(
+            "error: `-` (standard input) can be given once".into(),
+        ));
+    }
+    if stdin_as.is_some() && stdin_count == 0 {
+        return Err(Failure::Usage(
+            "error: --as names the file read from standard input, and no FILE is `-`".into(),
+        ));
+    }
     for f in files {
-        match read_ecosystem_file(f) {
-            Ok(t) => texts.push((f.clone(), t)),
+        let read = if f.as_os_str() == "-" {
+            let name = stdin_as
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("stdin.toml"));
+            read_stdin(&name).map(|t| (name, t))
+        } else {
+            read_ecosystem_file(f).map(|t| (f.clone(), t))
+        };
+        match read {
+            Ok(t) => texts.push(t),
             Err(d) => diags.0.extend(d.0),
         }
     }
     if !diags.is_empty() {
         return Err(Failure::Config(diags));
     }
+    Ok(texts)
+}
+
+/// An ecosystem file from standard input, at most [`MAX_FILE_SIZE`] bytes of UTF-8.
+fn read_stdin(name: &std::path::Path) -> Result<String, Diagnostics> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .take(MAX_FILE_SIZE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| config::unreadable(name, &e))?;
+    if bytes.len() as u64 > MAX_FILE_SIZE {
+        return Err(config::unusable(
+            name,
+            format!(
+                "standard input holds more than {} MiB, which no ecosystem file needs",
+                MAX_FILE_SIZE >> 20
+            ),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        config::unusable(
+            name,
+            format!(
+                "standard input is not UTF-8 text (byte {} is not): an ecosystem file is TOML",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })
+}
+
+/// Resolve ecosystem files already read against this machine and its unit directory.
+pub fn resolve(g: &Global, texts: &[(PathBuf, String)]) -> Result<Vec<Namespace>, Failure> {
     let env = unit_dir::EnvDir::new(target(g).env_dir);
     let claims = unit_dir(g).claims(&env).map_err(|e| {
         anyhow::anyhow!(
@@ -163,7 +236,7 @@ pub fn load(g: &Global, files: &[PathBuf]) -> Result<Vec<Namespace>, Failure> {
         )
     })?;
     let host = SystemHost::new(claims).for_manager(g.user);
-    config::load_all(&texts, &host).map_err(Failure::Config)
+    config::load_all(texts, &host).map_err(Failure::Config)
 }
 
 /// The most an ecosystem file may hold: far above any real one (a thousand apps take about

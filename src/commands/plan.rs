@@ -3,14 +3,24 @@
 
 use std::path::PathBuf;
 
-use super::{load, target, unit_dir, Failure};
-use crate::cli::Global;
+use super::{read_files, resolve, target, unit_dir, Failure};
+use crate::cli::{Global, PlanArgs};
 use crate::ops::apply::{self, ApplyOptions};
 use crate::systemd::{block_on, Systemd};
 
-/// Print the plan of every namespace.
-pub fn run(g: &Global, files: &[PathBuf]) -> Result<(), Failure> {
-    let namespaces = load(g, files)?;
+/// Print the plan of every namespace, here or on each host.
+pub fn run(g: &Global, a: &PlanArgs) -> Result<(), Failure> {
+    let texts = read_files(&a.files, a.stdin_as.as_deref())?;
+    let hosts = super::fleet::hosts_for(&a.remote, a.local, &texts)?;
+    if !hosts.is_empty() {
+        return super::fleet::plan(g, &a.remote, &texts, &hosts);
+    }
+    local(g, &texts)
+}
+
+/// Print the plan of every namespace on this machine.
+pub fn local(g: &Global, texts: &[(PathBuf, String)]) -> Result<(), Failure> {
+    let namespaces = resolve(g, texts)?;
     let opts = ApplyOptions {
         target: target(g),
         dir: unit_dir(g),

@@ -13,6 +13,10 @@ use crate::systemd::{block_on, Systemd};
 
 /// Reload the selected apps, instance by instance.
 pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
+    let hosts = super::fleet::hosts_of(&a.remote)?;
+    if !hosts.is_empty() {
+        return super::fleet::reload(g, a, &hosts);
+    }
     let limit = Duration::from_secs(a.timeout);
     let selected = select(&unit_dir(g), Some(&a.name), a.namespace.as_deref(), true)
         .map_err(Failure::Usage)?;

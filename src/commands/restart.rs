@@ -6,6 +6,10 @@ use crate::systemd::Verb;
 
 /// Restart the instances of the selected apps.
 pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
+    let hosts = super::fleet::hosts_of(&a.remote)?;
+    if !hosts.is_empty() {
+        return super::fleet::act(g, "restart", a, &hosts);
+    }
     act(g, a, |s| {
         s.instance_units()
             .into_iter()

@@ -28,6 +28,10 @@ fn secret(name: &str) -> bool {
 
 /// Print the app's units, files, environment, limits, last exit and recent logs.
 pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
+    let hosts = super::fleet::hosts_of(&a.remote)?;
+    if !hosts.is_empty() {
+        return super::fleet::show(g, a, &hosts);
+    }
     let dir = unit_dir(g);
     let selected =
         select(&dir, Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::Usage)?;

@@ -6,6 +6,10 @@ use crate::systemd::Verb;
 
 /// Start the sockets, instances and watchers of the selected apps.
 pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
+    let hosts = super::fleet::hosts_of(&a.remote)?;
+    if !hosts.is_empty() {
+        return super::fleet::act(g, "start", a, &hosts);
+    }
     act(g, a, |s| {
         let mut units: Vec<(String, Verb)> = s
             .installed

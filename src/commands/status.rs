@@ -35,6 +35,10 @@ fn human_ms(ms: u64) -> String {
 
 /// Print the table, or with `--json` one JSON array for scripts.
 pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
+    let hosts = super::fleet::hosts_of(&a.remote)?;
+    if !hosts.is_empty() {
+        return super::fleet::status(g, a, &hosts);
+    }
     let selected = select(
         &unit_dir(g),
         a.name.as_deref(),
@@ -57,36 +61,41 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
         );
         return Ok(());
     }
-    print_table(&rows, g.colored(std::io::stdout().is_terminal()));
+    print_table(&rows, None, g.colored(std::io::stdout().is_terminal()));
     Ok(())
 }
 
-fn print_table(rows: &[Instance], color: bool) {
+/// The table; with `hosts` (one per row), a HOST column first.
+pub(crate) fn print_table(rows: &[Instance], hosts: Option<&[crate::fleet::Host]>, color: bool) {
     let dash = || "-".to_string();
     // A WATCH column only where an app is watched: the table stays as it was for the rest.
     let watched = rows.iter().any(|r| r.watch.is_some());
-    let table: Vec<[String; 12]> = rows
+    let table: Vec<Vec<String>> = rows
         .iter()
-        .map(|r| {
-            [
-                r.namespace.clone(),
-                r.app.clone(),
-                r.instance.to_string(),
-                r.pid.map_or_else(dash, |p| p.to_string()),
-                r.user.clone().unwrap_or_else(dash),
-                r.state.to_string(),
-                r.uptime_ms.map_or_else(dash, human_ms),
-                r.restarts.map_or_else(dash, |n| n.to_string()),
-                r.cpu_ns
-                    .map_or_else(dash, |n| format!("{:.1}s", n as f64 / 1e9)),
-                r.memory_bytes.map_or_else(dash, human_bytes),
-                if r.listen.is_empty() {
-                    dash()
-                } else {
-                    r.listen.join(",")
-                },
-                r.watch.map_or_else(dash, |w| w.as_str().to_string()),
-            ]
+        .enumerate()
+        .map(|(i, r)| {
+            let host = hosts.and_then(|h| h.get(i)).map(|h| h.to_string());
+            host.into_iter()
+                .chain([
+                    r.namespace.clone(),
+                    r.app.clone(),
+                    r.instance.to_string(),
+                    r.pid.map_or_else(dash, |p| p.to_string()),
+                    r.user.clone().unwrap_or_else(dash),
+                    r.state.to_string(),
+                    r.uptime_ms.map_or_else(dash, human_ms),
+                    r.restarts.map_or_else(dash, |n| n.to_string()),
+                    r.cpu_ns
+                        .map_or_else(dash, |n| format!("{:.1}s", n as f64 / 1e9)),
+                    r.memory_bytes.map_or_else(dash, human_bytes),
+                    if r.listen.is_empty() {
+                        dash()
+                    } else {
+                        r.listen.join(",")
+                    },
+                    r.watch.map_or_else(dash, |w| w.as_str().to_string()),
+                ])
+                .collect()
         })
         .collect();
     let head = [
@@ -103,8 +112,9 @@ fn print_table(rows: &[Instance], color: bool) {
         "LISTEN",
         "WATCH",
     ];
+    let head: Vec<&str> = hosts.map(|_| "HOST").into_iter().chain(head).collect();
     let columns = if watched { head.len() } else { head.len() - 1 };
-    let mut width = head.map(str::len);
+    let mut width: Vec<usize> = head.iter().map(|h| h.len()).collect();
     for row in &table {
         for (w, c) in width.iter_mut().zip(row) {
             *w = (*w).max(c.chars().count());
@@ -113,14 +123,17 @@ fn print_table(rows: &[Instance], color: bool) {
     let line = |cells: &[String]| {
         cells[..columns]
             .iter()
-            .zip(width)
-            .map(|(c, w)| format!("{c:<w$}"))
+            .zip(&width)
+            .map(|(c, w)| format!("{c:<w$}", w = *w))
             .collect::<Vec<_>>()
             .join("  ")
             .trim_end()
             .to_string()
     };
-    println!("{}", line(&head.map(String::from)));
+    println!(
+        "{}",
+        line(&head.iter().map(|h| h.to_string()).collect::<Vec<_>>())
+    );
     for (row, r) in table.iter().zip(rows) {
         let text = line(row);
         if color {
@@ -135,7 +148,9 @@ fn print_table(rows: &[Instance], color: bool) {
             println!("{text}");
         }
     }
-    if rows.is_empty() {
+    if rows.is_empty() && hosts.is_some() {
+        println!("(no apps installed on the hosts that answered)");
+    } else if rows.is_empty() {
         println!("(no apps installed; `unitgen apply FILE` installs some)");
     }
 }

@@ -7,6 +7,10 @@ use crate::systemd::Verb;
 /// Stop the instances of the selected apps, their socket (else a connection would start the
 /// app again) and their watcher (else an edit would), unless only one instance was named.
 pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
+    let hosts = super::fleet::hosts_of(&a.remote)?;
+    if !hosts.is_empty() {
+        return super::fleet::act(g, "stop", a, &hosts);
+    }
     act(g, a, |s| {
         // The watcher first: a stopped app is not restarted by the next edit.
         let mut units: Vec<(String, Verb)> = s

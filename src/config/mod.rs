@@ -193,6 +193,33 @@ pub fn load(path: &Path, text: &str, host: &dyn Host) -> Result<Namespace, Diagn
     Ok(all.remove(0))
 }
 
+/// The `hosts` of an ecosystem file, each once, from the file alone: the file is read and its
+/// keys checked, nothing on this machine (the hosts check it against theirs). A file without
+/// `hosts` (or that cannot be read as TOML) has none: it is checked here, as a whole.
+pub fn hosts(path: &Path, text: &str) -> Result<Vec<crate::fleet::Host>, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let source = crate::diagnostic::Source::new(path.to_path_buf(), text.to_string());
+    let spec = parse::parse(&source, &mut diags);
+    let Some(spec) = spec.filter(|s| s.hosts.is_some()) else {
+        return Ok(Vec::new());
+    };
+    let mut hosts = Vec::new();
+    for h in spec.hosts.iter().flat_map(|h| &h.v) {
+        match crate::fleet::Host::parse(&h.v) {
+            Ok(host) => hosts.push(host),
+            Err(why) => diags.push(
+                source
+                    .diag(h.span.clone(), &h.key, why)
+                    .with_help(resolve::HOST_HELP),
+            ),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok(crate::fleet::dedup(hosts))
+}
+
 /// Read, check and resolve several ecosystem files at once, checking them against each other
 /// (one namespace per file, no port claimed twice) and against what is installed.
 pub fn load_all(

@@ -29,7 +29,14 @@ pub enum Instances {
 }
 
 /// The keys allowed at the top of the file.
-pub const TOP_KEYS: &[&str] = &["namespace", "description", "limits", "defaults", "apps"];
+pub const TOP_KEYS: &[&str] = &[
+    "namespace",
+    "description",
+    "hosts",
+    "limits",
+    "defaults",
+    "apps",
+];
 const LIMIT_KEYS: &[&str] = &["memory_max", "memory_high", "cpu_quota", "tasks_max"];
 /// The keys allowed in an app table (and in `[defaults]`).
 /// How one app key is read into an [`AppSpec`].
@@ -164,6 +171,8 @@ pub struct LimitSpec {
 pub struct FileSpec {
     pub namespace: Option<Sp<String>>,
     pub description: Option<Sp<String>>,
+    /// The machines `apply` and `plan` run on over ssh.
+    pub hosts: Option<Sp<Vec<Sp<String>>>>,
     pub limits: LimitSpec,
     pub defaults: AppSpec,
     pub apps: Vec<(Sp<String>, AppSpec)>,
@@ -1039,6 +1048,7 @@ pub fn parse(src: &Source, diags: &mut Diagnostics) -> Option<FileSpec> {
         match name {
             "namespace" => f.namespace = w.string(v, "namespace"),
             "description" => f.description = w.string(v, "description"),
+            "hosts" => f.hosts = w.strings(v, "hosts"),
             "limits" => {
                 if let Some(t) = w.table(v, "limits") {
                     for (lk, lv) in t.iter() {

@@ -1183,6 +1183,10 @@ fn check_collisions(c: &mut Ctx<'_>, ns: &str, apps: &[(Sp<String>, AppSpec)], d
     }
 }
 
+/// The fix for a bad entry of `hosts`.
+pub(super) const HOST_HELP: &str =
+    "give host names as ssh takes them: web1, deploy@web1.example.com, or an alias of ~/.ssh/config";
+
 fn resolve_file(
     src: &Source,
     f: &FileSpec,
@@ -1236,6 +1240,11 @@ fn resolve_file(
         },
     };
     let description = f.description.as_ref().and_then(|s| c.text(s));
+    for h in f.hosts.iter().flat_map(|h| &h.v) {
+        if let Err(why) = crate::fleet::Host::parse(&h.v) {
+            c.error(h.span.clone(), &h.key, why, HOST_HELP.to_string());
+        }
+    }
     let ns_name = ns.clone().unwrap_or_default();
     let mut apps = Vec::new();
     if f.apps.is_empty() && (f.apps_span.is_some() || !f.apps_written) {

@@ -328,9 +328,14 @@ pub fn import(req: &Request<'_>) -> Result<Outcome, Error> {
             dropped_value(d, &t, skipped_serve, &mut apps, &mut notes);
         }
     }
+    let (hosts, hosts_note) = t
+        .deploy
+        .map(|d| deploy_hosts_for(d, req.env))
+        .unwrap_or_default();
     if let Some(d) = t.deploy {
         deploy_note(
             d,
+            !hosts.is_empty(),
             deploy_env.is_some(),
             req.env,
             &deploy_dropped,
@@ -355,6 +360,7 @@ pub fn import(req: &Request<'_>) -> Result<Outcome, Error> {
                 (!same_dir).then_some(pm2_dir.as_path()),
                 &notes.notes,
                 req.run_as,
+                (&hosts, hosts_note.as_deref()),
             )
         })
         .collect();
@@ -467,10 +473,73 @@ fn deploy_hosts(target: &Js) -> String {
     }
 }
 
+/// The hosts of the PM2 deploy target this import is for: the one `--env NAME` names
+/// (`deploy.NAME`), or the only one. Each `user@host` as ssh takes it; what stays with git (the
+/// checkout in `path`) is said in a comment above them.
+fn deploy_hosts_for(d: &Js, env: Option<&str>) -> (Vec<String>, Option<String>) {
+    let targets: Vec<(String, &Js)> = match d {
+        Js::Obj(o) => o.iter().map(|(k, v)| (k.clone(), v)).collect(),
+        _ => return (Vec::new(), None),
+    };
+    let chosen = match (env, targets.as_slice()) {
+        (Some(e), _) => targets.iter().find(|(n, _)| n == e),
+        (None, [one]) => Some(one),
+        (None, _) => {
+            let names: Vec<&str> = targets.iter().map(|(n, _)| n.as_str()).collect();
+            let note = format!(
+                "PM2 deploy has several targets ({}): import with --env NAME to take the hosts of one as `hosts`.",
+                names.join(", ")
+            );
+            return (Vec::new(), Some(note));
+        }
+    };
+    let Some((name, t)) = chosen else {
+        return (Vec::new(), None);
+    };
+    let user = t.get("user").map(Js::to_env_text);
+    let one = |h: &Js| match h {
+        Js::Obj(_) => h.get("host").map(Js::to_env_text),
+        Js::Str(_) => Some(h.to_env_text()),
+        _ => None,
+    };
+    let names: Vec<String> = match t.get("host") {
+        Some(Js::Arr(hs)) => hs.iter().filter_map(one).collect(),
+        Some(h) => one(h).into_iter().collect(),
+        None => Vec::new(),
+    };
+    let hosts: Vec<String> = names
+        .into_iter()
+        .map(|h| match &user {
+            Some(u) if !h.contains('@') => format!("{u}@{h}"),
+            _ => h,
+        })
+        .filter(|h| crate::fleet::Host::parse(h).is_ok())
+        .collect();
+    if hosts.is_empty() {
+        return (Vec::new(), None);
+    }
+    let mut note = format!(
+        "PM2 deploy.{name}: its hosts, one after the other (`unitgen apply FILE` runs unitgen on each over ssh; install unitgen there). The code stays with git: deploy it as before (pm2-deploy's git steps, CI, rsync), then apply."
+    );
+    if let Some(path) = t.get("path").map(Js::to_env_text) {
+        note.push_str(&format!(
+            " PM2 ran the apps in {path}/current on each host: put this file there (relative paths start from its directory), or give cwd = \"{path}/current\"."
+        ));
+    }
+    (hosts, Some(note))
+}
+
 /// PM2's `deploy` section (lib/API/Deploy.js, with pm2-deploy): git checkouts over ssh, then
 /// a post-deploy command. That stays with git or CI; only `deploy.NAME.env` reaches the apps
 /// (merged under their env with --env NAME, Common.mergeEnvironmentVariables).
-fn deploy_note(d: &Js, merged: bool, env: Option<&str>, dropped: &[String], notes: &mut FileNotes) {
+fn deploy_note(
+    d: &Js,
+    hosts_taken: bool,
+    merged: bool,
+    env: Option<&str>,
+    dropped: &[String],
+    notes: &mut FileNotes,
+) {
     let targets: Vec<(String, &Js)> = match d {
         Js::Obj(o) => o.iter().map(|(k, v)| (k.clone(), v)).collect(),
         Js::Arr(a) => a
@@ -489,10 +558,16 @@ fn deploy_note(d: &Js, merged: bool, env: Option<&str>, dropped: &[String], note
         .iter()
         .map(|(n, t)| format!("{n}{}", deploy_hosts(t)))
         .collect();
-    let mut text = format!(
-        "Not imported: PM2 deploy ({}). That stays with git: deploy the code with your CI, or git as before, then run `unitgen apply` on this file.",
-        if described.is_empty() { d.brief(60) } else { described.join("; ") }
-    );
+    let what = if described.is_empty() {
+        d.brief(60)
+    } else {
+        described.join("; ")
+    };
+    let mut text = if hosts_taken {
+        format!("PM2 deploy ({what}): its hosts are `hosts` below; the rest (git checkouts, hooks) stays with git: deploy the code with your CI, or git as before, then run `unitgen apply` on this file.")
+    } else {
+        format!("Not imported: PM2 deploy ({what}). That stays with git: deploy the code with your CI, or git as before, then run `unitgen apply` on this file.")
+    };
     if matches!(d, Js::Arr(_)) {
         text.push_str(" (This deploy is a list; `pm2 deploy FILE NAME` looks its target up by name, deploy.NAME, so it found none of these.)");
     }
@@ -673,6 +748,7 @@ fn make_file(
     cwd_default: Option<&Path>,
     file_notes: &[String],
     run_as: Option<(&str, &str)>,
+    (hosts, hosts_note): (&[String], Option<&str>),
 ) -> Imported {
     let mut summary = Vec::new();
     let ns_comment = namespace_comment(&g, &mut summary);
@@ -686,6 +762,8 @@ fn make_file(
         file_notes,
         apps: &g.apps,
         run_as,
+        hosts,
+        hosts_note,
     });
     for a in &g.apps {
         for s in &a.summary {
@@ -729,6 +807,9 @@ struct RenderInput<'a> {
     file_notes: &'a [String],
     apps: &'a [AppOut],
     run_as: Option<(&'a str, &'a str)>,
+    /// From the PM2 deploy target: `hosts`, and what is said about them.
+    hosts: &'a [String],
+    hosts_note: Option<&'a str>,
 }
 
 /// What `[defaults]` says about the stop signal. PM2 sends every app SIGINT (its
@@ -809,6 +890,17 @@ fn render(r: &RenderInput<'_>) -> String {
         "namespace = {}\n",
         toml::Value::String(r.ns.to_string())
     ));
+    if let Some(n) = r.hosts_note {
+        comment(&mut out, n);
+    }
+    if !r.hosts.is_empty() {
+        let list: Vec<String> = r
+            .hosts
+            .iter()
+            .map(|h| toml::Value::String(h.clone()).to_string())
+            .collect();
+        out.push_str(&format!("hosts = [{}]\n", list.join(", ")));
+    }
     out.push_str("\n[defaults]\n");
     if let Some(dir) = r.cwd_default {
         comment(

@@ -34,7 +34,7 @@ pub struct ApplyOptions {
 }
 
 /// A unit that did not reach its wanted state.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct UnitFailure {
     /// The unit.
     pub unit: String,
@@ -51,7 +51,7 @@ pub struct UnitFailure {
 }
 
 /// What happened to one app.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct AppReport {
     /// The app.
     pub name: String,
@@ -65,8 +65,8 @@ pub struct AppReport {
     pub restarted: usize,
 }
 
-/// What happened to one namespace.
-#[derive(Debug, Clone, Default)]
+/// What happened to one namespace (`apply --json` prints a list of them).
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Report {
     /// The namespace.
     pub namespace: String,

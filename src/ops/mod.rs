@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod delete;
+pub mod fleet;
 pub mod roll;
 pub mod scale;
 pub mod watch;

@@ -16,6 +16,7 @@
 mod controller;
 mod converge;
 mod features;
+mod fleet;
 mod harness;
 mod log_limit;
 mod messages;
@@ -49,6 +50,7 @@ fn all_tests() -> Vec<Test> {
     all.extend(watch::tests());
     all.extend(log_limit::tests());
     all.extend(outputs::tests());
+    all.extend(fleet::tests());
     all
 }
 
@@ -119,6 +121,7 @@ fn main() -> ExitCode {
     let _ = SANDBOX.set(sb);
 
     let conclusion = libtest_mimic::run(&args, trials);
+    fleet::teardown();
 
     if let Some(sb) = SANDBOX.get() {
         if let Err(e) = sb.down() {

@@ -1,0 +1,669 @@
+//! The commands with `--host`: the same verbs, run by each host's own unitgen over ssh
+//! ([`crate::ops::fleet`]), rolled host after host where they change something, and printed
+//! with the host of every line.
+
+use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::Failure;
+use crate::cli::{ApplyArgs, Global, HostArgs, LogsArgs, ReloadArgs, StatusArgs, TargetArgs};
+use crate::fleet::{self, Host, LogLine, Outcome};
+use crate::ops::apply::Report;
+use crate::ops::fleet::{call, each, outcome_of, roll, HostError};
+use crate::ssh::Remote;
+
+/// How long a call that only reads (version, plan, status, logs) may take.
+const READ_LIMIT: Duration = Duration::from_secs(60);
+
+/// The hosts a file goes to: `--host`, else the file's `hosts`, each once, in order. None
+/// (or `--local`): this machine.
+pub fn hosts_for(
+    h: &HostArgs,
+    local: bool,
+    texts: &[(PathBuf, String)],
+) -> Result<Vec<Host>, Failure> {
+    if local {
+        return Ok(Vec::new());
+    }
+    let given = hosts_of(h)?;
+    if !given.is_empty() {
+        return Ok(given);
+    }
+    let mut hosts = Vec::new();
+    for (path, text) in texts {
+        hosts.extend(crate::config::hosts(path, text).map_err(Failure::Config)?);
+    }
+    Ok(fleet::dedup(hosts))
+}
+
+/// The `--host` values, checked.
+pub fn hosts_of(h: &HostArgs) -> Result<Vec<Host>, Failure> {
+    let hosts = h
+        .hosts
+        .iter()
+        .map(|s| Host::parse(s))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Failure::Usage(format!("error: --host {e}")))?;
+    Ok(fleet::dedup(hosts))
+}
+
+fn remote(g: &Global, h: &HostArgs) -> Result<Remote, Failure> {
+    if g.unit_dir.is_some() {
+        return Err(Failure::Usage(
+            "error: --unit-dir is a directory of this machine, and --host runs on others\n  = help: leave --unit-dir out; each host uses its own systemd's directory".into(),
+        ));
+    }
+    if h.remote_command.trim().is_empty() {
+        return Err(Failure::Usage(
+            "error: --remote-command cannot be empty".into(),
+        ));
+    }
+    Ok(Remote {
+        command: h.remote_command.clone(),
+        user: g.user,
+    })
+}
+
+/// Every line of `text`, prefixed with the host.
+fn prefixed(host: &Host, text: &str) -> String {
+    text.lines()
+        .map(|l| format!("{host}: {l}\n"))
+        .collect::<String>()
+}
+
+/// The error of one host, its lines indented under the host's name.
+fn host_error(host: &Host, text: &str) -> String {
+    let text = text.trim_end();
+    let text = text.strip_prefix("error: ").unwrap_or(text);
+    format!("error: {host}: {text}")
+}
+
+/// The one file of a command across hosts, with the absolute path it stands for there.
+fn one_file(texts: &[(PathBuf, String)]) -> Result<(String, &str), Failure> {
+    match texts {
+        [(path, text)] => {
+            let abs = std::path::absolute(path).map_err(|e| Failure::io(path, e))?;
+            let abs = abs.to_str().ok_or_else(|| {
+                Failure::Usage(format!(
+                    "error: {} is not a UTF-8 path, which --host cannot send",
+                    abs.display()
+                ))
+            })?;
+            Ok((abs.to_string(), text))
+        }
+        _ => Err(Failure::Usage(
+            "error: with --host, give one ecosystem file (one namespace) per command".into(),
+        )),
+    }
+}
+
+/// Check every host at once with `args` (their version in the same connection), before
+/// anything changes. The hosts to go on with, or the failure that stops everything.
+fn preflight(
+    remote: &Remote,
+    hosts: &[Host],
+    args: &[String],
+    input: Option<&[u8]>,
+    skip_unreachable: bool,
+    quiet: bool,
+) -> Result<(Vec<Host>, Vec<Outcome>, String), Failure> {
+    let checks = each(hosts, |h| call(remote, h, args, input, READ_LIMIT));
+    let mut go = Vec::new();
+    let mut skipped = Vec::new();
+    let mut errors = Vec::new();
+    let mut outcomes = Vec::new();
+    for (h, r) in &checks {
+        match r {
+            Ok(reply) if reply.code == 0 => go.push(h.clone()),
+            Ok(reply) => {
+                outcomes.push(outcome_of(reply));
+                errors.push(host_error(h, &reply.stderr));
+            }
+            Err(e) => {
+                outcomes.push(Outcome::Unreachable);
+                let msg = host_error(h, &e.to_string());
+                if skip_unreachable {
+                    skipped.push(msg);
+                } else {
+                    errors.push(msg);
+                }
+            }
+        }
+    }
+    if !errors.is_empty() {
+        errors.push("nothing was changed on any host".into());
+        return Err(Failure::Hosts {
+            message: errors.join("\n"),
+            code: fleet::exit_code(&outcomes),
+        });
+    }
+    if !skipped.is_empty() && !quiet {
+        eprintln!(
+            "{}\n(skipped, as --skip-unreachable asks)",
+            skipped.join("\n")
+        );
+    }
+    Ok((go, outcomes, skipped.join("\n")))
+}
+
+/// `plan --host`: each host's plan, from its own state, under its name.
+pub fn plan(
+    g: &Global,
+    h: &HostArgs,
+    texts: &[(PathBuf, String)],
+    hosts: &[Host],
+) -> Result<(), Failure> {
+    let remote = remote(g, h)?;
+    let (abs, text) = one_file(texts)?;
+    per_host(&remote, hosts, &plan_args(&abs), Some(text.as_bytes()))
+}
+
+/// `args` on every host at once; each host's output under its name, in the hosts' order.
+fn per_host(
+    remote: &Remote,
+    hosts: &[Host],
+    args: &[String],
+    input: Option<&[u8]>,
+) -> Result<(), Failure> {
+    let replies = each(hosts, |host| call(remote, host, args, input, READ_LIMIT));
+    let mut outcomes = Vec::new();
+    let mut errors = Vec::new();
+    for (host, r) in &replies {
+        println!("== {host}");
+        match r {
+            Ok(reply) => {
+                print!("{}", reply.stdout);
+                outcomes.push(outcome_of(reply));
+                if reply.code != 0 {
+                    errors.push(host_error(host, &reply.stderr));
+                }
+            }
+            Err(e) => {
+                println!("(unreachable)");
+                outcomes.push(Outcome::Unreachable);
+                errors.push(host_error(host, &e.to_string()));
+            }
+        }
+    }
+    finish(errors, &outcomes)
+}
+
+fn plan_args(abs: &str) -> Vec<String> {
+    ["plan", "--local", "--as", abs, "-"]
+        .map(String::from)
+        .to_vec()
+}
+
+/// The end of a command across hosts: its errors, with the worst host's exit status.
+fn finish(errors: Vec<String>, outcomes: &[Outcome]) -> Result<(), Failure> {
+    match fleet::exit_code(outcomes) {
+        0 => Ok(()),
+        code => Err(Failure::Hosts {
+            message: errors.join("\n"),
+            code,
+        }),
+    }
+}
+
+/// What one host's apply brought back.
+#[derive(Debug, Default)]
+struct HostApply {
+    reports: Vec<Report>,
+    /// What went wrong there, said for this machine.
+    error: Option<String>,
+}
+
+/// The `--json` form of one host's apply.
+#[derive(serde::Serialize)]
+struct HostApplyJson<'a> {
+    host: &'a Host,
+    outcome: &'a Outcome,
+    reports: &'a [Report],
+    error: Option<&'a str>,
+}
+
+/// `apply --host`: check the file on every host (validation against its own state), then
+/// apply it host after host (`--parallel` at a time), stopping at the first that fails.
+pub fn apply(
+    g: &Global,
+    a: &ApplyArgs,
+    texts: &[(PathBuf, String)],
+    hosts: &[Host],
+) -> Result<(), Failure> {
+    if a.dry_run {
+        return plan(g, &a.remote, texts, hosts);
+    }
+    let remote = remote(g, &a.remote)?;
+    let (abs, text) = one_file(texts)?;
+    let input = Some(text.as_bytes());
+    let (go, mut outcomes, _) = preflight(
+        &remote,
+        hosts,
+        &plan_args(&abs),
+        input,
+        a.rollout.skip_unreachable,
+        g.quiet,
+    )?;
+    let mut args: Vec<String> = ["apply", "--local", "--json", "--as", &abs]
+        .map(String::from)
+        .to_vec();
+    args.extend([
+        "--timeout".into(),
+        a.timeout.to_string(),
+        "--settle".into(),
+        a.settle.to_string(),
+    ]);
+    if a.no_start {
+        args.push("--no-start".into());
+    }
+    args.push("-".into());
+    // Bounded: an apply waits at most --timeout per round of jobs, and rolls instance by
+    // instance; past this, the host is taken as failed.
+    let limit = Duration::from_secs(a.timeout.saturating_mul(10).saturating_add(60));
+    let mut errors = Vec::new();
+    let mut json = Vec::new();
+    let mut stopped_at = None;
+    let rolled = roll(
+        &go,
+        a.rollout.parallel as usize,
+        Duration::from_secs(a.rollout.pause),
+        |host| apply_one(&remote, host, &args, input, limit),
+        |host, outcome, r| {
+            if a.json {
+                json.push(serde_json::json!(HostApplyJson {
+                    host,
+                    outcome,
+                    reports: &r.reports,
+                    error: r.error.as_deref(),
+                }));
+            } else if !g.quiet {
+                for rep in &r.reports {
+                    print!("{}", prefixed(host, &super::apply::describe(rep)));
+                }
+                let _ = std::io::stdout().flush();
+            }
+            if let Some(e) = &r.error {
+                errors.push(e.clone());
+                stopped_at.get_or_insert(host.clone());
+            }
+        },
+    );
+    let not_tried: Vec<String> = rolled
+        .iter()
+        .filter(|(_, o)| *o == Outcome::NotTried)
+        .map(|(h, _)| h.to_string())
+        .collect();
+    if a.json {
+        for (h, _) in rolled.iter().filter(|(_, o)| *o == Outcome::NotTried) {
+            json.push(serde_json::json!(HostApplyJson {
+                host: h,
+                outcome: &Outcome::NotTried,
+                reports: &[],
+                error: None,
+            }));
+        }
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).map_err(anyhow::Error::from)?
+        );
+    }
+    if let Some(at) = stopped_at {
+        errors.push(if not_tried.is_empty() {
+            format!("the rollout stopped at {at}")
+        } else {
+            format!(
+                "the rollout stopped at {at}; not changed (they run what they ran): {}",
+                not_tried.join(", ")
+            )
+        });
+    }
+    outcomes.extend(rolled.into_iter().map(|(_, o)| o));
+    finish(errors, &outcomes)
+}
+
+/// Apply on one host; its outcome and what it said.
+fn apply_one(
+    remote: &Remote,
+    host: &Host,
+    args: &[String],
+    input: Option<&[u8]>,
+    limit: Duration,
+) -> (Outcome, HostApply) {
+    let reply = match call(remote, host, args, input, limit) {
+        Ok(r) => r,
+        Err(e) => {
+            return (
+                Outcome::Unreachable,
+                HostApply {
+                    reports: Vec::new(),
+                    error: Some(host_error(host, &e.to_string())),
+                },
+            )
+        }
+    };
+    let reports: Vec<Report> = serde_json::from_str(reply.stdout.trim()).unwrap_or_default();
+    let outcome = outcome_of(&reply);
+    let failures: Vec<String> = reports
+        .iter()
+        .flat_map(|r| {
+            r.failures
+                .iter()
+                .map(|f| host_error(host, &super::unit_failure(&r.namespace, f)))
+        })
+        .collect();
+    let error = match outcome {
+        Outcome::Done => None,
+        _ if !failures.is_empty() => Some(failures.join("\n\n")),
+        _ => Some(host_error(host, &reply.stderr)),
+    };
+    (outcome, HostApply { reports, error })
+}
+
+/// One instance of one host, as `status --json --host` prints it.
+#[derive(serde::Serialize)]
+struct HostInstance<'a> {
+    host: &'a Host,
+    #[serde(flatten)]
+    instance: &'a crate::status::Instance,
+}
+
+/// `status --host`: every host at once; one table with a HOST column.
+pub fn status(g: &Global, a: &StatusArgs, hosts: &[Host]) -> Result<(), Failure> {
+    let remote = remote(g, &a.remote)?;
+    let mut args: Vec<String> = vec!["status".into(), "--json".into()];
+    args.extend(a.name.clone());
+    if let Some(ns) = &a.namespace {
+        args.extend(["-n".into(), ns.clone()]);
+    }
+    let replies = each(hosts, |h| call(&remote, h, &args, None, READ_LIMIT));
+    let mut rows: Vec<(Host, crate::status::Instance)> = Vec::new();
+    let mut errors = Vec::new();
+    let mut outcomes = Vec::new();
+    for (h, r) in replies {
+        match r {
+            Ok(reply) if reply.code == 0 => {
+                match serde_json::from_str::<Vec<crate::status::Instance>>(reply.stdout.trim()) {
+                    Ok(list) => {
+                        rows.extend(list.into_iter().map(|i| (h.clone(), i)));
+                        outcomes.push(Outcome::Done);
+                    }
+                    Err(e) => {
+                        errors.push(host_error(
+                            &h,
+                            &format!("its status --json cannot be read: {e}"),
+                        ));
+                        outcomes.push(Outcome::Failed);
+                    }
+                }
+            }
+            Ok(reply) => {
+                errors.push(host_error(&h, &reply.stderr));
+                outcomes.push(outcome_of(&reply));
+            }
+            Err(e) => {
+                errors.push(host_error(&h, &e.to_string()));
+                outcomes.push(Outcome::Unreachable);
+            }
+        }
+    }
+    if a.json {
+        let list: Vec<HostInstance> = rows
+            .iter()
+            .map(|(host, instance)| HostInstance { host, instance })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&list).map_err(anyhow::Error::from)?
+        );
+    } else {
+        let hosts_col: Vec<Host> = rows.iter().map(|(h, _)| h.clone()).collect();
+        let instances: Vec<crate::status::Instance> = rows.into_iter().map(|(_, i)| i).collect();
+        super::status::print_table(
+            &instances,
+            Some(&hosts_col),
+            g.colored(std::io::stdout().is_terminal()),
+        );
+    }
+    finish(errors, &outcomes)
+}
+
+/// `logs --host`: every host's lines in time order, each prefixed with its host; with
+/// `--follow`, then each new line as it comes.
+pub fn logs(g: &Global, a: &LogsArgs, hosts: &[Host]) -> Result<(), Failure> {
+    let remote = remote(g, &a.remote)?;
+    let tty = std::io::stdout().is_terminal();
+    let follow = a.follow || (tty && !a.nostream);
+    let color = g.colored(tty);
+    let mut args: Vec<String> = vec!["logs".into(), "--json".into()];
+    args.extend(a.name.clone());
+    if let Some(ns) = &a.namespace {
+        args.extend(["-n".into(), ns.clone()]);
+    }
+    args.extend(["--lines".into(), a.lines.to_string()]);
+    if a.err {
+        args.push("--err".into());
+    }
+    if let Some(since) = &a.since {
+        args.extend(["--since".into(), since.clone()]);
+    }
+    let print = |out: &mut std::io::StdoutLock, l: &LogLine| -> std::io::Result<()> {
+        if a.json {
+            let mut v: serde_json::Value =
+                serde_json::from_str(&l.json).unwrap_or(serde_json::Value::Null);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("host".into(), serde_json::Value::String(l.host.to_string()));
+            }
+            writeln!(out, "{v}")
+        } else {
+            writeln!(
+                out,
+                "{} {}",
+                l.host,
+                super::logs::format(&l.json, g.user, color)
+            )
+        }
+    };
+    if follow {
+        return follow_logs(&remote, hosts, &args, print);
+    }
+    args.push("--nostream".into());
+    let replies = each(hosts, |h| call(&remote, h, &args, None, READ_LIMIT));
+    let mut per_host = Vec::new();
+    let mut errors = Vec::new();
+    let mut outcomes = Vec::new();
+    for (h, r) in replies {
+        match r {
+            Ok(reply) => {
+                per_host.push(
+                    reply
+                        .stdout
+                        .lines()
+                        .filter(|l| !l.trim().is_empty())
+                        .map(|l| LogLine::parse(&h, l))
+                        .collect::<Vec<_>>(),
+                );
+                outcomes.push(outcome_of(&reply));
+                if reply.code != 0 {
+                    errors.push(host_error(&h, &reply.stderr));
+                }
+            }
+            Err(e) => {
+                errors.push(host_error(&h, &e.to_string()));
+                outcomes.push(Outcome::Unreachable);
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    for l in fleet::merge_logs(per_host) {
+        if print(&mut out, &l).is_err() {
+            return Ok(()); // the reader went away
+        }
+    }
+    drop(out);
+    finish(errors, &outcomes)
+}
+
+/// Follow the logs of every host: one ssh each, their lines printed as they come.
+fn follow_logs(
+    remote: &Remote,
+    hosts: &[Host],
+    args: &[String],
+    print: impl Fn(&mut std::io::StdoutLock, &LogLine) -> std::io::Result<()>,
+) -> Result<(), Failure> {
+    let mut args = args.to_vec();
+    args.push("--follow".into());
+    let (tx, rx) = std::sync::mpsc::channel::<Result<LogLine, String>>();
+    let mut children = Vec::new();
+    for h in hosts {
+        let mut child = remote
+            .spawn(h, &args, true)
+            .map_err(|e| Failure::Failed(host_error(h, &e.to_string())))?;
+        let stdout = child.stdout.take().expect("piped");
+        let stderr = child.stderr.take().expect("piped");
+        let (out_tx, host) = (tx.clone(), h.clone());
+        std::thread::spawn(move || {
+            let tx = out_tx;
+            let mut lines = BufReader::new(stdout).lines();
+            let version = lines.next().and_then(Result::ok).unwrap_or_default();
+            if let Err(e) = fleet::check_version(&version) {
+                let _ = tx.send(Err(host_error(&host, &format!("{e:?}"))));
+                return;
+            }
+            for line in lines {
+                let Ok(line) = line else { break };
+                if tx.send(Ok(LogLine::parse(&host, &line))).is_err() {
+                    break;
+                }
+            }
+        });
+        let (tx, host) = (tx.clone(), h.clone());
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(
+                &mut std::io::Read::take(stderr, crate::ssh::MAX_REPLY),
+                &mut text,
+            );
+            if !text.trim().is_empty() {
+                let _ = tx.send(Err(host_error(&host, &text)));
+            }
+        });
+        children.push(child);
+    }
+    drop(tx);
+    let mut out = std::io::stdout().lock();
+    for msg in rx {
+        match msg {
+            Ok(l) => {
+                if print(&mut out, &l).is_err() {
+                    break;
+                }
+                let _ = out.flush();
+            }
+            Err(e) => eprintln!("{e}"),
+        }
+    }
+    for c in &mut children {
+        crate::ssh::kill_group(c);
+        let _ = c.wait();
+    }
+    Ok(())
+}
+
+/// `reload --host`: host after host (`--parallel` at a time), each reloading its instances
+/// one by one; the first host that fails stops it.
+pub fn reload(g: &Global, a: &ReloadArgs, hosts: &[Host]) -> Result<(), Failure> {
+    let mut args: Vec<String> = vec!["reload".into(), a.name.clone()];
+    if let Some(ns) = &a.namespace {
+        args.extend(["-n".into(), ns.clone()]);
+    }
+    args.extend([
+        "--settle".into(),
+        a.settle.to_string(),
+        "--timeout".into(),
+        a.timeout.to_string(),
+    ]);
+    rolling(g, &a.remote, &a.rollout, hosts, &args, a.timeout)
+}
+
+/// `start|stop|restart|delete --host`: host after host, the first that fails stops it.
+pub fn act(g: &Global, verb: &str, a: &TargetArgs, hosts: &[Host]) -> Result<(), Failure> {
+    let mut args: Vec<String> = vec![verb.into(), a.name.clone()];
+    if let Some(ns) = &a.namespace {
+        args.extend(["-n".into(), ns.clone()]);
+    }
+    args.extend(["--timeout".into(), a.timeout.to_string()]);
+    rolling(g, &a.remote, &a.rollout, hosts, &args, a.timeout)
+}
+
+/// Run `args` on every host, batch after batch, after checking that every host answers.
+fn rolling(
+    g: &Global,
+    h: &HostArgs,
+    rollout: &crate::cli::RolloutArgs,
+    hosts: &[Host],
+    args: &[String],
+    timeout: u64,
+) -> Result<(), Failure> {
+    let remote = remote(g, h)?;
+    let (go, mut outcomes, _) = preflight(
+        &remote,
+        hosts,
+        &["--version".to_string()],
+        None,
+        rollout.skip_unreachable,
+        g.quiet,
+    )?;
+    let limit = Duration::from_secs(timeout.saturating_mul(10).saturating_add(60));
+    let mut errors = Vec::new();
+    let mut stopped_at = None;
+    let rolled = roll(
+        &go,
+        rollout.parallel as usize,
+        Duration::from_secs(rollout.pause),
+        |host| match call(&remote, host, args, None, limit) {
+            Ok(reply) => (outcome_of(&reply), Ok(reply)),
+            Err(e) => (Outcome::Unreachable, Err(e)),
+        },
+        |host, outcome, r: &Result<crate::ssh::Reply, HostError>| {
+            match r {
+                Ok(reply) => {
+                    if !g.quiet {
+                        print!("{}", prefixed(host, &reply.stdout));
+                        let _ = std::io::stdout().flush();
+                    }
+                    if !outcome.ok() {
+                        errors.push(host_error(host, &reply.stderr));
+                    }
+                }
+                Err(e) => errors.push(host_error(host, &e.to_string())),
+            }
+            if !outcome.ok() {
+                stopped_at.get_or_insert(host.clone());
+            }
+        },
+    );
+    let not_tried: Vec<String> = rolled
+        .iter()
+        .filter(|(_, o)| *o == Outcome::NotTried)
+        .map(|(h, _)| h.to_string())
+        .collect();
+    if let (Some(at), false) = (stopped_at, not_tried.is_empty()) {
+        errors.push(format!(
+            "stopped at {at}; not done on: {}",
+            not_tried.join(", ")
+        ));
+    }
+    outcomes.extend(rolled.into_iter().map(|(_, o)| o));
+    finish(errors, &outcomes)
+}
+
+/// `show --host`: each host's view of the app, under its name.
+pub fn show(g: &Global, a: &TargetArgs, hosts: &[Host]) -> Result<(), Failure> {
+    let remote = remote(g, &a.remote)?;
+    let mut args: Vec<String> = vec!["show".into(), a.name.clone()];
+    if let Some(ns) = &a.namespace {
+        args.extend(["-n".into(), ns.clone()]);
+    }
+    per_host(&remote, hosts, &args, None)
+}
