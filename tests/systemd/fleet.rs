@@ -405,9 +405,9 @@ fn logs_of_two_hosts_merge_in_time_order(_: &Sandbox) {
     let f = fleet();
     let file = f.file(
         "fl3.toml",
-        "namespace = \"fl3\"\n[defaults]\nuser = \"root\"\n[apps.tick]\ncommand = [\"/bin/sh\", \"-c\", \"for i in 1 2 3 4 5; do echo tick $i; sleep 0.2; done; exec sleep 600\"]\n",
+        "namespace = \"fl3\"\n[defaults]\nuser = \"root\"\n[apps.tick]\ncommand = [\"/bin/sh\", \"-c\", \"for i in 1 2 3 4 5; do echo tick $i; sleep 1; done; exec sleep 600\"]\n",
     );
-    // Both at once, so that their lines interleave in time.
+    // Both at once, so that their lines (one a second for 5 s) interleave in time.
     f.ok(&[
         "apply",
         &file,
@@ -432,7 +432,7 @@ fn logs_of_two_hosts_merge_in_time_order(_: &Sandbox) {
         "fleet-b",
     ];
     let mut text = String::new();
-    wait_until(Duration::from_secs(20), "5 ticks from each host", || {
+    wait_until(Duration::from_secs(40), "5 ticks from each host", || {
         text = f.ok(&args);
         text.matches("tick 5").count() == 2
     });
