@@ -123,6 +123,9 @@ pub enum Reason {
     Removed,
     /// An instance past the app's count.
     Extra,
+    /// It runs with the listening socket of its app's socket unit, which is down (failed
+    /// after a crash loop, say): the socket cannot listen again while it holds the port.
+    HoldsPort,
 }
 
 impl Reason {
@@ -136,6 +139,7 @@ impl Reason {
             Reason::Stale => "runs an older version of its unit file",
             Reason::NotReloaded => "systemd has not read its unit file since it changed",
             Reason::Removed => "no longer in the file",
+            Reason::HoldsPort => "holds the port its socket must listen on again",
             Reason::Extra => "past the instance count",
         }
     }
@@ -342,8 +346,44 @@ pub fn plan(input: Input<'_>) -> Plan {
     p.enable = !input.target_enabled;
     if input.start {
         p.starts = starts(&input, &p, &wanted);
+        free_ports(&input, &mut p);
     }
     p
+}
+
+/// A socket that starts again while instances of its app still run on its old listening
+/// socket would find its port taken: those instances stop first and start after it.
+fn free_ports(input: &Input<'_>, p: &mut Plan) {
+    let ns = input.ns.name.as_str();
+    for app in input.ns.apps.iter().filter(|a| !a.listen.is_empty()) {
+        let socket = names::socket(ns, &app.name);
+        if !p
+            .starts
+            .iter()
+            .any(|a| a.unit == socket && a.verb == Verb::Start)
+        {
+            continue;
+        }
+        for (unit, l) in input.loaded {
+            let Some(i) = names::UnitName::instance_of(unit, ns, &app.name) else {
+                continue;
+            };
+            if !l.is_running() || p.stops.iter().any(|a| &a.unit == unit) {
+                continue;
+            }
+            let action = |verb| Action {
+                unit: unit.clone(),
+                app: Some(app.name.clone()),
+                verb,
+                reason: Reason::HoldsPort,
+            };
+            p.stops.push(action(Verb::Stop));
+            if i <= app.instances {
+                p.starts.retain(|a| &a.unit != unit);
+                p.starts.push(action(Verb::Start));
+            }
+        }
+    }
 }
 
 /// Reasons to change nothing: a unit the plan wants that an admin masked or linked, or a file
@@ -1039,6 +1079,30 @@ command = "/usr/bin/node web.js"
                 ("prod-api@2.service".into(), Verb::Start, Reason::NotRunning),
             ]
         );
+    }
+
+    #[test]
+    fn instances_holding_the_port_of_a_failed_socket_stop_before_it_starts() {
+        let mut loaded = all_running(200);
+        loaded.get_mut("prod-api.socket").unwrap().active = ActiveState::Failed;
+        loaded.get_mut("prod-api@1.service").unwrap().active = ActiveState::Failed;
+        let p = decide(FILE, &installed(FILE, 100), &[], &loaded);
+        let stops: Vec<(&str, Verb, Reason)> = p
+            .stops
+            .iter()
+            .map(|a| (a.unit.as_str(), a.verb, a.reason))
+            .collect();
+        assert_eq!(
+            stops,
+            [("prod-api@2.service", Verb::Stop, Reason::HoldsPort)]
+        );
+        let s = starts(&p);
+        assert!(s.contains(&("prod-api.socket".into(), Verb::Start, Reason::Failed)));
+        assert!(s.contains(&("prod-api@1.service".into(), Verb::Start, Reason::Failed)));
+        assert!(s.contains(&("prod-api@2.service".into(), Verb::Start, Reason::HoldsPort)));
+        // A running socket: nothing to free.
+        let p = decide(FILE, &installed(FILE, 100), &[], &all_running(200));
+        assert!(p.stops.is_empty());
     }
 
     #[test]

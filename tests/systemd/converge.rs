@@ -21,6 +21,7 @@ pub fn tests() -> Vec<Test> {
         removed_instances_leave_nothing_behind,
         secrets_are_readable_by_root_and_the_app_only,
         every_instance_gets_its_number_and_its_own_port,
+        a_socket_failed_by_a_crash_loop_listens_again_on_the_next_apply,
     ]
 }
 
@@ -503,4 +504,41 @@ fn every_instance_gets_its_number_and_its_own_port(sb: &Sandbox) {
             "port {port}: {body}"
         );
     }
+}
+
+/// A bad version crash-loops its first instance past `max_restarts`; systemd then fails the
+/// socket, while the second instance still serves on the old listening socket. The good file
+/// applied again converges: the instance holding the port stops, the socket listens again,
+/// both instances serve.
+fn a_socket_failed_by_a_crash_loop_listens_again_on_the_next_apply(sb: &Sandbox) {
+    let file = |command: &str| {
+        format!(
+            "namespace = \"g9\"\n[apps.web]\ncommand = \"{} {command}\"\nuser = \"root\"\ninstances = 2\nlisten = [3431]\nrestart_delay = \"100ms\"\nmax_restarts = 3\n",
+            demo()
+        )
+    };
+    let f = eco(sb, "g9.toml", &file("--echo-env VERSION"));
+    apply(sb, &f);
+    eco(sb, "g9.toml", &file("--exit-at-start"));
+    let out = sb.unitgen(&["apply", &f]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    wait_until(Duration::from_secs(30), "the socket failed", || {
+        sb.unit_state("g9-web.socket") == "failed"
+    });
+    assert_eq!(sb.unit_state("g9-web@2.service"), "active");
+    eco(sb, "g9.toml", &file("--echo-env VERSION"));
+    let plan = String::from_utf8_lossy(&sb.unitgen(&["plan", &f]).stdout).into_owned();
+    assert!(
+        plan.contains("g9-web@2.service (holds the port its socket must listen on again)"),
+        "{plan}"
+    );
+    let out = sb.unitgen(&["apply", &f]);
+    assert!(out.status.success(), "{}", describe(&out));
+    for unit in ["g9-web.socket", "g9-web@1.service", "g9-web@2.service"] {
+        assert_eq!(sb.unit_state(unit), "active", "{unit}");
+    }
+    assert!(sb
+        .wait_http(3431, Duration::from_secs(10))
+        .contains("\"pid\""));
+    let _ = sb.unitgen(&["delete", "all", "-n", "g9"]);
 }
