@@ -46,6 +46,12 @@ impl Global {
             Color::Auto => tty && std::env::var_os("NO_COLOR").is_none(),
         }
     }
+
+    /// The printer of a command's report (colour when standard output is a terminal).
+    pub fn printer(&self) -> crate::printer::Printer {
+        use std::io::IsTerminal;
+        crate::printer::Printer::new(self.quiet, self.colored(std::io::stdout().is_terminal()))
+    }
 }
 
 /// The range of `--timeout`: a day at most, so that no deadline computed from it overflows

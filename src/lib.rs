@@ -24,6 +24,7 @@ pub mod names;
 pub mod ops;
 pub mod plan;
 pub mod preload;
+pub mod printer;
 pub mod quote;
 pub mod render;
 pub mod selector;

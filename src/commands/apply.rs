@@ -14,6 +14,7 @@ use crate::systemd::{block_on, Systemd};
 
 /// Apply every file; exit 1 if any unit did not reach its wanted state.
 pub fn run(g: &Global, a: &ApplyArgs) -> Result<(), Failure> {
+    let printer = g.printer();
     let texts = read_files(&a.files, a.stdin_as.as_deref())?;
     let hosts = super::fleet::hosts_for(&a.remote, a.local, &texts)?;
     if !hosts.is_empty() {
@@ -53,8 +54,8 @@ pub fn run(g: &Global, a: &ApplyArgs) -> Result<(), Failure> {
     }
     let mut failures = Vec::new();
     for r in &reports {
-        if !g.quiet && !a.json {
-            print!("{}", describe(r));
+        if !a.json {
+            printer.text(describe(r));
         }
         failures.extend(
             r.failures

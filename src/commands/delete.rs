@@ -11,6 +11,7 @@ use crate::systemd::{block_on, Systemd};
 
 /// Stop the selected apps' units, remove their files and reload.
 pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
+    let printer = g.printer();
     let hosts = super::fleet::hosts_of(&a.remote)?;
     if !hosts.is_empty() {
         return super::fleet::act(g, "delete", a, &hosts);
@@ -42,37 +43,35 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
         timeout: limit,
     };
     let r = delete(&sd, &opts)?;
-    if !g.quiet {
-        let what = if whole {
-            format!("namespace {ns}")
-        } else {
-            opts.apps
-                .iter()
-                .map(|app| format!("{ns}/{app}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let mut done = vec![
-            format!("stopped {}", plural(r.stopped, "unit")),
-            format!(
-                "removed {} and {}",
-                plural(r.unit_files, "unit file"),
-                plural(r.env_files, "environment file")
-            ),
-        ];
-        if r.reset > 0 {
-            done.push(format!(
-                "reset {} (systemd forgets them)",
-                plural(r.reset, "failed unit")
-            ));
-        }
-        println!("deleted {what}: {}", done.join(", "));
-        if !whole {
-            println!(
-                "  (the ecosystem file still names it: the next `unitgen apply` brings it back)"
-            );
-        }
+    let what = if whole {
+        format!("namespace {ns}")
+    } else {
+        opts.apps
+            .iter()
+            .map(|app| format!("{ns}/{app}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut done = vec![
+        format!("stopped {}", plural(r.stopped, "unit")),
+        format!(
+            "removed {} and {}",
+            plural(r.unit_files, "unit file"),
+            plural(r.env_files, "environment file")
+        ),
+    ];
+    if r.reset > 0 {
+        done.push(format!(
+            "reset {} (systemd forgets them)",
+            plural(r.reset, "failed unit")
+        ));
     }
+    printer.line(format!("deleted {what}: {}", done.join(", ")));
+    if !whole {
+        printer
+            .line("  (the ecosystem file still names it: the next `unitgen apply` brings it back)");
+    }
+
     Ok(())
 }
 

@@ -131,9 +131,8 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
         .collect();
     let checked = config::load_all(&texts, &host);
     write(&out, &targets)?;
-    if !g.quiet {
-        report(a, &out, &outcome, &targets);
-    }
+    report(a, &out, &outcome, &targets);
+
     let diags = checked.err().map(|d| d.0).unwrap_or_default();
     verdict(g, &out, &targets, &diags)
 }
@@ -260,19 +259,19 @@ fn verdict(
     targets: &[(PathBuf, &Imported)],
     diags: &[crate::diagnostic::Diagnostic],
 ) -> Result<(), Failure> {
+    let printer = g.printer();
     let problems: Vec<&String> = targets.iter().flat_map(|(_, f)| &f.problems).collect();
     if diags.is_empty() && problems.is_empty() {
-        if !g.quiet {
-            let files: Vec<String> = targets
-                .iter()
-                .map(|(p, _)| p.display().to_string())
-                .collect();
-            let next = match out.dest {
-                Dest::Stdout => "save it to a file, then `unitgen apply FILE`".to_string(),
-                _ => format!("review, then `unitgen apply {}`", files.join(" ")),
-            };
-            eprintln!("valid on this machine; {next}");
-        }
+        let files: Vec<String> = targets
+            .iter()
+            .map(|(p, _)| p.display().to_string())
+            .collect();
+        let next = match out.dest {
+            Dest::Stdout => "save it to a file, then `unitgen apply FILE`".to_string(),
+            _ => format!("review, then `unitgen apply {}`", files.join(" ")),
+        };
+        printer.note(format!("valid on this machine; {next}"));
+
         return Ok(());
     }
     let mut msg = String::new();

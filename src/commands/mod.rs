@@ -322,6 +322,7 @@ pub fn act(
     a: &crate::cli::TargetArgs,
     units: impl Fn(&crate::selector::Selected) -> Vec<(String, crate::systemd::Verb)>,
 ) -> Result<(), Failure> {
+    let printer = g.printer();
     use crate::systemd::{block_on, Systemd, Verb};
     let selected =
         crate::selector::select(&unit_dir(g), Some(&a.name), a.namespace.as_deref(), true)
@@ -341,9 +342,7 @@ pub fn act(
     let mut failures = Vec::new();
     for r in &results {
         if r.ok() {
-            if !g.quiet {
-                println!("{} {}: {}", r.verb.as_str(), r.unit, r.result);
-            }
+            printer.line(format!("{} {}: {}", r.verb.as_str(), r.unit, r.result));
         } else {
             let logs = crate::journal::last_lines(std::slice::from_ref(&r.unit), 10, g.user);
             failures.push(format!(

@@ -13,6 +13,7 @@ use crate::systemd::{block_on, Systemd};
 
 /// Reload the selected apps, instance by instance.
 pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
+    let printer = g.printer();
     let hosts = super::fleet::hosts_of(&a.remote)?;
     if !hosts.is_empty() {
         return super::fleet::reload(g, a, &hosts);
@@ -45,25 +46,24 @@ pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
             in_place: s.installed.reload_in_place,
         };
         let report = roll(&sd, &r, opts)?;
-        if !g.quiet {
-            for d in &report.done {
-                let pids = match d.pids {
-                    (Some(a), Some(b)) if a != b => format!("pid {a} -> {b}"),
-                    (_, Some(b)) => format!("pid {b}"),
-                    _ => String::new(),
-                };
-                let what = if d.spare {
-                    "started the spare"
-                } else {
-                    d.verb.past()
-                };
-                println!(
-                    "{what} {}: ready in {:.1}s, {pids}",
-                    d.unit,
-                    d.ready_in.as_secs_f64()
-                );
-            }
+        for d in &report.done {
+            let pids = match d.pids {
+                (Some(a), Some(b)) if a != b => format!("pid {a} -> {b}"),
+                (_, Some(b)) => format!("pid {b}"),
+                _ => String::new(),
+            };
+            let what = if d.spare {
+                "started the spare"
+            } else {
+                d.verb.past()
+            };
+            printer.line(format!(
+                "{what} {}: ready in {:.1}s, {pids}",
+                d.unit,
+                d.ready_in.as_secs_f64()
+            ));
         }
+
         if let Some(f) = report.failure {
             let props = block_on(sd.unit(&f.unit)).unwrap_or_default();
             let logs = crate::journal::failure_lines(

@@ -12,6 +12,7 @@ use crate::unit_dir::{EnvDir, UnitDir};
 /// look for them (`/etc/unitgen/env` when `out` is systemd's own directory, else
 /// `out/unitgen-env`).
 pub fn run(g: &Global, files: &[PathBuf], out: &Path) -> Result<(), Failure> {
+    let printer = g.printer();
     let namespaces = load(g, files)?;
     let r = Renderer::new();
     let dir = UnitDir::new(out);
@@ -21,17 +22,13 @@ pub fn run(g: &Global, files: &[PathBuf], out: &Path) -> Result<(), Failure> {
         for unit in compile(ns, &target, &r) {
             dir.write(&unit.name, &unit.content)
                 .map_err(|e| Failure::io(&dir.file(&unit.name), e))?;
-            if !g.quiet {
-                println!("{}", dir.file(&unit.name).display());
-            }
+            printer.line(format!("{}", dir.file(&unit.name).display()));
         }
         for f in env_files(ns, &target) {
             env_dir
                 .write(&f.name, &f.content)
                 .map_err(|e| Failure::io(&env_dir.file(&f.name), e))?;
-            if !g.quiet {
-                println!("{}", env_dir.file(&f.name).display());
-            }
+            printer.line(format!("{}", env_dir.file(&f.name).display()));
         }
     }
     Ok(())

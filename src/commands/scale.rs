@@ -15,6 +15,7 @@ use crate::systemd::{block_on, Systemd};
 
 /// Scale one app.
 pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
+    let printer = g.printer();
     if a.count == 0 || a.count > 1024 {
         return Err(Failure::Usage("error: the number of instances is from 1 to 1024 (use `unitgen stop NAME` to stop an app)".into()));
     }
@@ -70,10 +71,12 @@ pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
     };
     let sd = block_on(Systemd::connect_within(g.user, limit))?;
     let done = scale::scale(&sd, loaded, &opts, Some(claims))?;
-    if !g.quiet {
-        println!("{ns}/{}: {} -> {} instances", s.app, opts.from, a.count);
-        println!("  the next `unitgen apply` resets it to what the file says: to keep it, set `instances = {}` in [apps.{}] of {}", a.count, s.app, source.display());
-    }
+    printer.line(format!(
+        "{ns}/{}: {} -> {} instances",
+        s.app, opts.from, a.count
+    ));
+    printer.line(format!("  the next `unitgen apply` resets it to what the file says: to keep it, set `instances = {}` in [apps.{}] of {}", a.count, s.app, source.display()));
+
     let failures: Vec<String> = done
         .report
         .failures

@@ -8,6 +8,7 @@ use crate::systemd::{block_on, Systemd};
 
 /// Send the signal to the main process of each selected instance.
 pub fn run(g: &Global, a: &SignalArgs) -> Result<(), Failure> {
+    let printer = g.printer();
     let sig = Signal::parse(&a.signal).map_err(|(m, h)| {
         Failure::Usage(format!(
             "error: expected {m}{}",
@@ -29,9 +30,7 @@ pub fn run(g: &Global, a: &SignalArgs) -> Result<(), Failure> {
         for unit in s.instance_units() {
             match block_on(sd.kill(&unit, number)) {
                 Ok(()) => {
-                    if !g.quiet {
-                        println!("{} sent to {unit}", sig.0);
-                    }
+                    printer.line(format!("{} sent to {unit}", sig.0));
                 }
                 Err(e) => errors.push(e.to_string()),
             }
