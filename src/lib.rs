@@ -22,6 +22,7 @@ pub mod preload;
 pub mod quote;
 pub mod render;
 pub mod selector;
+pub mod show;
 pub mod status;
 pub mod systemd;
 pub mod unit_dir;

@@ -31,22 +31,58 @@ pub struct Instance {
     pub pid: Option<u32>,
     /// Who the main process runs as (its user's name, or its uid).
     pub user: Option<String>,
-    /// Automatic restarts since the unit was last started by hand.
+    /// Restarts in the current boot: automatic (systemd's `Restart=`), by hand (`restart`,
+    /// `systemctl restart`), by `reload` and `apply`, reloads in place. Counted from systemd's
+    /// own journal records of the instance's starts (see [`crate::journal::starts`]), and
+    /// never below `auto_restarts`; `auto_restarts` alone where the journal cannot be read.
     pub restarts: Option<u64>,
+    /// systemd's NRestarts: automatic restarts since the unit was last started by hand.
+    pub auto_restarts: Option<u64>,
     /// When the main process started, in RFC 3339 (UTC).
     pub started_at: Option<String>,
     /// Milliseconds since it became active.
     pub uptime_ms: Option<u64>,
-    /// CPU time used, in nanoseconds.
+    /// CPU time used since the process started, in nanoseconds (the cgroup's counter).
     pub cpu_ns: Option<u64>,
+    /// Recent CPU use, in percent of one core (200 is two cores): the growth of the cgroup's
+    /// counter over the time between two readings (see [`Figures::cpu_window`]). `null`
+    /// without a second reading, when the instance is not running, or without cpu.stat.
+    pub cpu_percent: Option<f64>,
     /// Memory in bytes: the cgroup's, or the sum of its processes' resident memory where the
     /// memory controller is not available.
     pub memory_bytes: Option<u64>,
+    /// Where `memory_bytes` comes from.
+    pub memory_source: Option<MemorySource>,
     /// Tasks (processes and threads).
     pub tasks: Option<u64>,
     /// What its socket listens on.
     pub listen: Vec<String>,
 }
+
+/// Where an instance's memory figure comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemorySource {
+    /// The cgroup's memory.current (the memory controller): what MemoryMax= limits.
+    Cgroup,
+    /// The sum of the processes' resident memory, where the memory controller is not there.
+    Rss,
+}
+
+/// Which figures [`collect_figures`] measures beyond one round of calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Figures {
+    /// Read each running instance's cpu.stat twice, this long apart at least, for
+    /// `cpu_percent`. The window overlaps the rest of the work, so it is the least time a
+    /// `collect` takes.
+    pub cpu_window: Option<std::time::Duration>,
+    /// Count every restart from the journal (one journalctl run), not only systemd's
+    /// automatic ones.
+    pub all_restarts: bool,
+}
+
+/// How long `status` measures CPU use over.
+pub const CPU_WINDOW: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// How long a process must stay up for its start to count (PM2's `min_uptime`, and the
 /// default of `apply --settle`): one that dies sooner crashed at start.
@@ -218,8 +254,24 @@ fn cgroup_of(pid: u32) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A cgroup's CPU counter (cpu.stat's usage_usec) in nanoseconds.
+fn cpu_usage_ns(cgroup: &str) -> Option<u64> {
+    let t = std::fs::read_to_string(format!("/sys/fs/cgroup{cgroup}/cpu.stat")).ok()?;
+    t.lines()
+        .find_map(|l| l.strip_prefix("usage_usec "))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|us| us * 1000)
+}
+
 /// One row; `listed` is the (active, sub) state from the unit list, `None` when not loaded.
-fn instance(s: &Selected, i: u32, listed: Option<(&str, &str)>, props: Option<&Props>) -> Instance {
+/// Returns the row and the instance's cgroup (where it runs), for a second CPU reading.
+fn instance(
+    s: &Selected,
+    i: u32,
+    listed: Option<(&str, &str)>,
+    props: Option<&Props>,
+    epoch: std::time::Instant,
+) -> (Instance, Option<(String, std::time::Duration)>) {
     let unit = crate::names::instance(&s.namespace, &s.app, i);
     let empty = Props::new();
     let p = props.unwrap_or(&empty);
@@ -247,17 +299,18 @@ fn instance(s: &Selected, i: u32, listed: Option<(&str, &str)>, props: Option<&P
         cg.as_ref()
             .and_then(|c| std::fs::read_to_string(format!("/sys/fs/cgroup{c}/{f}")).ok())
     };
-    let cpu_ns = cg_file("cpu.stat").and_then(|t| {
-        t.lines()
-            .find_map(|l| l.strip_prefix("usage_usec "))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|us| us * 1000)
-    });
+    let cpu_ns = cg.as_deref().and_then(cpu_usage_ns);
+    let read_at = epoch.elapsed();
     let tasks = cg_file("pids.current").and_then(|t| t.trim().parse::<u64>().ok());
-    let memory = cg_file("memory.current")
-        .and_then(|t| t.trim().parse::<u64>().ok())
-        .or_else(|| cg.as_deref().and_then(cgroup_rss));
-    Instance {
+    let (memory, memory_source) =
+        match cg_file("memory.current").and_then(|t| t.trim().parse::<u64>().ok()) {
+            Some(m) => (Some(m), Some(MemorySource::Cgroup)),
+            None => match cg.as_deref().and_then(cgroup_rss) {
+                Some(m) => (Some(m), Some(MemorySource::Rss)),
+                None => (None, None),
+            },
+        };
+    let row = Instance {
         namespace: s.namespace.clone(),
         app: s.app.clone(),
         instance: i,
@@ -267,6 +320,7 @@ fn instance(s: &Selected, i: u32, listed: Option<(&str, &str)>, props: Option<&P
         pid,
         user: pid.and_then(user_of),
         restarts,
+        auto_restarts: restarts,
         started_at: started.map(rfc3339),
         uptime_ms: if running {
             started.map(|t| now.saturating_sub(t) / 1000)
@@ -274,19 +328,44 @@ fn instance(s: &Selected, i: u32, listed: Option<(&str, &str)>, props: Option<&P
             None
         },
         cpu_ns,
+        cpu_percent: None,
         memory_bytes: memory,
+        memory_source,
         tasks,
         listen: s.installed.listen.clone(),
         active_state: active,
         sub_state: sub,
-    }
+    };
+    let reading = cg.filter(|_| cpu_ns.is_some()).map(|c| (c, read_at));
+    (row, reading)
 }
 
-/// The status of every instance of the selected apps.
+/// The status of every instance of the selected apps, from one round of calls (CPU % is left
+/// out and restarts are systemd's automatic ones: see [`collect_figures`]).
 pub async fn collect(
     sd: &Systemd,
     selected: &[Selected],
 ) -> Result<Vec<Instance>, crate::systemd::Error> {
+    Ok(collect_figures(sd, selected, Figures::default())
+        .await?
+        .instances)
+}
+
+/// What [`collect_figures`] found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// One per instance.
+    pub instances: Vec<Instance>,
+    /// Why restarts are systemd's automatic ones only, when the journal could not be read.
+    pub restarts_partial: Option<String>,
+}
+
+/// The status of every instance of the selected apps, with the `figures` asked for.
+pub async fn collect_figures(
+    sd: &Systemd,
+    selected: &[Selected],
+    figures: Figures,
+) -> Result<Report, crate::systemd::Error> {
     let t0 = std::time::Instant::now();
     let patterns: Vec<String> = selected
         .iter()
@@ -302,6 +381,23 @@ pub async fn collect(
         .map(|(n, (_, _, p))| (n.clone(), p.clone()))
         .collect();
     tracing::debug!("listed {} units in {:?}", loaded.len(), t0.elapsed());
+    // The journal is read meanwhile, on a thread of its own.
+    let journal = figures.all_restarts.then(|| {
+        let mut units: Vec<String> = loaded.keys().cloned().collect();
+        for s in selected {
+            for &i in &s.installed.instances {
+                let u = crate::names::instance(&s.namespace, &s.app, i);
+                if !loaded.contains_key(&u) {
+                    units.push(u);
+                }
+            }
+        }
+        let user = sd.is_user();
+        std::thread::spawn(move || match crate::journal::unreadable(user) {
+            Some(_) => Err("the journal is not readable by this user".to_string()),
+            None => crate::journal::starts(&units, user),
+        })
+    });
     const SERVICE: &str = "org.freedesktop.systemd1.Service";
     let wanted = [
         (SERVICE, "Result"),
@@ -341,6 +437,7 @@ pub async fn collect(
     }
     tracing::debug!("read their properties by {:?}", t0.elapsed());
     let mut out = Vec::new();
+    let mut readings = Vec::new();
     for s in selected {
         let mut numbers = s.installed.instances.clone();
         // Instances still loaded beyond the wanted count (being stopped, or left by hand).
@@ -363,10 +460,140 @@ pub async fn collect(
             }
             let unit = crate::names::instance(&s.namespace, &s.app, i);
             let listed = loaded.get(&unit).map(|(a, b, _)| (a.as_str(), b.as_str()));
-            out.push(instance(s, i, listed, props.get(&unit)));
+            let (row, reading) = instance(s, i, listed, props.get(&unit), t0);
+            readings.push(reading);
+            out.push(row);
         }
     }
-    Ok(out)
+    tracing::debug!("read the cgroups by {:?}", t0.elapsed());
+    if let Some(window) = figures.cpu_window {
+        let first = readings.iter().flatten().map(|(_, at)| *at).min();
+        if let Some(first) = first {
+            let left = (first + window).saturating_sub(t0.elapsed());
+            crate::systemd::sleep(left).await;
+        }
+        for (row, reading) in out.iter_mut().zip(&readings) {
+            let (Some((cg, at)), Some(before)) = (reading, row.cpu_ns) else {
+                continue;
+            };
+            if let Some(now) = cpu_usage_ns(cg) {
+                row.cpu_percent =
+                    crate::monit::model::cpu_percent((before, *at), (now, t0.elapsed()));
+                row.cpu_ns = Some(now);
+            }
+        }
+    }
+    let mut restarts_partial = None;
+    if let Some(journal) = journal {
+        match journal.join() {
+            Ok(Ok(starts)) => {
+                for row in &mut out {
+                    let counted = starts.get(&row.unit).map(|s| s.restarts());
+                    row.restarts = match (counted, row.auto_restarts) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+            }
+            Ok(Err(e)) => restarts_partial = Some(e),
+            Err(_) => restarts_partial = Some("reading the journal failed".into()),
+        }
+    }
+    tracing::debug!("done by {:?}", t0.elapsed());
+    Ok(Report {
+        instances: out,
+        restarts_partial,
+    })
+}
+
+/// One namespace's instances, added up (the summary line under `status`'s table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// The namespace.
+    pub namespace: String,
+    /// How many instances.
+    pub instances: usize,
+    /// How many are in each state, in [`State`]'s order, states with none left out.
+    pub states: Vec<(State, usize)>,
+    /// CPU % of the instances that have a figure (`None`: none has).
+    pub cpu_percent: Option<f64>,
+    /// Memory of the instances that have a figure.
+    pub memory_bytes: Option<u64>,
+    /// Restarts of all instances.
+    pub restarts: u64,
+}
+
+/// One [`Summary`] per namespace, in the order the namespaces first appear.
+pub fn summaries(rows: &[Instance]) -> Vec<Summary> {
+    const ORDER: [State; 7] = [
+        State::Online,
+        State::Starting,
+        State::Restarting,
+        State::Crashing,
+        State::Errored,
+        State::Stopping,
+        State::Stopped,
+    ];
+    let mut out: Vec<Summary> = Vec::new();
+    for ns in rows.iter().map(|r| &r.namespace) {
+        if out.iter().any(|s| &s.namespace == ns) {
+            continue;
+        }
+        let mine: Vec<&Instance> = rows.iter().filter(|r| &r.namespace == ns).collect();
+        let sum = |f: &dyn Fn(&Instance) -> Option<u64>| {
+            mine.iter().filter_map(|r| f(r)).reduce(|a, b| a + b)
+        };
+        out.push(Summary {
+            namespace: ns.clone(),
+            instances: mine.len(),
+            states: ORDER
+                .iter()
+                .map(|st| (*st, mine.iter().filter(|r| r.state == *st).count()))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            cpu_percent: mine
+                .iter()
+                .filter_map(|r| r.cpu_percent)
+                .reduce(|a, b| a + b),
+            memory_bytes: sum(&|r| r.memory_bytes),
+            restarts: sum(&|r| r.restarts).unwrap_or(0),
+        });
+    }
+    out
+}
+
+/// Why some figures are `-` or not what they seem, once each, for a note under the table.
+pub fn notes(report: &Report) -> Vec<String> {
+    let running: Vec<&Instance> = report
+        .instances
+        .iter()
+        .filter(|r| r.pid.is_some())
+        .collect();
+    let mut out = Vec::new();
+    if running.iter().any(|r| r.cpu_ns.is_none()) {
+        out.push(
+            "CPU is `-`: the instances' cgroups have no cpu.stat here (the cpu controller is on \
+             cgroup v1)"
+                .to_string(),
+        );
+    }
+    if running
+        .iter()
+        .any(|r| r.memory_source == Some(MemorySource::Rss))
+    {
+        out.push(
+            "MEMORY is the processes' resident memory (RSS): the memory controller is not \
+             available to these cgroups here (cgroup v1), so memory_max is not enforced"
+                .to_string(),
+        );
+    }
+    if let Some(why) = &report.restarts_partial {
+        out.push(format!(
+            "RESTARTS counts systemd's automatic restarts only (since the last start by hand): \
+             {why}"
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

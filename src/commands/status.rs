@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use super::{unit_dir, Failure};
 use crate::cli::{Global, StatusArgs};
 use crate::selector::select;
-use crate::status::{collect, Instance, State};
+use crate::status::{collect_figures, notes, summaries, Figures, Instance, Report, State};
 use crate::systemd::{block_on, Systemd};
 
 fn human_bytes(b: u64) -> String {
@@ -49,35 +49,42 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
         std::time::Duration::from_secs(10),
     ))?;
     tracing::debug!("connected by {:?}", t0.elapsed());
-    let rows = block_on(collect(&sd, &selected)).map_err(|e| Failure::Failed(e.to_string()))?;
+    let figures = Figures {
+        cpu_window: Some(crate::status::CPU_WINDOW),
+        all_restarts: true,
+    };
+    let report = block_on(collect_figures(&sd, &selected, figures))
+        .map_err(|e| Failure::Failed(e.to_string()))?;
     if a.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&rows).map_err(anyhow::Error::from)?
+            serde_json::to_string_pretty(&report.instances).map_err(anyhow::Error::from)?
         );
         return Ok(());
     }
-    print_table(&rows, g.colored(std::io::stdout().is_terminal()));
+    print_table(&report, g.colored(std::io::stdout().is_terminal()));
     Ok(())
 }
 
-fn print_table(rows: &[Instance], color: bool) {
+fn percent(p: f64) -> String {
+    format!("{p:.1}%")
+}
+
+fn print_table(report: &Report, color: bool) {
+    let rows: &[Instance] = &report.instances;
     let dash = || "-".to_string();
-    let table: Vec<[String; 11]> = rows
+    let table: Vec<[String; 9]> = rows
         .iter()
         .map(|r| {
             [
-                r.namespace.clone(),
-                r.app.clone(),
-                r.instance.to_string(),
+                format!("{}/{}@{}", r.namespace, r.app, r.instance),
                 r.pid.map_or_else(dash, |p| p.to_string()),
                 r.user.clone().unwrap_or_else(dash),
                 r.state.to_string(),
+                r.cpu_percent.map_or_else(dash, percent),
+                r.memory_bytes.map_or_else(dash, human_bytes),
                 r.uptime_ms.map_or_else(dash, human_ms),
                 r.restarts.map_or_else(dash, |n| n.to_string()),
-                r.cpu_ns
-                    .map_or_else(dash, |n| format!("{:.1}s", n as f64 / 1e9)),
-                r.memory_bytes.map_or_else(dash, human_bytes),
                 if r.listen.is_empty() {
                     dash()
                 } else {
@@ -87,17 +94,7 @@ fn print_table(rows: &[Instance], color: bool) {
         })
         .collect();
     let head = [
-        "NAMESPACE",
-        "APP",
-        "ID",
-        "PID",
-        "USER",
-        "STATE",
-        "UPTIME",
-        "RESTARTS",
-        "CPU",
-        "MEMORY",
-        "LISTEN",
+        "NAME", "PID", "USER", "STATE", "CPU", "MEMORY", "UPTIME", "RESTARTS", "LISTEN",
     ];
     let mut width = head.map(str::len);
     for row in &table {
@@ -132,5 +129,24 @@ fn print_table(rows: &[Instance], color: bool) {
     }
     if rows.is_empty() {
         println!("(no apps installed; `unitgen apply FILE` installs some)");
+        return;
+    }
+    println!();
+    for s in summaries(rows) {
+        let states: Vec<String> = s.states.iter().map(|(st, n)| format!("{n} {st}")).collect();
+        println!(
+            "{}: {} instance{} ({}); CPU {}, memory {}, {} restart{}",
+            s.namespace,
+            s.instances,
+            if s.instances == 1 { "" } else { "s" },
+            states.join(", "),
+            s.cpu_percent.map_or_else(dash, percent),
+            s.memory_bytes.map_or_else(dash, human_bytes),
+            s.restarts,
+            if s.restarts == 1 { "" } else { "s" },
+        );
+    }
+    for n in notes(report) {
+        println!("note: {n}");
     }
 }

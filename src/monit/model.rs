@@ -620,10 +620,13 @@ pub(crate) mod tests {
             result: None,
             pid,
             restarts: Some(0),
+            auto_restarts: Some(0),
             started_at: None,
             uptime_ms: pid.map(|_| 65_000),
             cpu_ns,
+            cpu_percent: None,
             memory_bytes: Some(12 << 20),
+            memory_source: Some(crate::status::MemorySource::Cgroup),
             tasks: Some(3),
             listen: vec![],
         }
