@@ -118,6 +118,26 @@ pub enum Command {
     /// Write the man pages into a directory (used by packaging).
     #[command(name = "__man", hide = true)]
     Man(ManArgs),
+    /// Words for the shell completions: the installed apps or namespaces, one a line.
+    #[command(name = "__complete", hide = true)]
+    Complete(CompleteArgs),
+}
+
+/// `__complete`.
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// What to list.
+    #[arg(value_enum)]
+    pub what: CompleteWhat,
+}
+
+/// What `__complete` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompleteWhat {
+    /// Installed apps: `app` where one namespace has it, and `ns/app` for every app.
+    Apps,
+    /// Installed namespaces.
+    Namespaces,
 }
 
 /// One or more ecosystem files.
