@@ -21,6 +21,7 @@ mod messages;
 mod monit;
 mod package;
 mod smoke;
+mod status;
 mod trust;
 mod unmodified;
 
@@ -43,6 +44,7 @@ fn all_tests() -> Vec<Test> {
     all.extend(trust::tests());
     all.extend(messages::tests());
     all.extend(monit::tests());
+    all.extend(status::tests());
     all
 }
 
