@@ -82,11 +82,15 @@ pub enum Command {
     /// Make systemd run exactly what the files say: write changed units, reload once, start
     /// or restart what changed, stop and remove what the files no longer name.
     Apply(ApplyArgs),
-    /// One row per instance: state (online, starting, restarting, crashing, errored, stopping, stopped), pid, uptime, restarts, cpu, memory, listen.
-    #[command(visible_aliases = ["ls", "list"])]
+    /// One row per instance (ns/app@N): pid, user, state, CPU %, memory, uptime, restarts,
+    /// listen; a summary line per namespace. Takes at least 100 ms: CPU % is measured over it.
+    #[command(visible_aliases = ["ls", "list"], long_about = crate::status::LONG_HELP)]
     Status(StatusArgs),
-    /// One app in depth: its units, files, environment (secrets masked), limits, last exit,
-    /// recent log lines.
+    /// One app in depth: for a failing app the reason of its last exit (OOM kill, signal, exit
+    /// code) and its last error line first; its command line as systemd runs it, cwd, user,
+    /// unit file and drop-ins, socket, timer, limits, environment (values of names with SECRET,
+    /// TOKEN, PASSWORD, KEY … masked), each instance's CPU %, memory, restarts and last exit,
+    /// and its last log lines (errors first when it fails).
     #[command(visible_alias = "describe")]
     Show(TargetArgs),
     /// Start an app (every instance and its socket), or `all` apps of a namespace.

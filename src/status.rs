@@ -3,6 +3,43 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// `unitgen status --help`: what each figure is and where it comes from, and the JSON fields.
+pub const LONG_HELP: &str = "\
+One row per instance (NAME is ns/app@N): PID, USER, STATE, CPU, MEMORY, UPTIME, RESTARTS, \
+LISTEN, read from systemd (one round of D-Bus calls), the instances' cgroups and the journal; \
+then a summary line per namespace, and a note for each figure this machine cannot give.
+
+STATE: online (running; ready, where the app says so), starting, restarting (its process \
+ended after a while; systemd starts it again after restart_delay), crashing (it died within \
+1 s of its start, or systemd restarted it less than 1 s ago), errored (failed and left down, \
+such as past max_restarts), stopping, stopped.
+
+CPU is recent, not a lifetime average: the share of one core each instance used over the \
+100 ms that status spends reading (so 200% is two cores): its cgroup's cpu.stat usage_usec \
+is read twice, at least 100 ms apart, and the difference divided by the time between the \
+readings. status therefore takes at least 100 ms. `-` where the cgroup has no cpu.stat \
+(the cpu controller on cgroup v1), with a note.
+
+MEMORY is the cgroup's memory.current (what memory_max limits); where the memory controller \
+is not available to the cgroups (cgroup v1), the sum of the processes' resident memory \
+(RSS), with a note.
+
+RESTARTS counts every restart in the current boot: systemd's automatic ones, restarts by hand \
+(`unitgen restart`, `systemctl restart`), `unitgen reload` and `apply`'s rolls, and reloads \
+in place; that is every start of the instance after its first (systemd's \"Starting\" \
+records in the journal, written by the manager itself and read in one journalctl run), plus \
+every reload that worked, and never less than systemd's NRestarts. Records that journald \
+has removed (SystemMaxUse=) are not counted. Where the journal cannot be read, systemd's \
+NRestarts alone (automatic restarts since the last start by hand), with a note.
+
+--json prints one array (like `pm2 jlist`), one object per instance, `null` where there is \
+no value: namespace, app, instance (number), unit, state (the word above), active_state and \
+sub_state (systemd's), result (systemd's Result of the last run), pid, user (who the main \
+process runs as), restarts (as RESTARTS), auto_restarts (systemd's NRestarts), started_at \
+(RFC 3339, UTC), uptime_ms, cpu_ns (CPU time since the instance started, ns), cpu_percent \
+(as CPU), memory_bytes, memory_source (\"cgroup\" or \"rss\"), tasks (processes and \
+threads; null without the pids controller), listen (what its socket listens on).";
+
 use serde::Serialize;
 
 use crate::selector::Selected;
