@@ -485,6 +485,81 @@ fn readable(path: &Path) -> bool {
 mod tests {
     use super::*;
 
+    fn rec(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn restarts_are_starts_after_the_first_plus_reloads_that_worked() {
+        let u = "p-api@1.service";
+        let start = rec(&[("UNIT", u), ("MESSAGE_ID", message_id::STARTING)]);
+        let reloaded = |r: &str| {
+            rec(&[
+                ("UNIT", u),
+                ("MESSAGE_ID", message_id::RELOADED),
+                ("JOB_RESULT", r),
+            ])
+        };
+        let got = count_starts(&[
+            start.clone(),
+            start.clone(),
+            reloaded("done"),
+            reloaded("failed"),
+            start,
+        ]);
+        assert_eq!(
+            got[u],
+            Starts {
+                starts: 3,
+                reloads: 1
+            }
+        );
+        assert_eq!(got[u].restarts(), 3);
+        assert_eq!(Starts::default().restarts(), 0);
+    }
+
+    #[test]
+    fn the_last_exit_carries_the_result_that_followed_it() {
+        let u = "p-api@1.service";
+        let exit = |code: &str, status: &str, at: &str| {
+            rec(&[
+                ("UNIT", u),
+                ("MESSAGE_ID", message_id::PROCESS_EXIT),
+                ("EXIT_CODE", code),
+                ("EXIT_STATUS", status),
+                ("__REALTIME_TIMESTAMP", at),
+            ])
+        };
+        let result = rec(&[
+            ("UNIT", u),
+            ("MESSAGE_ID", message_id::FAILED_RESULT),
+            ("UNIT_RESULT", "oom-kill"),
+        ]);
+        let got = fold_exits(&[
+            exit("exited", "1", "10"),
+            exit("killed", "KILL", "20"),
+            result,
+        ]);
+        assert_eq!(got[u].status, "KILL");
+        assert_eq!(got[u].result.as_deref(), Some("oom-kill"));
+        assert_eq!(got[u].at_us, 20);
+        // A newer exit does not keep an older one's result.
+        let got = fold_exits(&[
+            exit("killed", "KILL", "20"),
+            rec(&[
+                ("UNIT", u),
+                ("MESSAGE_ID", message_id::FAILED_RESULT),
+                ("UNIT_RESULT", "oom-kill"),
+            ]),
+            exit("exited", "3", "30"),
+        ]);
+        assert_eq!(got[u].result, None);
+        assert_eq!(got[u].status, "3");
+    }
+
     #[test]
     fn user_units_are_matched_by_their_own_field_and_the_uid() {
         let units = ["p-api@1.service".to_string(), "p-api@2.service".to_string()];
