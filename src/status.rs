@@ -271,16 +271,44 @@ fn cgroup_rss(cgroup: &str) -> Option<u64> {
     any.then_some(total)
 }
 
-/// Who a process runs as: the owner of its /proc entry, by name where the user database has one.
-fn user_of(pid: u32) -> Option<String> {
+/// Who a process runs as: the owner of its /proc entry, by name where the user database has
+/// one (each uid looked up once: the lookup reads the user database).
+fn user_of(pid: u32, names: &mut std::collections::HashMap<u32, String>) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     let uid = std::fs::metadata(format!("/proc/{pid}")).ok()?.uid();
     Some(
-        nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-            .ok()
-            .flatten()
-            .map_or_else(|| uid.to_string(), |u| u.name),
+        names
+            .entry(uid)
+            .or_insert_with(|| {
+                nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+                    .ok()
+                    .flatten()
+                    .map_or_else(|| uid.to_string(), |u| u.name)
+            })
+            .clone(),
     )
+}
+
+/// When a process started, in µs since the epoch: its start in /proc (clock ticks since boot)
+/// plus the time of the boot. What systemd records as ExecMainStartTimestamp, to a tick.
+fn process_start_us(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 22, counted after the command's closing parenthesis (field 2).
+    let ticks: u64 = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()?;
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .filter(|&h| h > 0)? as u64;
+    let boot = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).ok()?;
+    let since_boot_us = boot.tv_sec() as u64 * 1_000_000 + boot.tv_nsec() as u64 / 1000;
+    let booted_at = now_us().checked_sub(since_boot_us)?;
+    Some(booted_at + ticks * 1_000_000 / hz)
 }
 
 /// The cgroup of a process, from /proc (cgroup v2's single line).
@@ -308,6 +336,7 @@ fn instance(
     listed: Option<(&str, &str)>,
     props: Option<&Props>,
     epoch: std::time::Instant,
+    users: &mut std::collections::HashMap<u32, String>,
 ) -> (Instance, Option<(String, std::time::Duration)>) {
     let unit = crate::names::instance(&s.namespace, &s.app, i);
     let empty = Props::new();
@@ -317,7 +346,9 @@ fn instance(
     let (active, sub) = (active.to_string(), sub.to_string());
     let running = matches!(state, ActiveState::Active | ActiveState::Reloading);
     let pid = num(p, "MainPID").filter(|&n| n > 0).map(|n| n as u32);
-    let started = num(p, "ExecMainStartTimestamp").filter(|&t| t > 0);
+    let started = num(p, "ExecMainStartTimestamp")
+        .filter(|&t| t > 0)
+        .or_else(|| pid.filter(|_| running).and_then(process_start_us));
     let restarts = num(p, "NRestarts");
     let now = now_us();
     let word = state_word(&Observed {
@@ -353,9 +384,9 @@ fn instance(
         instance: i,
         unit,
         state: word,
-        result: text(p, "Result"),
+        result: text(p, "Result").or_else(|| running.then(|| "success".to_string())),
         pid,
-        user: pid.and_then(user_of),
+        user: pid.and_then(|p| user_of(p, users)),
         restarts,
         auto_restarts: restarts,
         started_at: started.map(rfc3339),
@@ -418,6 +449,29 @@ pub async fn collect_figures(
         .map(|(n, (_, _, p))| (n.clone(), p.clone()))
         .collect();
     tracing::debug!("listed {} units in {:?}", loaded.len(), t0.elapsed());
+    // CPU's first reading, before the calls below so that the window overlaps them: the
+    // cgroup of a system unit of namespace NS is /unitgen.slice/unitgen-NS.slice/UNIT (used
+    // only where it is the main process's own cgroup; the user manager's are read later).
+    let mut early: std::collections::HashMap<String, (u64, std::time::Duration)> =
+        Default::default();
+    if figures.cpu_window.is_some() && !sd.is_user() {
+        for (name, (active, _, _)) in &loaded {
+            if !ActiveState::parse(active).is_running() {
+                continue;
+            }
+            let Some(ns) = selected
+                .iter()
+                .find(|s| name.starts_with(&format!("{}-{}@", s.namespace, s.app)))
+                .map(|s| &s.namespace)
+            else {
+                continue;
+            };
+            let cg = format!("/unitgen.slice/{}/{name}", crate::names::slice(ns));
+            if let Some(ns) = cpu_usage_ns(&cg) {
+                early.insert(cg, (ns, t0.elapsed()));
+            }
+        }
+    }
     // The journal is read meanwhile, on a thread of its own.
     let journal = figures.all_restarts.then(|| {
         let mut units: Vec<String> = loaded.keys().cloned().collect();
@@ -442,11 +496,23 @@ pub async fn collect_figures(
         (SERVICE, "NRestarts"),
         (SERVICE, "ExecMainStartTimestamp"),
     ];
-    let mut props: std::collections::HashMap<String, Props> = sd
-        .some_properties(&paths, &wanted)
-        .await
-        .into_iter()
-        .collect();
+    // A running instance needs half the calls: systemd resets Result to success when it starts
+    // a unit, and its main process's start is in /proc (see `instance`).
+    let (running, rest): (Vec<(String, String)>, Vec<(String, String)>) =
+        paths.iter().cloned().partition(|(n, _)| {
+            loaded.get(n).is_some_and(|(a, _, _)| {
+                matches!(
+                    ActiveState::parse(a),
+                    ActiveState::Active | ActiveState::Reloading
+                )
+            })
+        });
+    let (a, b) = futures_util::future::join(
+        sd.some_properties(&running, &wanted[1..3]),
+        sd.some_properties(&rest, &wanted),
+    )
+    .await;
+    let mut props: std::collections::HashMap<String, Props> = a.into_iter().chain(b).collect();
     // An instance waiting to be restarted whose last process started over MIN_UPTIME ago:
     // only its exit time tells a crash at start (then a long restart_delay) from a death
     // after a while. Rare (during a crash loop the start is recent), so asked only then.
@@ -475,6 +541,7 @@ pub async fn collect_figures(
     tracing::debug!("read their properties by {:?}", t0.elapsed());
     let mut out = Vec::new();
     let mut readings = Vec::new();
+    let mut users = std::collections::HashMap::new();
     for s in selected {
         let mut numbers = s.installed.instances.clone();
         // Instances still loaded beyond the wanted count (being stopped, or left by hand).
@@ -497,26 +564,40 @@ pub async fn collect_figures(
             }
             let unit = crate::names::instance(&s.namespace, &s.app, i);
             let listed = loaded.get(&unit).map(|(a, b, _)| (a.as_str(), b.as_str()));
-            let (row, reading) = instance(s, i, listed, props.get(&unit), t0);
+            let (row, reading) = instance(s, i, listed, props.get(&unit), t0, &mut users);
             readings.push(reading);
             out.push(row);
         }
     }
     tracing::debug!("read the cgroups by {:?}", t0.elapsed());
     if let Some(window) = figures.cpu_window {
-        let first = readings.iter().flatten().map(|(_, at)| *at).min();
-        if let Some(first) = first {
-            let left = (first + window).saturating_sub(t0.elapsed());
-            crate::systemd::sleep(left).await;
-        }
-        for (row, reading) in out.iter_mut().zip(&readings) {
-            let (Some((cg, at)), Some(before)) = (reading, row.cpu_ns) else {
+        // The earlier of the two readings so far is the first; where the window has passed
+        // since, the figure is there; the others are read once more when it has.
+        let mut pending = Vec::new();
+        for (k, (row, reading)) in out.iter_mut().zip(&readings).enumerate() {
+            let (Some((cg, at)), Some(now)) = (reading, row.cpu_ns) else {
                 continue;
             };
-            if let Some(now) = cpu_usage_ns(cg) {
-                row.cpu_percent =
-                    crate::monit::model::cpu_percent((before, *at), (now, t0.elapsed()));
-                row.cpu_ns = Some(now);
+            let first = early
+                .get(cg)
+                .copied()
+                .filter(|(ns, _)| *ns <= now)
+                .unwrap_or((now, *at));
+            let figure = (at.saturating_sub(first.1) >= window)
+                .then(|| crate::monit::model::cpu_percent(first, (now, *at)))
+                .flatten();
+            match figure {
+                Some(p) => row.cpu_percent = Some(p),
+                None => pending.push((k, cg.to_string(), first)),
+            }
+        }
+        if let Some(last) = pending.iter().map(|(_, _, (_, at))| *at).max() {
+            crate::systemd::sleep((last + window).saturating_sub(t0.elapsed())).await;
+        }
+        for (k, cg, first) in pending {
+            if let Some(now) = cpu_usage_ns(&cg) {
+                out[k].cpu_percent = crate::monit::model::cpu_percent(first, (now, t0.elapsed()));
+                out[k].cpu_ns = Some(now);
             }
         }
     }
