@@ -249,6 +249,30 @@ pub struct EnvFile {
     pub vars: Result<Vec<(String, String)>, String>,
 }
 
+/// An app's socket.
+#[derive(Debug, Clone)]
+pub struct SocketDetails {
+    /// The unit.
+    pub unit: String,
+    /// Its file.
+    pub file: Option<String>,
+    /// What it listens on (`[::]:3000 (Stream)`).
+    pub listen: Vec<String>,
+}
+
+/// An app's scheduled-restart timer.
+#[derive(Debug, Clone)]
+pub struct TimerDetails {
+    /// The unit.
+    pub unit: String,
+    /// Its file.
+    pub file: Option<String>,
+    /// Its calendar specs.
+    pub schedule: Vec<String>,
+    /// When it fires next, in RFC 3339.
+    pub next: Option<String>,
+}
+
 /// One app in depth.
 #[derive(Debug, Clone)]
 pub struct AppDetails {
@@ -270,10 +294,10 @@ pub struct AppDetails {
     pub unit_file: Option<String>,
     /// Drop-ins (`systemctl edit`).
     pub drop_ins: Vec<String>,
-    /// The socket unit, its file and what it listens on.
-    pub socket: Option<(String, Option<String>, Vec<String>)>,
-    /// The timer unit, its file, its schedule and next run.
-    pub timer: Option<(String, Option<String>, Vec<String>, Option<String>)>,
+    /// The socket unit.
+    pub socket: Option<SocketDetails>,
+    /// The scheduled-restart timer.
+    pub timer: Option<TimerDetails>,
     /// Limits.
     pub limits: Vec<Limit>,
     /// The environment files, in the order systemd reads them (later ones win).
@@ -340,29 +364,29 @@ pub async fn gather(
                 .into_iter()
                 .map(|(kind, addr)| format!("{addr} ({kind})"))
                 .collect();
-            Some((
-                sock.clone(),
-                text(&sp, "FragmentPath").filter(|f| !f.is_empty()),
-                if listen.is_empty() {
+            Some(SocketDetails {
+                unit: sock.clone(),
+                file: text(&sp, "FragmentPath").filter(|f| !f.is_empty()),
+                listen: if listen.is_empty() {
                     s.installed.listen.clone()
                 } else {
                     listen
                 },
-            ))
+            })
         }
         None => None,
     };
     let timer = match &s.installed.timer {
         Some(t) => {
             let tp = sd.unit(t).await.unwrap_or_default();
-            Some((
-                t.clone(),
-                text(&tp, "FragmentPath").filter(|f| !f.is_empty()),
-                calendars(&tp),
-                num(&tp, "NextElapseUSecRealtime")
+            Some(TimerDetails {
+                unit: t.clone(),
+                file: text(&tp, "FragmentPath").filter(|f| !f.is_empty()),
+                schedule: calendars(&tp),
+                next: num(&tp, "NextElapseUSecRealtime")
                     .filter(|&t| t > 0)
                     .map(crate::status::rfc3339),
-            ))
+            })
         }
         None => None,
     };

@@ -498,15 +498,15 @@ pub async fn collect_figures(
     ];
     // A running instance needs half the calls: systemd resets Result to success when it starts
     // a unit, and its main process's start is in /proc (see `instance`).
-    let (running, rest): (Vec<(String, String)>, Vec<(String, String)>) =
-        paths.iter().cloned().partition(|(n, _)| {
-            loaded.get(n).is_some_and(|(a, _, _)| {
-                matches!(
-                    ActiveState::parse(a),
-                    ActiveState::Active | ActiveState::Reloading
-                )
-            })
-        });
+    type Paths = Vec<(String, String)>;
+    let (running, rest): (Paths, Paths) = paths.iter().cloned().partition(|(n, _)| {
+        loaded.get(n).is_some_and(|(a, _, _)| {
+            matches!(
+                ActiveState::parse(a),
+                ActiveState::Active | ActiveState::Reloading
+            )
+        })
+    });
     let (a, b) = futures_util::future::join(
         sd.some_properties(&running, &wanted[1..3]),
         sd.some_properties(&rest, &wanted),

@@ -75,19 +75,20 @@ fn print(d: &AppDetails) {
     for f in &d.drop_ins {
         println!("  drop-in       {f}");
     }
-    if let Some((unit, file, listen)) = &d.socket {
-        println!("  socket        {unit} ({})", listen.join(", "));
-        if let Some(f) = file {
+    if let Some(sock) = &d.socket {
+        println!("  socket        {} ({})", sock.unit, sock.listen.join(", "));
+        if let Some(f) = &sock.file {
             println!("    file        {f}");
         }
     }
-    if let Some((unit, file, schedule, next)) = &d.timer {
+    if let Some(t) = &d.timer {
         println!(
-            "  timer         {unit} ({}; next {})",
-            schedule.join(", "),
-            dash(next.as_ref())
+            "  timer         {} ({}; next {})",
+            t.unit,
+            t.schedule.join(", "),
+            dash(t.next.as_ref())
         );
-        if let Some(f) = file {
+        if let Some(f) = &t.file {
             println!("    file        {f}");
         }
     }
