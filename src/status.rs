@@ -530,11 +530,25 @@ pub async fn collect_figures(
         })
         .cloned()
         .collect();
-    if !waiting.is_empty() {
-        for (n, p) in sd
-            .some_properties(&waiting, &[(SERVICE, "ExecMainExitTimestamp")])
-            .await
-        {
+    // A running instance that systemd restarted: whether it is crashing depends on its start,
+    // which /proc no longer has if it died since. Rare too (NRestarts > 0), so asked only then.
+    let restarted: Vec<(String, String)> = running
+        .iter()
+        .filter(|(n, _)| {
+            props
+                .get(n)
+                .and_then(|p| num(p, "NRestarts"))
+                .is_some_and(|r| r > 0)
+        })
+        .cloned()
+        .collect();
+    if !waiting.is_empty() || !restarted.is_empty() {
+        let (a, b) = futures_util::future::join(
+            sd.some_properties(&waiting, &[(SERVICE, "ExecMainExitTimestamp")]),
+            sd.some_properties(&restarted, &[(SERVICE, "ExecMainStartTimestamp")]),
+        )
+        .await;
+        for (n, p) in a.into_iter().chain(b) {
             props.entry(n).or_default().extend(p);
         }
     }
