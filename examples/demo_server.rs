@@ -31,6 +31,7 @@
 //!   --stdout-line TEXT    write TEXT as a line to stdout at start (repeatable)
 //!   --stderr-line TEXT    write TEXT as a line to stderr at start (repeatable)
 //!   --log-every MS        print "tick N pid P" to stdout every MS milliseconds
+//!   --spin                keep one thread busy: a full core of CPU (status's CPU % tests)
 //! ```
 use std::collections::BTreeMap;
 use std::io::{self, ErrorKind, Read, Write};
@@ -48,7 +49,7 @@ use nix::sys::signal::{SigSet, Signal};
 
 const USAGE: &str = "usage: demo_server [--port N] [--host ADDR] [--echo-env NAME]... [--notify] \
 [--ready-delay MS] [--never-ready] [--crash-after MS] [--exit-at-start] [--hang-on-stop] \
-[--leak-mb-per-sec N] [--stdout-line TEXT]... [--stderr-line TEXT]... [--log-every MS]";
+[--leak-mb-per-sec N] [--stdout-line TEXT]... [--stderr-line TEXT]... [--log-every MS] [--spin]";
 
 #[derive(Default)]
 struct Opts {
@@ -65,6 +66,7 @@ struct Opts {
     stdout_lines: Vec<String>,
     stderr_lines: Vec<String>,
     log_every: Option<u64>,
+    spin: bool,
 }
 
 fn parse_args(argv: &[String]) -> Result<Opts, String> {
@@ -101,6 +103,7 @@ fn parse_args(argv: &[String]) -> Result<Opts, String> {
             "--stdout-line" => o.stdout_lines.push(val(&mut it)?),
             "--stderr-line" => o.stderr_lines.push(val(&mut it)?),
             "--log-every" => o.log_every = Some(number(&val(&mut it)?, flag)?),
+            "--spin" => o.spin = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 exit(0);
@@ -382,6 +385,14 @@ fn main() {
     }
     if let Some(mb) = opts.leak_mb_per_sec {
         thread::spawn(move || leak(mb));
+    }
+    if opts.spin {
+        thread::spawn(|| {
+            let mut n = 0u64;
+            loop {
+                n = std::hint::black_box(n.wrapping_add(1));
+            }
+        });
     }
 
     // Wait for a stop signal.

@@ -92,12 +92,16 @@ pub enum Command {
     /// (or `hosts` in the file), on each host over ssh, one host after the other.
     #[command(after_help = EXIT_STATUS)]
     Apply(ApplyArgs),
-    /// One row per instance: state (online, starting, restarting, crashing, errored, stopping, stopped), pid, uptime, restarts, cpu, memory, listen.
-    #[command(visible_aliases = ["ls", "list"])]
+    /// One row per instance (ns/app@N): pid, user, state, CPU %, memory, uptime, restarts,
+    /// listen; a summary line per namespace. Takes at least 100 ms: CPU % is measured over it.
+    #[command(visible_aliases = ["ls", "list"], long_about = crate::status::LONG_HELP)]
     #[command(after_help = EXIT_STATUS)]
     Status(StatusArgs),
-    /// One app in depth: its units, files, environment (secrets masked), limits, last exit,
-    /// recent log lines.
+    /// One app in depth: for a failing app the reason of its last exit (OOM kill, signal, exit
+    /// code) and its last error line first; its command line as systemd runs it, cwd, user,
+    /// unit file and drop-ins, socket, timer, limits, environment (values of names with SECRET,
+    /// TOKEN, PASSWORD, KEY … masked), each instance's CPU %, memory, restarts and last exit,
+    /// and its last log lines (errors first when it fails).
     #[command(visible_alias = "describe")]
     Show(TargetArgs),
     /// Start an app (every instance and its socket), or `all` apps of a namespace.
@@ -141,6 +145,26 @@ pub enum Command {
     /// NS-APP-watch.service, which `watch` in the ecosystem file makes).
     #[command(name = "__watch", hide = true)]
     Watch(WatchArgs),
+    /// Words for the shell completions: the installed apps or namespaces, one a line.
+    #[command(name = "__complete", hide = true)]
+    Complete(CompleteArgs),
+}
+
+/// `__complete`.
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// What to list.
+    #[arg(value_enum)]
+    pub what: CompleteWhat,
+}
+
+/// What `__complete` lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompleteWhat {
+    /// Installed apps: `app` where one namespace has it, and `ns/app` for every app.
+    Apps,
+    /// Installed namespaces.
+    Namespaces,
 }
 
 /// `__watch`.

@@ -5,6 +5,7 @@
 //! `user-UID.journal` files, and journald keeps a user's lines in the system journal when the
 //! journal is not persistent and for root and system users always, so `--user` showed nothing.
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -49,6 +50,12 @@ pub fn failure_lines(unit: &str, user: bool, since_us: Option<u64>) -> String {
         }
     }
     out.join("\n")
+}
+
+/// The last error lines the app of `unit` wrote (standard error), stack frames left out.
+pub fn error_lines_of(unit: &str, user: bool) -> Vec<String> {
+    let ident = unit.split(['@', '.']).next().unwrap_or(unit);
+    error_lines(unit, ident, user)
 }
 
 /// Has the app written a line since `since_us`?
@@ -100,6 +107,250 @@ fn error_lines(unit: &str, ident: &str, user: bool) -> Vec<String> {
         .map(str::to_string)
         .collect();
     lines[lines.len().saturating_sub(8)..].to_vec()
+}
+
+/// systemd's message ids for what it logs about units (systemd's `sd-messages.h`).
+mod message_id {
+    /// "Starting …": a start job began (the first start, and every restart, automatic or not).
+    pub const STARTING: &str = "7d4958e842da4a758f6c1cdc7b36dcc5";
+    /// "Reloaded …": a reload job ended (`JOB_RESULT=done` when it worked).
+    pub const RELOADED: &str = "7b05ebc668384222baa8881179cfda54";
+    /// "Main process exited, code=…, status=…" (`EXIT_CODE`, `EXIT_STATUS`).
+    pub const PROCESS_EXIT: &str = "98e322203f7a4ed290d09fe03c09fe15";
+    /// "Failed with result '…'" (`UNIT_RESULT`).
+    pub const FAILED_RESULT: &str = "d9b373ed55a64feb8242e02dbe79a49c";
+}
+
+/// How long one journalctl run may take, and how much of its output is read.
+const RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+const OUTPUT_LIMIT: usize = 64 << 20;
+
+/// Up to how many units are named to journalctl as matches (more are filtered here).
+const UNIT_MATCHES: usize = 200;
+
+/// Run `cmd` and return its standard output, within [`RUN_LIMIT`] and [`OUTPUT_LIMIT`].
+fn bounded_output(mut cmd: Command) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let mut child = cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot run journalctl: {e}"))?;
+    let out = child.stdout.take();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(o) = out {
+            let _ = o.take(OUTPUT_LIMIT as u64 + 1).read_to_end(&mut buf);
+        }
+        let _ = tx.send(buf);
+    });
+    let got = rx.recv_timeout(RUN_LIMIT);
+    let _ = child.kill();
+    let _ = child.wait();
+    match got {
+        Ok(buf) if buf.len() > OUTPUT_LIMIT => Err(format!(
+            "journalctl printed more than {} MiB",
+            OUTPUT_LIMIT >> 20
+        )),
+        Ok(buf) => Ok(buf),
+        Err(_) => Err(format!(
+            "journalctl did not finish within {} s",
+            RUN_LIMIT.as_secs()
+        )),
+    }
+}
+
+/// The journal's records of the manager (not of any app: `_PID=1`, or the user manager's own
+/// scope) about `units` in the current boot, with the message ids `ids`, as journalctl's export
+/// format limited to `fields` (and the unit's field, `UNIT` or `USER_UNIT`), oldest first.
+fn manager_records(
+    units: &[String],
+    user: bool,
+    ids: &[&str],
+    fields: &[&str],
+) -> Result<Vec<BTreeMap<String, String>>, String> {
+    if units.is_empty() {
+        return Ok(Vec::new());
+    }
+    let unit_field = if user { "USER_UNIT" } else { "UNIT" };
+    let mut cmd = Command::new("journalctl");
+    cmd.args(["--no-pager", "-q", "-b", "-o", "export"]);
+    let mut wanted = vec![unit_field];
+    wanted.extend(fields);
+    cmd.arg(format!("--output-fields={}", wanted.join(",")));
+    if user {
+        let uid = nix::unistd::getuid();
+        cmd.arg(format!("_SYSTEMD_UNIT=user@{uid}.service"))
+            .arg("_SYSTEMD_USER_UNIT=init.scope")
+            .arg(format!("_UID={uid}"));
+    } else {
+        cmd.arg("_PID=1");
+    }
+    for id in ids {
+        cmd.arg(format!("MESSAGE_ID={id}"));
+    }
+    // journalctl's matching grows faster than linearly with the number of matches of a field
+    // (1,000 took over half a second): past a few hundred units, read all the manager's records
+    // of these kinds (one line of output each) and keep the units' own here.
+    if units.len() <= UNIT_MATCHES {
+        for u in units {
+            cmd.arg(format!("{unit_field}={u}"));
+        }
+    }
+    let wanted_units: std::collections::HashSet<&str> = units.iter().map(String::as_str).collect();
+    let out = bounded_output(cmd)?;
+    let mut records = Vec::new();
+    let mut entry: BTreeMap<String, String> = BTreeMap::new();
+    for line in out.split(|&b| b == b'\n') {
+        if line.is_empty() {
+            if entry
+                .get("UNIT")
+                .is_some_and(|u| wanted_units.contains(u.as_str()))
+            {
+                records.push(std::mem::take(&mut entry));
+            }
+            entry.clear();
+            continue;
+        }
+        // Binary values (a name line without '=') do not occur in the fields asked for.
+        let line = String::from_utf8_lossy(line);
+        if let Some((k, v)) = line.split_once('=') {
+            let k = if k == unit_field { "UNIT" } else { k };
+            if k == "UNIT" || fields.contains(&k) {
+                entry.insert(k.to_string(), v.to_string());
+            }
+        }
+    }
+    if entry
+        .get("UNIT")
+        .is_some_and(|u| wanted_units.contains(u.as_str()))
+    {
+        records.push(entry);
+    }
+    Ok(records)
+}
+
+/// What the journal says about the starts of a unit in the current boot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Starts {
+    /// Start jobs begun ("Starting …"): the first start and every restart since, by systemd
+    /// (`Restart=`), by hand (`unitgen restart`, `systemctl restart`), by `reload`'s roll or
+    /// by `apply`.
+    pub starts: u64,
+    /// Reloads in place that worked ("Reloaded …": `ExecReload=`).
+    pub reloads: u64,
+}
+
+impl Starts {
+    /// Restarts: every start after the first, and every reload in place.
+    pub fn restarts(&self) -> u64 {
+        self.starts.saturating_sub(1) + self.reloads
+    }
+}
+
+/// The starts and reloads of each of `units` in the current boot, from the manager's own
+/// records in the journal (as far back as journald keeps them). One journalctl run.
+pub fn starts(units: &[String], user: bool) -> Result<HashMap<String, Starts>, String> {
+    let records = manager_records(
+        units,
+        user,
+        &[message_id::STARTING, message_id::RELOADED],
+        &["MESSAGE_ID", "JOB_RESULT"],
+    )?;
+    Ok(count_starts(&records))
+}
+
+fn count_starts(records: &[BTreeMap<String, String>]) -> HashMap<String, Starts> {
+    let mut out: HashMap<String, Starts> = HashMap::new();
+    for r in records {
+        let (Some(unit), Some(id)) = (r.get("UNIT"), r.get("MESSAGE_ID")) else {
+            continue;
+        };
+        let s = out.entry(unit.clone()).or_default();
+        match id.as_str() {
+            message_id::STARTING => s.starts += 1,
+            message_id::RELOADED if r.get("JOB_RESULT").map(String::as_str) == Some("done") => {
+                s.reloads += 1
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// How a main process ended, as systemd logged it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExitRecord {
+    /// When, in microseconds since the epoch.
+    pub at_us: u64,
+    /// `exited`, `killed` or `dumped`.
+    pub code: String,
+    /// The exit status, or the signal's name.
+    pub status: String,
+    /// The unit's result that followed ("oom-kill", "signal", "exit-code", "timeout"…), if
+    /// it failed.
+    pub result: Option<String>,
+}
+
+/// The last exit of the main process of each of `units` in the current boot, from the
+/// manager's records in the journal.
+pub fn last_exits(units: &[String], user: bool) -> Result<HashMap<String, ExitRecord>, String> {
+    let records = manager_records(
+        units,
+        user,
+        &[message_id::PROCESS_EXIT, message_id::FAILED_RESULT],
+        &[
+            "MESSAGE_ID",
+            "EXIT_CODE",
+            "EXIT_STATUS",
+            "UNIT_RESULT",
+            "__REALTIME_TIMESTAMP",
+        ],
+    )?;
+    Ok(fold_exits(&records))
+}
+
+fn fold_exits(records: &[BTreeMap<String, String>]) -> HashMap<String, ExitRecord> {
+    let mut out: HashMap<String, ExitRecord> = HashMap::new();
+    for r in records {
+        let Some(unit) = r.get("UNIT") else { continue };
+        match r.get("MESSAGE_ID").map(String::as_str) {
+            Some(message_id::PROCESS_EXIT) => {
+                out.insert(
+                    unit.clone(),
+                    ExitRecord {
+                        at_us: r
+                            .get("__REALTIME_TIMESTAMP")
+                            .and_then(|t| t.parse().ok())
+                            .unwrap_or(0),
+                        code: r.get("EXIT_CODE").cloned().unwrap_or_default(),
+                        status: r.get("EXIT_STATUS").cloned().unwrap_or_default(),
+                        result: None,
+                    },
+                );
+            }
+            // The result follows the exit it is about (an OOM kill logs no exit of its own).
+            Some(message_id::FAILED_RESULT) => {
+                let result = r.get("UNIT_RESULT").cloned();
+                let at_us = r
+                    .get("__REALTIME_TIMESTAMP")
+                    .and_then(|t| t.parse().ok())
+                    .unwrap_or(0);
+                out.entry(unit.clone())
+                    .and_modify(|e| e.result = result.clone())
+                    .or_insert(ExitRecord {
+                        at_us,
+                        code: String::new(),
+                        status: String::new(),
+                        result,
+                    });
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// journalctl's matches for the lines the processes of `units` wrote (not systemd's messages
@@ -360,6 +611,81 @@ fn readable(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn rec(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn restarts_are_starts_after_the_first_plus_reloads_that_worked() {
+        let u = "p-api@1.service";
+        let start = rec(&[("UNIT", u), ("MESSAGE_ID", message_id::STARTING)]);
+        let reloaded = |r: &str| {
+            rec(&[
+                ("UNIT", u),
+                ("MESSAGE_ID", message_id::RELOADED),
+                ("JOB_RESULT", r),
+            ])
+        };
+        let got = count_starts(&[
+            start.clone(),
+            start.clone(),
+            reloaded("done"),
+            reloaded("failed"),
+            start,
+        ]);
+        assert_eq!(
+            got[u],
+            Starts {
+                starts: 3,
+                reloads: 1
+            }
+        );
+        assert_eq!(got[u].restarts(), 3);
+        assert_eq!(Starts::default().restarts(), 0);
+    }
+
+    #[test]
+    fn the_last_exit_carries_the_result_that_followed_it() {
+        let u = "p-api@1.service";
+        let exit = |code: &str, status: &str, at: &str| {
+            rec(&[
+                ("UNIT", u),
+                ("MESSAGE_ID", message_id::PROCESS_EXIT),
+                ("EXIT_CODE", code),
+                ("EXIT_STATUS", status),
+                ("__REALTIME_TIMESTAMP", at),
+            ])
+        };
+        let result = rec(&[
+            ("UNIT", u),
+            ("MESSAGE_ID", message_id::FAILED_RESULT),
+            ("UNIT_RESULT", "oom-kill"),
+        ]);
+        let got = fold_exits(&[
+            exit("exited", "1", "10"),
+            exit("killed", "KILL", "20"),
+            result,
+        ]);
+        assert_eq!(got[u].status, "KILL");
+        assert_eq!(got[u].result.as_deref(), Some("oom-kill"));
+        assert_eq!(got[u].at_us, 20);
+        // A newer exit does not keep an older one's result.
+        let got = fold_exits(&[
+            exit("killed", "KILL", "20"),
+            rec(&[
+                ("UNIT", u),
+                ("MESSAGE_ID", message_id::FAILED_RESULT),
+                ("UNIT_RESULT", "oom-kill"),
+            ]),
+            exit("exited", "3", "30"),
+        ]);
+        assert_eq!(got[u].result, None);
+        assert_eq!(got[u].status, "3");
+    }
 
     #[test]
     fn user_units_are_matched_by_their_own_field_and_the_uid() {

@@ -28,6 +28,7 @@ pub mod printer;
 pub mod quote;
 pub mod render;
 pub mod selector;
+pub mod show;
 pub mod ssh;
 pub mod status;
 pub mod systemd;

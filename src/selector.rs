@@ -55,6 +55,29 @@ pub fn installed(
     Ok(out)
 }
 
+/// The names a shell completes for an app: `app` where one namespace has it, and `ns/app` for
+/// every app, sorted.
+pub fn completion_names(
+    installed: &BTreeMap<String, BTreeMap<String, InstalledApp>>,
+) -> Vec<String> {
+    let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+    for apps in installed.values() {
+        for app in apps.keys() {
+            *count.entry(app.as_str()).or_default() += 1;
+        }
+    }
+    let mut out: Vec<String> = count
+        .iter()
+        .filter(|(_, n)| **n == 1)
+        .map(|(a, _)| a.to_string())
+        .collect();
+    for (ns, apps) in installed {
+        out.extend(apps.keys().map(|a| format!("{ns}/{a}")));
+    }
+    out.sort();
+    out
+}
+
 /// Resolve `name` (or every app with `None`) under an optional namespace.
 ///
 /// `all` without `-n` is refused when several namespaces are installed: acting on every

@@ -3,6 +3,44 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+/// `unitgen status --help`: what each figure is and where it comes from, and the JSON fields.
+pub const LONG_HELP: &str = "\
+One row per instance (NAME is ns/app@N): PID, USER, STATE, CPU, MEMORY, UPTIME, RESTARTS, \
+LISTEN, read from systemd (one round of D-Bus calls), the instances' cgroups and the journal; \
+then a summary line per namespace, and a note for each figure this machine cannot give.
+
+STATE: online (running; ready, where the app says so), starting, restarting (its process \
+ended after a while; systemd starts it again after restart_delay), crashing (it died within \
+1 s of its start, or systemd restarted it less than 1 s ago), errored (failed and left down, \
+such as past max_restarts), stopping, stopped.
+
+CPU is recent, not a lifetime average: the share of one core each instance used over the \
+100 ms that status spends reading (so 200% is two cores): its cgroup's cpu.stat usage_usec \
+is read twice, at least 100 ms apart, and the difference divided by the time between the \
+readings. status therefore takes at least 100 ms. `-` where the cgroup has no cpu.stat \
+(the cpu controller on cgroup v1), with a note.
+
+MEMORY is the cgroup's memory.current (what memory_max limits); where the memory controller \
+is not available to the cgroups (cgroup v1), the sum of the processes' resident memory \
+(RSS), with a note.
+
+RESTARTS counts every restart in the current boot: systemd's automatic ones, restarts by hand \
+(`unitgen restart`, `systemctl restart`), `unitgen reload` and `apply`'s rolls, and reloads \
+in place; that is every start of the instance after its first (systemd's \"Starting\" \
+records in the journal, written by the manager itself and read in one journalctl run), plus \
+every reload that worked, and never less than systemd's NRestarts. Records that journald \
+has removed (SystemMaxUse=) are not counted. Where the journal cannot be read, systemd's \
+NRestarts alone (automatic restarts since the last start by hand), with a note.
+
+--json prints one array (like `pm2 jlist`), one object per instance, `null` where there is \
+no value: namespace, app, instance (number), unit, state (the word above), active_state and \
+sub_state (systemd's), result (systemd's Result of the last run), pid, user (who the main \
+process runs as), restarts (as RESTARTS), auto_restarts (systemd's NRestarts), started_at \
+(RFC 3339, UTC), uptime_ms, cpu_ns (CPU time since the instance started, ns), cpu_percent \
+(as CPU), memory_bytes, memory_source (\"cgroup\" or \"rss\"), tasks (processes and \
+threads; null without the pids controller), listen (what its socket listens on), watch (\"on\", \"stopped\" or \"failed\" for an app with \
+`watch`, else null); with --host, host (the host it runs on).";
+
 use serde::{Deserialize, Serialize};
 
 use crate::selector::Selected;
@@ -31,17 +69,28 @@ pub struct Instance {
     pub pid: Option<u32>,
     /// Who the main process runs as (its user's name, or its uid).
     pub user: Option<String>,
-    /// Automatic restarts since the unit was last started by hand.
+    /// Restarts in the current boot: automatic (systemd's `Restart=`), by hand (`restart`,
+    /// `systemctl restart`), by `reload` and `apply`, reloads in place. Counted from systemd's
+    /// own journal records of the instance's starts (see [`crate::journal::starts`]), and
+    /// never below `auto_restarts`; `auto_restarts` alone where the journal cannot be read.
     pub restarts: Option<u64>,
+    /// systemd's NRestarts: automatic restarts since the unit was last started by hand.
+    pub auto_restarts: Option<u64>,
     /// When the main process started, in RFC 3339 (UTC).
     pub started_at: Option<String>,
     /// Milliseconds since it became active.
     pub uptime_ms: Option<u64>,
-    /// CPU time used, in nanoseconds.
+    /// CPU time used since the process started, in nanoseconds (the cgroup's counter).
     pub cpu_ns: Option<u64>,
+    /// Recent CPU use, in percent of one core (200 is two cores): the growth of the cgroup's
+    /// counter over the time between two readings (see [`Figures::cpu_window`]). `null`
+    /// without a second reading, when the instance is not running, or without cpu.stat.
+    pub cpu_percent: Option<f64>,
     /// Memory in bytes: the cgroup's, or the sum of its processes' resident memory where the
     /// memory controller is not available.
     pub memory_bytes: Option<u64>,
+    /// Where `memory_bytes` comes from.
+    pub memory_source: Option<MemorySource>,
     /// Tasks (processes and threads).
     pub tasks: Option<u64>,
     /// What its socket listens on.
@@ -83,6 +132,31 @@ impl Watching {
         }
     }
 }
+
+/// Where an instance's memory figure comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemorySource {
+    /// The cgroup's memory.current (the memory controller): what MemoryMax= limits.
+    Cgroup,
+    /// The sum of the processes' resident memory, where the memory controller is not there.
+    Rss,
+}
+
+/// Which figures [`collect_figures`] measures beyond one round of calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Figures {
+    /// Read each running instance's cpu.stat twice, this long apart at least, for
+    /// `cpu_percent`. The window overlaps the rest of the work, so it is the least time a
+    /// `collect` takes.
+    pub cpu_window: Option<std::time::Duration>,
+    /// Count every restart from the journal (one journalctl run), not only systemd's
+    /// automatic ones.
+    pub all_restarts: bool,
+}
+
+/// How long `status` measures CPU use over.
+pub const CPU_WINDOW: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// How long a process must stay up for its start to count (PM2's `min_uptime`, and the
 /// default of `apply --settle`): one that dies sooner crashed at start.
@@ -234,16 +308,44 @@ fn cgroup_rss(cgroup: &str) -> Option<u64> {
     any.then_some(total)
 }
 
-/// Who a process runs as: the owner of its /proc entry, by name where the user database has one.
-fn user_of(pid: u32) -> Option<String> {
+/// Who a process runs as: the owner of its /proc entry, by name where the user database has
+/// one (each uid looked up once: the lookup reads the user database).
+fn user_of(pid: u32, names: &mut std::collections::HashMap<u32, String>) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     let uid = std::fs::metadata(format!("/proc/{pid}")).ok()?.uid();
     Some(
-        nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
-            .ok()
-            .flatten()
-            .map_or_else(|| uid.to_string(), |u| u.name),
+        names
+            .entry(uid)
+            .or_insert_with(|| {
+                nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+                    .ok()
+                    .flatten()
+                    .map_or_else(|| uid.to_string(), |u| u.name)
+            })
+            .clone(),
     )
+}
+
+/// When a process started, in µs since the epoch: its start in /proc (clock ticks since boot)
+/// plus the time of the boot. What systemd records as ExecMainStartTimestamp, to a tick.
+fn process_start_us(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Field 22, counted after the command's closing parenthesis (field 2).
+    let ticks: u64 = stat
+        .rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(19)?
+        .parse()
+        .ok()?;
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .filter(|&h| h > 0)? as u64;
+    let boot = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).ok()?;
+    let since_boot_us = boot.tv_sec() as u64 * 1_000_000 + boot.tv_nsec() as u64 / 1000;
+    let booted_at = now_us().checked_sub(since_boot_us)?;
+    Some(booted_at + ticks * 1_000_000 / hz)
 }
 
 /// The cgroup of a process, from /proc (cgroup v2's single line).
@@ -254,8 +356,25 @@ fn cgroup_of(pid: u32) -> Option<String> {
         .map(str::to_string)
 }
 
+/// A cgroup's CPU counter (cpu.stat's usage_usec) in nanoseconds.
+fn cpu_usage_ns(cgroup: &str) -> Option<u64> {
+    let t = std::fs::read_to_string(format!("/sys/fs/cgroup{cgroup}/cpu.stat")).ok()?;
+    t.lines()
+        .find_map(|l| l.strip_prefix("usage_usec "))
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|us| us * 1000)
+}
+
 /// One row; `listed` is the (active, sub) state from the unit list, `None` when not loaded.
-fn instance(s: &Selected, i: u32, listed: Option<(&str, &str)>, props: Option<&Props>) -> Instance {
+/// Returns the row and the instance's cgroup (where it runs), for a second CPU reading.
+fn instance(
+    s: &Selected,
+    i: u32,
+    listed: Option<(&str, &str)>,
+    props: Option<&Props>,
+    epoch: std::time::Instant,
+    users: &mut std::collections::HashMap<u32, String>,
+) -> (Instance, Option<(String, std::time::Duration)>) {
     let unit = crate::names::instance(&s.namespace, &s.app, i);
     let empty = Props::new();
     let p = props.unwrap_or(&empty);
@@ -264,7 +383,9 @@ fn instance(s: &Selected, i: u32, listed: Option<(&str, &str)>, props: Option<&P
     let (active, sub) = (active.to_string(), sub.to_string());
     let running = matches!(state, ActiveState::Active | ActiveState::Reloading);
     let pid = num(p, "MainPID").filter(|&n| n > 0).map(|n| n as u32);
-    let started = num(p, "ExecMainStartTimestamp").filter(|&t| t > 0);
+    let started = num(p, "ExecMainStartTimestamp")
+        .filter(|&t| t > 0)
+        .or_else(|| pid.filter(|_| running).and_then(process_start_us));
     let restarts = num(p, "NRestarts");
     let now = now_us();
     let word = state_word(&Observed {
@@ -283,26 +404,28 @@ fn instance(s: &Selected, i: u32, listed: Option<(&str, &str)>, props: Option<&P
         cg.as_ref()
             .and_then(|c| std::fs::read_to_string(format!("/sys/fs/cgroup{c}/{f}")).ok())
     };
-    let cpu_ns = cg_file("cpu.stat").and_then(|t| {
-        t.lines()
-            .find_map(|l| l.strip_prefix("usage_usec "))
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|us| us * 1000)
-    });
+    let cpu_ns = cg.as_deref().and_then(cpu_usage_ns);
+    let read_at = epoch.elapsed();
     let tasks = cg_file("pids.current").and_then(|t| t.trim().parse::<u64>().ok());
-    let memory = cg_file("memory.current")
-        .and_then(|t| t.trim().parse::<u64>().ok())
-        .or_else(|| cg.as_deref().and_then(cgroup_rss));
-    Instance {
+    let (memory, memory_source) =
+        match cg_file("memory.current").and_then(|t| t.trim().parse::<u64>().ok()) {
+            Some(m) => (Some(m), Some(MemorySource::Cgroup)),
+            None => match cg.as_deref().and_then(cgroup_rss) {
+                Some(m) => (Some(m), Some(MemorySource::Rss)),
+                None => (None, None),
+            },
+        };
+    let row = Instance {
         namespace: s.namespace.clone(),
         app: s.app.clone(),
         instance: i,
         unit,
         state: word,
-        result: text(p, "Result"),
+        result: text(p, "Result").or_else(|| running.then(|| "success".to_string())),
         pid,
-        user: pid.and_then(user_of),
+        user: pid.and_then(|p| user_of(p, users)),
         restarts,
+        auto_restarts: restarts,
         started_at: started.map(rfc3339),
         uptime_ms: if running {
             started.map(|t| now.saturating_sub(t) / 1000)
@@ -310,20 +433,45 @@ fn instance(s: &Selected, i: u32, listed: Option<(&str, &str)>, props: Option<&P
             None
         },
         cpu_ns,
+        cpu_percent: None,
         memory_bytes: memory,
+        memory_source,
         tasks,
         listen: s.installed.listen.clone(),
         watch: None,
         active_state: active,
         sub_state: sub,
-    }
+    };
+    let reading = cg.filter(|_| cpu_ns.is_some()).map(|c| (c, read_at));
+    (row, reading)
 }
 
-/// The status of every instance of the selected apps.
+/// The status of every instance of the selected apps, from one round of calls (CPU % is left
+/// out and restarts are systemd's automatic ones: see [`collect_figures`]).
 pub async fn collect(
     sd: &Systemd,
     selected: &[Selected],
 ) -> Result<Vec<Instance>, crate::systemd::Error> {
+    Ok(collect_figures(sd, selected, Figures::default())
+        .await?
+        .instances)
+}
+
+/// What [`collect_figures`] found.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// One per instance.
+    pub instances: Vec<Instance>,
+    /// Why restarts are systemd's automatic ones only, when the journal could not be read.
+    pub restarts_partial: Option<String>,
+}
+
+/// The status of every instance of the selected apps, with the `figures` asked for.
+pub async fn collect_figures(
+    sd: &Systemd,
+    selected: &[Selected],
+    figures: Figures,
+) -> Result<Report, crate::systemd::Error> {
     let t0 = std::time::Instant::now();
     let mut patterns: Vec<String> = selected
         .iter()
@@ -341,6 +489,46 @@ pub async fn collect(
         .map(|(n, (_, _, p))| (n.clone(), p.clone()))
         .collect();
     tracing::debug!("listed {} units in {:?}", loaded.len(), t0.elapsed());
+    // CPU's first reading, before the calls below so that the window overlaps them: the
+    // cgroup of a system unit of namespace NS is /unitgen.slice/unitgen-NS.slice/UNIT (used
+    // only where it is the main process's own cgroup; the user manager's are read later).
+    let mut early: std::collections::HashMap<String, (u64, std::time::Duration)> =
+        Default::default();
+    if figures.cpu_window.is_some() && !sd.is_user() {
+        for (name, (active, _, _)) in &loaded {
+            if !ActiveState::parse(active).is_running() {
+                continue;
+            }
+            let Some(ns) = selected
+                .iter()
+                .find(|s| name.starts_with(&format!("{}-{}@", s.namespace, s.app)))
+                .map(|s| &s.namespace)
+            else {
+                continue;
+            };
+            let cg = format!("/unitgen.slice/{}/{name}", crate::names::slice(ns));
+            if let Some(ns) = cpu_usage_ns(&cg) {
+                early.insert(cg, (ns, t0.elapsed()));
+            }
+        }
+    }
+    // The journal is read meanwhile, on a thread of its own.
+    let journal = figures.all_restarts.then(|| {
+        let mut units: Vec<String> = loaded.keys().cloned().collect();
+        for s in selected {
+            for &i in &s.installed.instances {
+                let u = crate::names::instance(&s.namespace, &s.app, i);
+                if !loaded.contains_key(&u) {
+                    units.push(u);
+                }
+            }
+        }
+        let user = sd.is_user();
+        std::thread::spawn(move || match crate::journal::unreadable(user) {
+            Some(_) => Err("the journal is not readable by this user".to_string()),
+            None => crate::journal::starts(&units, user),
+        })
+    });
     const SERVICE: &str = "org.freedesktop.systemd1.Service";
     let wanted = [
         (SERVICE, "Result"),
@@ -348,11 +536,23 @@ pub async fn collect(
         (SERVICE, "NRestarts"),
         (SERVICE, "ExecMainStartTimestamp"),
     ];
-    let mut props: std::collections::HashMap<String, Props> = sd
-        .some_properties(&paths, &wanted)
-        .await
-        .into_iter()
-        .collect();
+    // A running instance needs half the calls: systemd resets Result to success when it starts
+    // a unit, and its main process's start is in /proc (see `instance`).
+    type Paths = Vec<(String, String)>;
+    let (running, rest): (Paths, Paths) = paths.iter().cloned().partition(|(n, _)| {
+        loaded.get(n).is_some_and(|(a, _, _)| {
+            matches!(
+                ActiveState::parse(a),
+                ActiveState::Active | ActiveState::Reloading
+            )
+        })
+    });
+    let (a, b) = futures_util::future::join(
+        sd.some_properties(&running, &wanted[1..3]),
+        sd.some_properties(&rest, &wanted),
+    )
+    .await;
+    let mut props: std::collections::HashMap<String, Props> = a.into_iter().chain(b).collect();
     // An instance waiting to be restarted whose last process started over MIN_UPTIME ago:
     // only its exit time tells a crash at start (then a long restart_delay) from a death
     // after a while. Rare (during a crash loop the start is recent), so asked only then.
@@ -370,16 +570,32 @@ pub async fn collect(
         })
         .cloned()
         .collect();
-    if !waiting.is_empty() {
-        for (n, p) in sd
-            .some_properties(&waiting, &[(SERVICE, "ExecMainExitTimestamp")])
-            .await
-        {
+    // A running instance that systemd restarted: whether it is crashing depends on its start,
+    // which /proc no longer has if it died since. Rare too (NRestarts > 0), so asked only then.
+    let restarted: Vec<(String, String)> = running
+        .iter()
+        .filter(|(n, _)| {
+            props
+                .get(n)
+                .and_then(|p| num(p, "NRestarts"))
+                .is_some_and(|r| r > 0)
+        })
+        .cloned()
+        .collect();
+    if !waiting.is_empty() || !restarted.is_empty() {
+        let (a, b) = futures_util::future::join(
+            sd.some_properties(&waiting, &[(SERVICE, "ExecMainExitTimestamp")]),
+            sd.some_properties(&restarted, &[(SERVICE, "ExecMainStartTimestamp")]),
+        )
+        .await;
+        for (n, p) in a.into_iter().chain(b) {
             props.entry(n).or_default().extend(p);
         }
     }
     tracing::debug!("read their properties by {:?}", t0.elapsed());
     let mut out = Vec::new();
+    let mut readings = Vec::new();
+    let mut users = std::collections::HashMap::new();
     for s in selected {
         let mut numbers = s.installed.instances.clone();
         // Instances still loaded beyond the wanted count (being stopped, or left by hand).
@@ -397,16 +613,159 @@ pub async fn collect(
             }
             let unit = crate::names::instance(&s.namespace, &s.app, i);
             let listed = loaded.get(&unit).map(|(a, b, _)| (a.as_str(), b.as_str()));
-            let mut row = instance(s, i, listed, props.get(&unit));
+            let (mut row, reading) = instance(s, i, listed, props.get(&unit), t0, &mut users);
             row.watch = s.installed.watch.as_ref().map(|w| {
                 loaded
                     .get(w)
                     .map_or(Watching::Stopped, |(a, _, _)| Watching::from_active(a))
             });
+            readings.push(reading);
             out.push(row);
         }
     }
-    Ok(out)
+    tracing::debug!("read the cgroups by {:?}", t0.elapsed());
+    if let Some(window) = figures.cpu_window {
+        // The earlier of the two readings so far is the first; where the window has passed
+        // since, the figure is there; the others are read once more when it has.
+        let mut pending = Vec::new();
+        for (k, (row, reading)) in out.iter_mut().zip(&readings).enumerate() {
+            let (Some((cg, at)), Some(now)) = (reading, row.cpu_ns) else {
+                continue;
+            };
+            let first = early
+                .get(cg)
+                .copied()
+                .filter(|(ns, _)| *ns <= now)
+                .unwrap_or((now, *at));
+            let figure = (at.saturating_sub(first.1) >= window)
+                .then(|| crate::monit::model::cpu_percent(first, (now, *at)))
+                .flatten();
+            match figure {
+                Some(p) => row.cpu_percent = Some(p),
+                None => pending.push((k, cg.to_string(), first)),
+            }
+        }
+        if let Some(last) = pending.iter().map(|(_, _, (_, at))| *at).max() {
+            crate::systemd::sleep((last + window).saturating_sub(t0.elapsed())).await;
+        }
+        for (k, cg, first) in pending {
+            if let Some(now) = cpu_usage_ns(&cg) {
+                out[k].cpu_percent = crate::monit::model::cpu_percent(first, (now, t0.elapsed()));
+                out[k].cpu_ns = Some(now);
+            }
+        }
+    }
+    let mut restarts_partial = None;
+    if let Some(journal) = journal {
+        match journal.join() {
+            Ok(Ok(starts)) => {
+                for row in &mut out {
+                    let counted = starts.get(&row.unit).map(|s| s.restarts());
+                    row.restarts = match (counted, row.auto_restarts) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+            }
+            Ok(Err(e)) => restarts_partial = Some(e),
+            Err(_) => restarts_partial = Some("reading the journal failed".into()),
+        }
+    }
+    tracing::debug!("done by {:?}", t0.elapsed());
+    Ok(Report {
+        instances: out,
+        restarts_partial,
+    })
+}
+
+/// One namespace's instances, added up (the summary line under `status`'s table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Summary {
+    /// The namespace.
+    pub namespace: String,
+    /// How many instances.
+    pub instances: usize,
+    /// How many are in each state, in [`State`]'s order, states with none left out.
+    pub states: Vec<(State, usize)>,
+    /// CPU % of the instances that have a figure (`None`: none has).
+    pub cpu_percent: Option<f64>,
+    /// Memory of the instances that have a figure.
+    pub memory_bytes: Option<u64>,
+    /// Restarts of all instances.
+    pub restarts: u64,
+}
+
+/// One [`Summary`] per namespace, in the order the namespaces first appear.
+pub fn summaries(rows: &[Instance]) -> Vec<Summary> {
+    const ORDER: [State; 7] = [
+        State::Online,
+        State::Starting,
+        State::Restarting,
+        State::Crashing,
+        State::Errored,
+        State::Stopping,
+        State::Stopped,
+    ];
+    let mut out: Vec<Summary> = Vec::new();
+    for ns in rows.iter().map(|r| &r.namespace) {
+        if out.iter().any(|s| &s.namespace == ns) {
+            continue;
+        }
+        let mine: Vec<&Instance> = rows.iter().filter(|r| &r.namespace == ns).collect();
+        let sum = |f: &dyn Fn(&Instance) -> Option<u64>| {
+            mine.iter().filter_map(|r| f(r)).reduce(|a, b| a + b)
+        };
+        out.push(Summary {
+            namespace: ns.clone(),
+            instances: mine.len(),
+            states: ORDER
+                .iter()
+                .map(|st| (*st, mine.iter().filter(|r| r.state == *st).count()))
+                .filter(|(_, n)| *n > 0)
+                .collect(),
+            cpu_percent: mine
+                .iter()
+                .filter_map(|r| r.cpu_percent)
+                .reduce(|a, b| a + b),
+            memory_bytes: sum(&|r| r.memory_bytes),
+            restarts: sum(&|r| r.restarts).unwrap_or(0),
+        });
+    }
+    out
+}
+
+/// Why some figures are `-` or not what they seem, once each, for a note under the table.
+pub fn notes(report: &Report) -> Vec<String> {
+    let running: Vec<&Instance> = report
+        .instances
+        .iter()
+        .filter(|r| r.pid.is_some())
+        .collect();
+    let mut out = Vec::new();
+    if running.iter().any(|r| r.cpu_ns.is_none()) {
+        out.push(
+            "CPU is `-`: the instances' cgroups have no cpu.stat here (the cpu controller is on \
+             cgroup v1)"
+                .to_string(),
+        );
+    }
+    if running
+        .iter()
+        .any(|r| r.memory_source == Some(MemorySource::Rss))
+    {
+        out.push(
+            "MEMORY is the processes' resident memory (RSS): the memory controller is not \
+             available to these cgroups here (cgroup v1), so memory_max is not enforced"
+                .to_string(),
+        );
+    }
+    if let Some(why) = &report.restarts_partial {
+        out.push(format!(
+            "RESTARTS counts systemd's automatic restarts only (since the last start by hand): \
+             {why}"
+        ));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -421,6 +421,7 @@ pub fn status(g: &Global, a: &StatusArgs, hosts: &[Host]) -> Result<(), Failure>
         let instances: Vec<crate::status::Instance> = rows.into_iter().map(|(_, i)| i).collect();
         super::status::print_table(
             &instances,
+            &[],
             Some(&hosts_col),
             g.colored(std::io::stdout().is_terminal()),
         );

@@ -104,6 +104,7 @@ pub fn run(cli: Cli) -> Result<(), Failure> {
         Command::Delete(a) => delete::run(g, &a),
         Command::Import(a) => import::run(g, &a),
         Command::Completions(a) => completions::run(a.shell),
+        Command::Complete(a) => completions::words(g, a.what),
         Command::Man(a) => man::run(&a.out),
         Command::Watch(a) => watch::run(g, &a),
     }

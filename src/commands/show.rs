@@ -1,32 +1,15 @@
-//! `unitgen show NAME [-n NS]`: one app in depth.
+//! `unitgen show NAME [-n NS]`: one app in depth ([`crate::show`] gathers, this prints).
 
 use super::{unit_dir, Failure};
 use crate::cli::{Global, TargetArgs};
 use crate::selector::select;
-use crate::status::collect;
-use crate::systemd::{block_on, num, text, texts, Systemd};
+use crate::show::{gather, AppDetails};
+use crate::status::Figures;
+use crate::systemd::{block_on, Systemd};
 
-/// Names of variables whose values are not printed.
-fn secret(name: &str) -> bool {
-    let n = name.to_ascii_uppercase();
-    [
-        "SECRET",
-        "TOKEN",
-        "PASSWORD",
-        "PASSWD",
-        "PASS",
-        "KEY",
-        "CREDENTIAL",
-        "PRIVATE",
-        "AUTH",
-        "DSN",
-        "DATABASE_URL",
-    ]
-    .iter()
-    .any(|s| n.contains(s))
-}
-
-/// Print the app's units, files, environment, limits, last exit and recent logs.
+/// Print each selected app: with a failing one, the reason of its last exit and its last error
+/// lines first; then its command, files, environment (secrets masked), limits, instances and
+/// recent logs.
 pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
     let hosts = super::fleet::hosts_of(&a.remote)?;
     if !hosts.is_empty() {
@@ -39,135 +22,168 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
         g.user,
         std::time::Duration::from_secs(10),
     ))?;
-    let rows = block_on(collect(&sd, &selected))?;
-    for s in &selected {
-        let template = crate::names::template(&s.namespace, &s.app);
-        println!("{}/{}", s.namespace, s.app);
-        println!("  unit file     {}", dir.file(&template).display());
-        let first = crate::names::instance(
-            &s.namespace,
-            &s.app,
-            s.installed.instances.first().copied().unwrap_or(1),
-        );
-        let p = block_on(sd.unit(&first)).unwrap_or_default();
-        let dropins = texts(&p, "DropInPaths");
-        if !dropins.is_empty() {
-            println!("  drop-ins      {}", dropins.join(", "));
+    let env_dir = super::target(g).env_dir;
+    let figures = Figures {
+        cpu_window: Some(crate::status::CPU_WINDOW),
+        all_restarts: true,
+    };
+    for (k, s) in selected.iter().enumerate() {
+        let d = block_on(gather(&sd, s, &env_dir, figures))?;
+        if k > 0 {
+            println!();
         }
-        if let Some(sock) = &s.installed.socket {
-            println!("  socket        {sock} ({})", s.installed.listen.join(", "));
-        }
-        if let Some(t) = &s.installed.timer {
-            println!("  timer         {t}");
-        }
-        if let Some(w) = &s.installed.watch {
-            let state = block_on(sd.unit(w))
-                .ok()
-                .and_then(|p| text(&p, "ActiveState"))
-                .unwrap_or_default();
-            let word = crate::status::Watching::from_active(&state).as_str();
-            println!("  watch         {w} ({word}; `journalctl -u {w}` says what it saw)");
-        }
-        println!("  instances     {}", s.installed.instances.len());
-        // The variables are in environment files only root (or the user) can read.
-        let env = crate::unit_dir::EnvDir::new(super::target(g).env_dir);
-        let i = s.installed.instances.first().copied().unwrap_or(1);
-        println!(
-            "  environment   {}",
-            env.file(&format!("{}/{}.env", s.namespace, s.app))
-                .display()
-        );
-        for name in [
-            format!("{}/{}.env", s.namespace, s.app),
-            format!("{}/{}@{i}.env", s.namespace, s.app),
-        ] {
-            match std::fs::read_to_string(env.file(&name)) {
-                Ok(text) => {
-                    for (k, v) in crate::quote::parse_env_file(&text) {
-                        println!(
-                            "    {k}={}",
-                            if secret(&k) { "********" } else { v.as_str() }
-                        );
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-                    println!("    (only root can read it: sudo unitgen show)");
-                    break;
-                }
-                Err(_) => {}
-            }
-        }
-        for e in texts(&p, "Environment") {
-            let (k, v) = e.split_once('=').unwrap_or((&e, ""));
-            println!("    {k}={}", if secret(k) { "********" } else { v });
-        }
-        for (k, label) in [
-            ("MemoryMax", "memory_max"),
-            ("MemoryHigh", "memory_high"),
-            ("TasksMax", "tasks_max"),
-        ] {
-            if let Some(v) = num(&p, k) {
-                println!("  {label:<13} {v} bytes");
-            }
-        }
-        if let Some(q) = num(&p, "CPUQuotaPerSecUSec") {
-            println!("  cpu_quota     {}%", q / 10_000);
-        }
-        let memory_note =
-            std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers").unwrap_or_default();
-        if !memory_note.split_whitespace().any(|c| c == "memory") {
-            println!("  note          the memory controller is not available here: MemoryMax= is written but not enforced");
-        }
-        for r in rows
-            .iter()
-            .filter(|r| r.app == s.app && r.namespace == s.namespace)
-        {
-            let up = sd_exit(&block_on(sd.unit(&r.unit)).unwrap_or_default());
-            println!(
-                "  @{:<3} {:<9} pid {:<8} restarts {:<4} {up}",
-                r.instance,
-                r.state,
-                r.pid.map_or("-".into(), |p| p.to_string()),
-                r.restarts.map_or("-".into(), |n| n.to_string())
-            );
-        }
-        let units = s.instance_units();
-        match (
-            num(&p, "LogRateLimitIntervalUSec"),
-            num(&p, "LogRateLimitBurst"),
-        ) {
-            (Some(0), _) => println!("  log limit     none"),
-            (Some(us), Some(n)) if n > 0 => println!(
-                "  log limit     {n} lines per {} (journald drops the rest)",
-                crate::config::Duration(us / 1000)
-            ),
-            _ => {}
-        }
-        let dropped = crate::journal::suppressed(&units, g.user);
-        if dropped.lines > 0 {
-            println!(
-                "  dropped logs  {} lines, by journald's rate limit ({} times, last {}): raise log_rate_limit",
-                dropped.lines,
-                dropped.notes,
-                dropped
-                    .last_us
-                    .map_or_else(|| "-".to_string(), crate::status::rfc3339)
-            );
-        }
-        println!("  recent logs");
-        for l in crate::journal::last_lines(&units, 10, g.user).lines() {
-            println!("    {l}");
-        }
+        print(&d);
+        print_watch_and_log_limit(&sd, s, g.user);
     }
     Ok(())
 }
 
-fn sd_exit(p: &crate::systemd::Props) -> String {
-    let result = text(p, "Result").unwrap_or_default();
-    let code = num(p, "ExecMainStatus").unwrap_or(0);
-    if result.is_empty() || (result == "success" && code == 0) {
-        String::new()
-    } else {
-        format!("last exit: {result}, status {code}")
+/// The app's watcher, its log rate limit, and the lines journald dropped past it.
+fn print_watch_and_log_limit(sd: &Systemd, s: &crate::selector::Selected, user: bool) {
+    use crate::systemd::{num, text};
+    if let Some(w) = &s.installed.watch {
+        let state = block_on(sd.unit(w))
+            .ok()
+            .and_then(|p| text(&p, "ActiveState"))
+            .unwrap_or_default();
+        let word = crate::status::Watching::from_active(&state).as_str();
+        println!("  watch         {w} ({word}; `journalctl -u {w}` says what it saw)");
     }
+    let units = s.instance_units();
+    let first = units.first().cloned().unwrap_or_default();
+    let p = block_on(sd.unit(&first)).unwrap_or_default();
+    match (
+        num(&p, "LogRateLimitIntervalUSec"),
+        num(&p, "LogRateLimitBurst"),
+    ) {
+        (Some(0), _) => println!("  log limit     none"),
+        (Some(us), Some(n)) if n > 0 => println!(
+            "  log limit     {n} lines per {} (journald drops the rest)",
+            crate::config::Duration(us / 1000)
+        ),
+        _ => {}
+    }
+    let dropped = crate::journal::suppressed(&units, user);
+    if dropped.lines > 0 {
+        println!(
+            "  dropped logs  {} lines, by journald's rate limit ({} times, last {}): raise log_rate_limit",
+            dropped.lines,
+            dropped.notes,
+            dropped
+                .last_us
+                .map_or_else(|| "-".to_string(), crate::status::rfc3339)
+        );
+    }
+}
+
+fn dash<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "-".to_string(), |v| v.to_string())
+}
+
+fn print(d: &AppDetails) {
+    println!("{}", d.name);
+    if d.failing {
+        // What a user looks for first: why it is down, and what it said.
+        for i in d.instances.iter().filter(|i| {
+            matches!(
+                i.row.state,
+                crate::status::State::Crashing | crate::status::State::Errored
+            )
+        }) {
+            let why = i
+                .last_exit
+                .as_ref()
+                .and_then(|e| e.reason.as_ref().map(|r| format!("{r} at {}", e.at)))
+                .or_else(|| i.row.result.clone().map(|r| format!("failed: {r}")))
+                .unwrap_or_else(|| "no exit recorded in this boot".into());
+            println!(
+                "  FAILING       @{} {}: {why} ({} restarts)",
+                i.row.instance,
+                i.row.state,
+                dash(i.row.restarts)
+            );
+        }
+        if let Some(last) = d.errors.last() {
+            println!("  last error    {last}");
+        }
+    }
+    println!("  command       {}", shell_words(&d.command));
+    if d.exec_start != d.command {
+        println!("  exec_start    {}", shell_words(&d.exec_start));
+    }
+    println!("  cwd           {}", dash(d.cwd.as_ref()));
+    println!("  user          {}", d.user);
+    println!("  unit file     {}", dash(d.unit_file.as_ref()));
+    for f in &d.drop_ins {
+        println!("  drop-in       {f}");
+    }
+    if let Some(sock) = &d.socket {
+        println!("  socket        {} ({})", sock.unit, sock.listen.join(", "));
+        if let Some(f) = &sock.file {
+            println!("    file        {f}");
+        }
+    }
+    if let Some(t) = &d.timer {
+        println!(
+            "  timer         {} ({}; next {})",
+            t.unit,
+            t.schedule.join(", "),
+            dash(t.next.as_ref())
+        );
+        if let Some(f) = &t.file {
+            println!("    file        {f}");
+        }
+    }
+    println!("  limits");
+    for l in &d.limits {
+        println!("    {:<14} {}", l.key, l.value);
+    }
+    println!("  environment");
+    for f in &d.env {
+        println!("    {}", f.path.display());
+        match &f.vars {
+            Ok(vars) => {
+                for (k, v) in vars {
+                    println!("      {k}={v}");
+                }
+            }
+            Err(why) => println!("      ({why})"),
+        }
+    }
+    for (k, v) in &d.environment {
+        println!("    {k}={v} (Environment=)");
+    }
+    println!("  instances");
+    for i in &d.instances {
+        let r = &i.row;
+        let exit = i.last_exit.as_ref().map_or_else(
+            || "no failure in this boot".to_string(),
+            |e| match &e.reason {
+                Some(reason) => format!("{reason} at {}", e.at),
+                None => format!("clean at {}", e.at),
+            },
+        );
+        println!(
+            "    @{:<3} {:<10} pid {:<8} cpu {:<7} memory {:<9} restarts {:<4} last exit: {exit}",
+            r.instance,
+            r.state.as_str(),
+            dash(r.pid),
+            r.cpu_percent
+                .map_or_else(|| "-".into(), |p| format!("{p:.1}%")),
+            r.memory_bytes.map_or_else(|| "-".into(), crate::show::size),
+            dash(r.restarts),
+        );
+    }
+    println!(
+        "  recent logs{}",
+        if d.failing { " (errors first)" } else { "" }
+    );
+    for l in d.logs.lines() {
+        println!("    {l}");
+    }
+}
+
+/// Arguments as a shell would take them back.
+fn shell_words(argv: &[String]) -> String {
+    shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
 }

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use super::{unit_dir, Failure};
 use crate::cli::{Global, StatusArgs};
 use crate::selector::select;
-use crate::status::{collect, Instance, State};
+use crate::status::{collect_figures, notes, summaries, Figures, Instance, State};
 use crate::systemd::{block_on, Systemd};
 
 fn human_bytes(b: u64) -> String {
@@ -53,22 +53,40 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
         std::time::Duration::from_secs(10),
     ))?;
     tracing::debug!("connected by {:?}", t0.elapsed());
-    let rows = block_on(collect(&sd, &selected))?;
+    let figures = Figures {
+        cpu_window: Some(crate::status::CPU_WINDOW),
+        all_restarts: true,
+    };
+    let report = block_on(collect_figures(&sd, &selected, figures))?;
     if a.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&rows).map_err(anyhow::Error::from)?
+            serde_json::to_string_pretty(&report.instances).map_err(anyhow::Error::from)?
         );
         return Ok(());
     }
-    print_table(&rows, None, g.colored(std::io::stdout().is_terminal()));
+    print_table(
+        &report.instances,
+        &notes(&report),
+        None,
+        g.colored(std::io::stdout().is_terminal()),
+    );
     Ok(())
 }
 
-/// The table; with `hosts` (one per row), a HOST column first.
-pub(crate) fn print_table(rows: &[Instance], hosts: Option<&[crate::fleet::Host]>, color: bool) {
+fn percent(p: f64) -> String {
+    format!("{p:.1}%")
+}
+
+/// The table and a summary per namespace; with `hosts` (one per row), a HOST column first;
+/// a WATCH column only where an app is watched.
+pub(crate) fn print_table(
+    rows: &[Instance],
+    notes: &[String],
+    hosts: Option<&[crate::fleet::Host]>,
+    color: bool,
+) {
     let dash = || "-".to_string();
-    // A WATCH column only where an app is watched: the table stays as it was for the rest.
     let watched = rows.iter().any(|r| r.watch.is_some());
     let table: Vec<Vec<String>> = rows
         .iter()
@@ -77,17 +95,14 @@ pub(crate) fn print_table(rows: &[Instance], hosts: Option<&[crate::fleet::Host]
             let host = hosts.and_then(|h| h.get(i)).map(|h| h.to_string());
             host.into_iter()
                 .chain([
-                    r.namespace.clone(),
-                    r.app.clone(),
-                    r.instance.to_string(),
+                    format!("{}/{}@{}", r.namespace, r.app, r.instance),
                     r.pid.map_or_else(dash, |p| p.to_string()),
                     r.user.clone().unwrap_or_else(dash),
                     r.state.to_string(),
+                    r.cpu_percent.map_or_else(dash, percent),
+                    r.memory_bytes.map_or_else(dash, human_bytes),
                     r.uptime_ms.map_or_else(dash, human_ms),
                     r.restarts.map_or_else(dash, |n| n.to_string()),
-                    r.cpu_ns
-                        .map_or_else(dash, |n| format!("{:.1}s", n as f64 / 1e9)),
-                    r.memory_bytes.map_or_else(dash, human_bytes),
                     if r.listen.is_empty() {
                         dash()
                     } else {
@@ -99,18 +114,7 @@ pub(crate) fn print_table(rows: &[Instance], hosts: Option<&[crate::fleet::Host]
         })
         .collect();
     let head = [
-        "NAMESPACE",
-        "APP",
-        "ID",
-        "PID",
-        "USER",
-        "STATE",
-        "UPTIME",
-        "RESTARTS",
-        "CPU",
-        "MEMORY",
-        "LISTEN",
-        "WATCH",
+        "NAME", "PID", "USER", "STATE", "CPU", "MEMORY", "UPTIME", "RESTARTS", "LISTEN", "WATCH",
     ];
     let head: Vec<&str> = hosts.map(|_| "HOST").into_iter().chain(head).collect();
     let columns = if watched { head.len() } else { head.len() - 1 };
@@ -150,7 +154,27 @@ pub(crate) fn print_table(rows: &[Instance], hosts: Option<&[crate::fleet::Host]
     }
     if rows.is_empty() && hosts.is_some() {
         println!("(no apps installed on the hosts that answered)");
+        return;
     } else if rows.is_empty() {
         println!("(no apps installed; `unitgen apply FILE` installs some)");
+        return;
+    }
+    println!();
+    for s in summaries(rows) {
+        let states: Vec<String> = s.states.iter().map(|(st, n)| format!("{n} {st}")).collect();
+        println!(
+            "{}: {} instance{} ({}); CPU {}, memory {}, {} restart{}",
+            s.namespace,
+            s.instances,
+            if s.instances == 1 { "" } else { "s" },
+            states.join(", "),
+            s.cpu_percent.map_or_else(dash, percent),
+            s.memory_bytes.map_or_else(dash, human_bytes),
+            s.restarts,
+            if s.restarts == 1 { "" } else { "s" },
+        );
+    }
+    for n in notes {
+        println!("note: {n}");
     }
 }

@@ -161,6 +161,8 @@ pub struct Systemd {
     pub manager: ManagerProxy<'static>,
     /// How long one call may take.
     limit: Duration,
+    /// The calling user's manager, not the system's.
+    user: bool,
 }
 
 fn call(what: impl Into<String>) -> impl FnOnce(zbus::Error) -> Error {
@@ -219,7 +221,13 @@ impl Systemd {
             manager,
             subscribed: Default::default(),
             limit,
+            user,
         })
+    }
+
+    /// Is this the calling user's manager (`--user`)?
+    pub fn is_user(&self) -> bool {
+        self.user
     }
 
     async fn open(user: bool) -> Result<Connection, Error> {
@@ -617,5 +625,32 @@ pub fn texts(p: &Props, key: &str) -> Vec<String> {
     p.get(key)
         .and_then(|v| v.try_clone().ok())
         .and_then(|v| Vec::<String>::try_from(v).ok())
+        .unwrap_or_default()
+}
+
+/// The argument vectors of an `Exec*` property (`a(sasbttttuii)`), as systemd runs them.
+pub fn exec_argvs(p: &Props, key: &str) -> Vec<Vec<String>> {
+    type Exec = (String, Vec<String>, bool, u64, u64, u64, u64, u32, i32, i32);
+    p.get(key)
+        .and_then(|v| v.try_clone().ok())
+        .and_then(|v| Vec::<Exec>::try_from(v).ok())
+        .map(|list| list.into_iter().map(|e| e.1).collect())
+        .unwrap_or_default()
+}
+
+/// A list of pairs of text (`a(ss)`), such as a socket's `Listen`.
+pub fn text_pairs(p: &Props, key: &str) -> Vec<(String, String)> {
+    p.get(key)
+        .and_then(|v| v.try_clone().ok())
+        .and_then(|v| Vec::<(String, String)>::try_from(v).ok())
+        .unwrap_or_default()
+}
+
+/// A timer's calendar specs (`TimersCalendar`, `a(sst)`): the spec as written.
+pub fn calendars(p: &Props) -> Vec<String> {
+    p.get("TimersCalendar")
+        .and_then(|v| v.try_clone().ok())
+        .and_then(|v| Vec::<(String, String, u64)>::try_from(v).ok())
+        .map(|l| l.into_iter().map(|t| t.1).collect())
         .unwrap_or_default()
 }

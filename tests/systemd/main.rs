@@ -24,6 +24,7 @@ mod monit;
 mod outputs;
 mod package;
 mod smoke;
+mod status;
 mod trust;
 mod unmodified;
 mod watch;
@@ -51,6 +52,7 @@ fn all_tests() -> Vec<Test> {
     all.extend(log_limit::tests());
     all.extend(outputs::tests());
     all.extend(fleet::tests());
+    all.extend(status::tests());
     all
 }
 

@@ -419,7 +419,7 @@ restart_window = "120s"
     let table = unitgen_ok(sb, &["status", "-n", "msg7"]);
     let line = table
         .lines()
-        .find(|l| l.split_whitespace().nth(1) == Some("loop"))
+        .find(|l| l.starts_with("msg7/loop@"))
         .unwrap_or_else(|| panic!("{table}"));
     assert!(
         line.contains(" crashing ") || line.contains(" errored "),
