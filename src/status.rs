@@ -768,6 +768,35 @@ pub fn notes(report: &Report) -> Vec<String> {
     out
 }
 
+/// Bytes as `12.3M`.
+pub fn human_bytes(b: u64) -> String {
+    let units = ["B", "K", "M", "G", "T"];
+    let mut v = b as f64;
+    let mut i = 0;
+    while v >= 1024.0 && i < units.len() - 1 {
+        v /= 1024.0;
+        i += 1;
+    }
+    if i == 0 {
+        format!("{b}B")
+    } else if v >= 100.0 {
+        format!("{v:.0}{}", units[i])
+    } else {
+        format!("{v:.1}{}", units[i])
+    }
+}
+
+/// Milliseconds as `42s`, `5m`, `3h`, `2d`.
+pub fn human_ms(ms: u64) -> String {
+    let s = ms / 1000;
+    match s {
+        0..=59 => format!("{s}s"),
+        60..=3599 => format!("{}m", s / 60),
+        3600..=86_399 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86_400),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,33 +5,10 @@ use std::io::IsTerminal;
 use super::{unit_dir, Failure};
 use crate::cli::{Global, StatusArgs};
 use crate::selector::select;
-use crate::status::{collect_figures, notes, summaries, Figures, Instance, State};
+use crate::status::{
+    collect_figures, human_bytes, human_ms, notes, summaries, Figures, Instance, State,
+};
 use crate::systemd::{block_on, Systemd};
-
-fn human_bytes(b: u64) -> String {
-    let units = ["B", "K", "M", "G", "T"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < units.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b}B")
-    } else {
-        format!("{v:.1}{}", units[i])
-    }
-}
-
-fn human_ms(ms: u64) -> String {
-    let s = ms / 1000;
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m", s / 60),
-        3600..=86_399 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
-    }
-}
 
 /// Print the table, or with `--json` one JSON array for scripts.
 pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {

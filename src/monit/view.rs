@@ -11,7 +11,7 @@ use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row as TableRow, Table};
 use ratatui::Frame;
 
 use super::model::{Cpu, Model, Row};
-use crate::status::State;
+use crate::status::{human_bytes, human_ms, State};
 
 /// A column of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,35 +155,6 @@ pub fn areas(area: Rect, rows: usize) -> Areas {
         logs: line(top + 1 + table, logs),
         status: line(top + 1 + middle, u16::from(h >= 2)),
         keys: line(top + 2 + middle, u16::from(h >= 3)),
-    }
-}
-
-/// Bytes as `12.3M`.
-pub fn human_bytes(b: u64) -> String {
-    let units = ["B", "K", "M", "G", "T"];
-    let mut v = b as f64;
-    let mut i = 0;
-    while v >= 1024.0 && i < units.len() - 1 {
-        v /= 1024.0;
-        i += 1;
-    }
-    if i == 0 {
-        format!("{b}B")
-    } else if v >= 100.0 {
-        format!("{v:.0}{}", units[i])
-    } else {
-        format!("{v:.1}{}", units[i])
-    }
-}
-
-/// Milliseconds as `42s`, `5m`, `3h`, `2d`.
-pub fn human_ms(ms: u64) -> String {
-    let s = ms / 1000;
-    match s {
-        0..=59 => format!("{s}s"),
-        60..=3599 => format!("{}m", s / 60),
-        3600..=86_399 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86_400),
     }
 }
 
