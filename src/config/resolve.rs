@@ -79,6 +79,29 @@ impl Ctx<'_> {
     /// Once made absolute, `rest_of_line` says whether systemd reads it as the rest of its line
     /// (`WorkingDirectory=`, `EnvironmentFile=`), where white space at the end is lost, or as a
     /// quoted word (`ReadWritePaths=`), where it is kept.
+    /// A path of a list (`watch`, `read_write_paths`) that must exist where the cwd does: an
+    /// error naming it (`what` path) otherwise, the path still returned.
+    fn existing_path(
+        &mut self,
+        s: &Sp<String>,
+        base: &Path,
+        cwd_exists: bool,
+        what: &str,
+        help: &str,
+    ) -> Option<PathBuf> {
+        let p = self.path(s, base, false)?;
+        if cwd_exists && !self.host.is_dir(&p) && !self.host.is_file(&p) {
+            let shown = self.show(&p);
+            self.error(
+                s.span.clone(),
+                &s.key,
+                format!("the {what} path {shown} does not exist"),
+                help.to_string(),
+            );
+        }
+        Some(p)
+    }
+
     fn path(&mut self, s: &Sp<String>, base: &Path, rest_of_line: bool) -> Option<PathBuf> {
         let normalized = normalize(&base.join(&s.v));
         let text = normalized.to_string_lossy();
@@ -368,19 +391,10 @@ fn resolve_watch(
         WatchSpec::Paths(list) if list.is_empty() => paths.push(base.clone()),
         WatchSpec::Paths(list) => {
             for s in list {
-                let Some(p) = c.path(s, &base, false) else {
-                    continue;
-                };
-                if cwd_exists && !c.host.is_dir(&p) && !c.host.is_file(&p) {
-                    let shown = c.show(&p);
-                    c.error(
-                        s.span.clone(),
-                        &s.key,
-                        format!("the watched path {shown} does not exist"),
-                        "create it, or remove it from `watch` (relative paths are taken from the app's cwd)".to_string(),
-                    );
+                let help = "create it, or remove it from `watch` (relative paths are taken from the app's cwd)";
+                if let Some(p) = c.existing_path(s, &base, cwd_exists, "watched", help) {
+                    paths.push(p);
                 }
-                paths.push(p);
             }
         }
     }
@@ -865,19 +879,11 @@ fn resolve_read_write_paths(
         .map(|l| l.v)
         .unwrap_or_default()
     {
-        let Some(p) = c.path(&s, &base, false) else {
-            continue;
-        };
-        if cwd_exists && !c.host.is_dir(&p) && !c.host.is_file(&p) {
-            let shown = c.show(&p);
-            c.error(
-                s.span.clone(),
-                &s.key,
-                format!("the writable path {shown} does not exist"),
-                "create it (systemd cannot make a missing path writable and would not start the app)".to_string(),
-            );
+        let help =
+            "create it (systemd cannot make a missing path writable and would not start the app)";
+        if let Some(p) = c.existing_path(&s, &base, cwd_exists, "writable", help) {
+            out.push(p);
         }
-        out.push(p);
     }
     out
 }

@@ -239,19 +239,7 @@ pub fn clean(text: &str) -> String {
 /// One entry of `journalctl -o json` about the units of the app `stem` (`ns-app`).
 pub fn parse_log(json: &str, stem: &str) -> Option<LogLine> {
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
-    let field = |k: &str| -> String {
-        match &v[k] {
-            serde_json::Value::String(s) => s.clone(),
-            serde_json::Value::Array(bytes) => String::from_utf8_lossy(
-                &bytes
-                    .iter()
-                    .filter_map(|b| b.as_u64().map(|b| b as u8))
-                    .collect::<Vec<_>>(),
-            )
-            .into_owned(),
-            _ => String::new(),
-        }
-    };
+    let field = |k: &str| crate::journal::field(&v, k);
     let either = |a: &str, b: &str| {
         let s = field(a);
         if s.is_empty() {
