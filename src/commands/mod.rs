@@ -333,13 +333,7 @@ pub fn act(
         g.user,
         std::time::Duration::from_secs(a.timeout),
     ))?;
-    let starts: Vec<String> = jobs
-        .iter()
-        .filter(|(_, v)| *v != Verb::Stop)
-        .map(|(u, _)| u.clone())
-        .collect();
-    block_on(sd.reset_failed(&starts));
-    let results = block_on(sd.run_jobs(&jobs, std::time::Duration::from_secs(a.timeout)))?;
+    let results = block_on(sd.run_jobs_afresh(&jobs, std::time::Duration::from_secs(a.timeout)))?;
     let mut failures = Vec::new();
     for r in &results {
         if r.ok() {

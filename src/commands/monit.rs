@@ -32,7 +32,7 @@ use crate::monit::view;
 use crate::ops::roll::{roll, Roll, RollOptions};
 use crate::selector::{select, Selected};
 use crate::status::collect;
-use crate::systemd::{block_on, Systemd, Verb};
+use crate::systemd::{block_on, Systemd};
 use crate::unit_dir::UnitDir;
 
 /// How often systemd is asked.
@@ -455,13 +455,7 @@ fn jobs(user: bool, op: Op, s: &Selected, what: &str) -> Result<String, String> 
     let fail = |e: &dyn std::fmt::Display| format!("{} {what}: {e}", op.word());
     let jobs = model::jobs(op, s);
     let sd = block_on(Systemd::connect_within(user, JOB_LIMIT)).map_err(|e| fail(&e))?;
-    let starts: Vec<String> = jobs
-        .iter()
-        .filter(|(_, v)| *v != Verb::Stop)
-        .map(|(u, _)| u.clone())
-        .collect();
-    block_on(sd.reset_failed(&starts));
-    let results = block_on(sd.run_jobs(&jobs, JOB_LIMIT)).map_err(|e| fail(&e))?;
+    let results = block_on(sd.run_jobs_afresh(&jobs, JOB_LIMIT)).map_err(|e| fail(&e))?;
     let bad: Vec<String> = results
         .iter()
         .filter(|r| !r.ok())

@@ -255,6 +255,22 @@ impl Systemd {
     }
 
     /// Run jobs at once and wait for each to finish, up to `limit` in all.
+    /// [`Systemd::run_jobs`] after forgetting the failure of every unit the jobs start (a
+    /// failed unit past its start limit starts again only once systemd forgets it).
+    pub async fn run_jobs_afresh(
+        &self,
+        jobs: &[(String, Verb)],
+        limit: Duration,
+    ) -> Result<Vec<JobResult>, Error> {
+        let starts: Vec<String> = jobs
+            .iter()
+            .filter(|(_, v)| *v != Verb::Stop)
+            .map(|(u, _)| u.clone())
+            .collect();
+        self.reset_failed(&starts).await;
+        self.run_jobs(jobs, limit).await
+    }
+
     pub async fn run_jobs(
         &self,
         jobs: &[(String, Verb)],
