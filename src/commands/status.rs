@@ -57,12 +57,24 @@ fn percent(p: f64) -> String {
 
 /// The table and a summary per namespace; with `hosts` (one per row), a HOST column first;
 /// a WATCH column only where an app is watched.
+/// Print the table (see [`table_text`]).
 pub(crate) fn print_table(
     rows: &[Instance],
     notes: &[String],
     hosts: Option<&[crate::fleet::Host]>,
     color: bool,
 ) {
+    print!("{}", table_text(rows, notes, hosts, color));
+}
+
+pub(crate) fn table_text(
+    rows: &[Instance],
+    notes: &[String],
+    hosts: Option<&[crate::fleet::Host]>,
+    color: bool,
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
     let dash = || "-".to_string();
     let watched = rows.iter().any(|r| r.watch.is_some());
     let table: Vec<Vec<String>> = rows
@@ -111,7 +123,8 @@ pub(crate) fn print_table(
             .trim_end()
             .to_string()
     };
-    println!(
+    let _ = writeln!(
+        out,
         "{}",
         line(&head.iter().map(|h| h.to_string()).collect::<Vec<_>>())
     );
@@ -124,22 +137,26 @@ pub(crate) fn print_table(
                 State::Starting | State::Stopping | State::Restarting => "33",
                 State::Stopped => "2",
             };
-            println!("\x1b[{code}m{text}\x1b[0m");
+            let _ = writeln!(out, "\x1b[{code}m{text}\x1b[0m");
         } else {
-            println!("{text}");
+            let _ = writeln!(out, "{text}");
         }
     }
     if rows.is_empty() && hosts.is_some() {
-        println!("(no apps installed on the hosts that answered)");
-        return;
+        let _ = writeln!(out, "(no apps installed on the hosts that answered)");
+        return out;
     } else if rows.is_empty() {
-        println!("(no apps installed; `unitgen apply FILE` installs some)");
-        return;
+        let _ = writeln!(
+            out,
+            "(no apps installed; `unitgen apply FILE` installs some)"
+        );
+        return out;
     }
-    println!();
+    let _ = writeln!(out);
     for s in summaries(rows) {
         let states: Vec<String> = s.states.iter().map(|(st, n)| format!("{n} {st}")).collect();
-        println!(
+        let _ = writeln!(
+            out,
             "{}: {} instance{} ({}); CPU {}, memory {}, {} restart{}",
             s.namespace,
             s.instances,
@@ -152,6 +169,68 @@ pub(crate) fn print_table(
         );
     }
     for n in notes {
-        println!("note: {n}");
+        let _ = writeln!(out, "note: {n}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An instance as `status --json` would print it.
+    fn row(app: &str, i: u32, state: &str, more: serde_json::Value) -> Instance {
+        let mut v = serde_json::json!({
+            "namespace": "prod", "app": app, "instance": i,
+            "unit": format!("prod-{app}@{i}.service"), "state": state,
+            "active_state": "active", "sub_state": "running", "listen": [],
+        });
+        v.as_object_mut()
+            .unwrap()
+            .extend(more.as_object().unwrap().clone());
+        serde_json::from_value(v).expect("an instance")
+    }
+
+    #[test]
+    fn the_table_and_its_summary() {
+        let rows = [
+            row(
+                "api",
+                1,
+                "online",
+                serde_json::json!({"pid": 4242, "user": "deploy", "cpu_percent": 97.4,
+                    "memory_bytes": 58_720_256u64, "uptime_ms": 3_723_000u64, "restarts": 2,
+                    "listen": ["3000"]}),
+            ),
+            row(
+                "api",
+                2,
+                "crashing",
+                serde_json::json!({"user": "deploy", "restarts": 17, "listen": ["3000"]}),
+            ),
+            row(
+                "worker",
+                1,
+                "stopped",
+                serde_json::json!({"watch": "stopped"}),
+            ),
+        ];
+        let notes = ["CPU is `-` where the cgroup has no cpu.stat".to_string()];
+        insta::assert_snapshot!(table_text(&rows, &notes, None, false), @r"
+        NAME           PID   USER    STATE     CPU    MEMORY  UPTIME  RESTARTS  LISTEN  WATCH
+        prod/api@1     4242  deploy  online    97.4%  56.0M   1h      2         3000    -
+        prod/api@2     -     deploy  crashing  -      -       -       17        3000    -
+        prod/worker@1  -     -       stopped   -      -       -       -         -       stopped
+
+        prod: 3 instances (1 online, 1 crashing, 1 stopped); CPU 97.4%, memory 56.0M, 19 restarts
+        note: CPU is `-` where the cgroup has no cpu.stat
+        ");
+        let unwatched = &rows[..2];
+        let text = table_text(unwatched, &[], None, false);
+        assert!(!text.contains("WATCH"), "{text}");
+        assert_eq!(
+            table_text(&[], &[], None, false),
+            "NAME  PID  USER  STATE  CPU  MEMORY  UPTIME  RESTARTS  LISTEN\n(no apps installed; `unitgen apply FILE` installs some)\n"
+        );
     }
 }
