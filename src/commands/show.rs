@@ -138,6 +138,13 @@ fn print(d: &AppDetails) {
     for l in &d.limits {
         println!("    {:<14} {}", l.key, l.value);
     }
+    let memory_limited = d
+        .limits
+        .iter()
+        .any(|l| l.key.starts_with("memory_") && l.value != "none");
+    if memory_limited && !memory_controller() {
+        println!("    note           the memory controller is not available here: memory limits are written but not enforced");
+    }
     println!("  environment");
     for f in &d.env {
         println!("    {}", f.path.display());
@@ -186,4 +193,10 @@ fn print(d: &AppDetails) {
 /// Arguments as a shell would take them back.
 fn shell_words(argv: &[String]) -> String {
     shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
+}
+
+/// Whether the cgroup memory controller is there to enforce memory limits.
+fn memory_controller() -> bool {
+    std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
+        .is_ok_and(|c| c.split_whitespace().any(|c| c == "memory"))
 }
