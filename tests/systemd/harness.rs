@@ -611,6 +611,14 @@ pub fn filters() -> Vec<(String, String)> {
         (r"\bpid \d+( -> \d+)?".into(), "pid [PID]".into()),
         (r"\bPID \d+\b".into(), "PID [PID]".into()),
         (r"\b\d+\.\d+\s?(ms|s)\b".into(), "[TIME]".into()),
+        // A checkout that the app's sandbox would hide is bound in (/tmp) or its home left
+        // readable (/root): not elsewhere.
+        (r"\n\s*\+BindReadOnlyPaths=[^\n]*".into(), String::new()),
+        (
+            r"ProtectHome=(yes|read-only)".into(),
+            "ProtectHome=[HOME]".into(),
+        ),
+        (r"@@ -0,0 \+1,\d+ @@".into(), "@@ -0,0 +1,[LINES] @@".into()),
     ]
 }
 
