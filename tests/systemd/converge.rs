@@ -446,13 +446,15 @@ fn removed_instances_leave_nothing_behind(sb: &Sandbox) {
 /// properties (readable by any user), not the environment file (0600, root's).
 fn secrets_are_readable_by_root_and_the_app_only(sb: &Sandbox) {
     sb.sh_ok("id g10app >/dev/null 2>&1 || useradd --no-create-home g10app; id g10other >/dev/null 2>&1 || useradd --no-create-home g10other");
+    // Where g10app can reach it, wherever the checkout is (a home of mode 0700, say).
+    sb.sh_ok(&format!(
+        "install -D -m 755 {} /srv/g10/demo_server",
+        demo()
+    ));
     let f = eco(
         sb,
         "g10.toml",
-        &format!(
-            "namespace = \"g10\"\n[apps.api]\ncommand = \"{} --port 3490 --echo-env DB_PASSWORD\"\nuser = \"g10app\"\nhardening = \"off\"\nenv = {{ DB_PASSWORD = \"s3cr3t-value\" }}\n",
-            demo()
-        ),
+        "namespace = \"g10\"\n[apps.api]\ncommand = \"/srv/g10/demo_server --port 3490 --echo-env DB_PASSWORD\"\nuser = \"g10app\"\nhardening = \"off\"\nenv = { DB_PASSWORD = \"s3cr3t-value\" }\n",
     );
     apply(sb, &f);
     assert!(sb
