@@ -35,6 +35,20 @@ pub fn unitgen_bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_unitgen"))
 }
 
+/// unitgen where every user of the sandbox can run it, wherever the checkout is (a home of mode
+/// 0700 hides its target/): a copy inside the sandbox, made once.
+pub fn unitgen_for_users(sb: &Sandbox) -> &'static str {
+    static COPIED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    const PATH: &str = "/usr/local/libexec/unitgen-test/unitgen";
+    COPIED.get_or_init(|| {
+        sb.sh_ok(&format!(
+            "install -D -m 755 {} {PATH}",
+            unitgen_bin().display()
+        ));
+    });
+    PATH
+}
+
 /// The profile folder this test binary was built into (`target/debug`, `target/release`, ...).
 pub fn profile_dir() -> PathBuf {
     // <profile dir>/deps/systemd-<hash>

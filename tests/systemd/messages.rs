@@ -169,7 +169,7 @@ fn logs_as_a_user_who_cannot_read_the_journal_says_why_and_fails(sb: &Sandbox) {
     ));
     let logs = format!(
         "cd / && runuser -u {user} -- {} logs -n msg3 --nostream",
-        unitgen_bin().display()
+        crate::harness::unitgen_for_users(sb)
     );
     let out = sb.sh(&logs);
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
@@ -255,7 +255,7 @@ fn user_mode_logs_label_each_line_with_its_app_and_instance(sb: &Sandbox) {
     let as_them = |args: &str| {
         format!(
             "cd / && runuser -u {name} -- env XDG_RUNTIME_DIR=/run/user/{uid} {} --user {args}",
-            unitgen_bin().display()
+            crate::harness::unitgen_for_users(sb)
         )
     };
     let out = sb.sh(&as_them(&format!("apply {f}")));

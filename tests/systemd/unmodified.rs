@@ -49,10 +49,9 @@ fn write_as(sb: &Sandbox, user: &str, path: &str, text: &str) {
 
 /// `unitgen import` as the deploy user, then the TOML it wrote.
 fn import(sb: &Sandbox, user: &str, pm2: &str, out: &str, ns: &str) -> String {
-    let ug = crate::harness::unitgen_bin();
+    let ug = crate::harness::unitgen_for_users(sb);
     let res = sb.sh(&format!(
-        "runuser -u {user} -- {} import {pm2} --namespace {ns} -o {out}",
-        ug.display()
+        "runuser -u {user} -- {ug} import {pm2} --namespace {ns} -o {out}"
     ));
     assert!(res.status.success(), "import\n{}", describe(&res));
     sb.read(out)
