@@ -306,6 +306,14 @@ pub struct AppDetails {
     pub environment: Vec<(String, String)>,
     /// The instances.
     pub instances: Vec<InstanceDetails>,
+    /// Whether the kernel can enforce memory limits here (the cgroup memory controller).
+    pub memory_controller: bool,
+    /// journald's rate limit of its lines (`log_rate_limit`), in words.
+    pub log_limit: Option<String>,
+    /// The app's watcher and its state (`watch`).
+    pub watch: Option<(String, crate::status::Watching)>,
+    /// What journald dropped of its instances' lines past the rate limit.
+    pub dropped: crate::journal::Suppressed,
     /// The last log lines (with a failing app, its error lines first).
     pub logs: String,
 }
@@ -468,6 +476,26 @@ pub async fn gather(
             crate::journal::last_lines(&s.instance_units(), 10, user),
         ),
     };
+    let watch = match &s.installed.watch {
+        Some(w) => {
+            let state =
+                text(&sd.unit(w).await.unwrap_or_default(), "ActiveState").unwrap_or_default();
+            Some((w.clone(), crate::status::Watching::from_active(&state)))
+        }
+        None => None,
+    };
+    let log_limit = match (
+        num(&p, "LogRateLimitIntervalUSec"),
+        num(&p, "LogRateLimitBurst"),
+    ) {
+        (Some(0), _) => Some("none".to_string()),
+        (Some(us), Some(n)) if n > 0 => Some(format!(
+            "{n} lines per {} (journald drops the rest)",
+            crate::config::Duration(us / 1000)
+        )),
+        _ => None,
+    };
+    let dropped = crate::journal::suppressed(&s.instance_units(), user);
     Ok(AppDetails {
         name: format!("{}/{}", s.namespace, s.app),
         failing,
@@ -484,6 +512,11 @@ pub async fn gather(
         env,
         environment,
         instances,
+        memory_controller: std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
+            .is_ok_and(|c| c.split_whitespace().any(|c| c == "memory")),
+        log_limit,
+        watch,
+        dropped,
         logs,
     })
 }

@@ -33,47 +33,8 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
             println!();
         }
         print(&d);
-        print_watch_and_log_limit(&sd, s, g.user);
     }
     Ok(())
-}
-
-/// The app's watcher, its log rate limit, and the lines journald dropped past it.
-fn print_watch_and_log_limit(sd: &Systemd, s: &crate::selector::Selected, user: bool) {
-    use crate::systemd::{num, text};
-    if let Some(w) = &s.installed.watch {
-        let state = block_on(sd.unit(w))
-            .ok()
-            .and_then(|p| text(&p, "ActiveState"))
-            .unwrap_or_default();
-        let word = crate::status::Watching::from_active(&state).as_str();
-        println!("  watch         {w} ({word}; `journalctl -u {w}` says what it saw)");
-    }
-    let units = s.instance_units();
-    let first = units.first().cloned().unwrap_or_default();
-    let p = block_on(sd.unit(&first)).unwrap_or_default();
-    match (
-        num(&p, "LogRateLimitIntervalUSec"),
-        num(&p, "LogRateLimitBurst"),
-    ) {
-        (Some(0), _) => println!("  log limit     none"),
-        (Some(us), Some(n)) if n > 0 => println!(
-            "  log limit     {n} lines per {} (journald drops the rest)",
-            crate::config::Duration(us / 1000)
-        ),
-        _ => {}
-    }
-    let dropped = crate::journal::suppressed(&units, user);
-    if dropped.lines > 0 {
-        println!(
-            "  dropped logs  {} lines, by journald's rate limit ({} times, last {}): raise log_rate_limit",
-            dropped.lines,
-            dropped.notes,
-            dropped
-                .last_us
-                .map_or_else(|| "-".to_string(), crate::status::rfc3339)
-        );
-    }
 }
 
 fn dash<T: ToString>(v: Option<T>) -> String {
@@ -134,6 +95,12 @@ fn print(d: &AppDetails) {
             println!("    file        {f}");
         }
     }
+    if let Some((unit, state)) = &d.watch {
+        println!(
+            "  watch         {unit} ({}; `journalctl -u {unit}` says what it saw)",
+            state.as_str()
+        );
+    }
     println!("  limits");
     for l in &d.limits {
         println!("    {:<14} {}", l.key, l.value);
@@ -142,7 +109,7 @@ fn print(d: &AppDetails) {
         .limits
         .iter()
         .any(|l| l.key.starts_with("memory_") && l.value != "none");
-    if memory_limited && !memory_controller() {
+    if memory_limited && !d.memory_controller {
         println!("    note           the memory controller is not available here: memory limits are written but not enforced");
     }
     println!("  environment");
@@ -181,6 +148,19 @@ fn print(d: &AppDetails) {
             dash(r.restarts),
         );
     }
+    if let Some(limit) = &d.log_limit {
+        println!("  log limit     {limit}");
+    }
+    if d.dropped.lines > 0 {
+        println!(
+            "  dropped logs  {} lines, by journald's rate limit ({} times, last {}): raise log_rate_limit",
+            d.dropped.lines,
+            d.dropped.notes,
+            d.dropped
+                .last_us
+                .map_or_else(|| "-".to_string(), crate::status::rfc3339)
+        );
+    }
     println!(
         "  recent logs{}",
         if d.failing { " (errors first)" } else { "" }
@@ -193,10 +173,4 @@ fn print(d: &AppDetails) {
 /// Arguments as a shell would take them back.
 fn shell_words(argv: &[String]) -> String {
     shlex::try_join(argv.iter().map(String::as_str)).unwrap_or_else(|_| argv.join(" "))
-}
-
-/// Whether the cgroup memory controller is there to enforce memory limits.
-fn memory_controller() -> bool {
-    std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
-        .is_ok_and(|c| c.split_whitespace().any(|c| c == "memory"))
 }
