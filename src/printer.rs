@@ -25,10 +25,13 @@ impl Printer {
         }
     }
 
-    /// Text that ends its own lines; nothing with `--quiet`.
+    /// Text that ends its own lines, shown at once (progress, also into a pipe); nothing with
+    /// `--quiet`.
     pub fn text(&self, text: impl Display) {
         if !self.quiet {
+            use std::io::Write;
             print!("{text}");
+            let _ = std::io::stdout().flush();
         }
     }
 

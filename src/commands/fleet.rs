@@ -231,6 +231,7 @@ pub fn apply(
     texts: &[(PathBuf, String)],
     hosts: &[Host],
 ) -> Result<(), Failure> {
+    let printer = g.printer();
     if a.dry_run {
         return plan(g, &a.remote, texts, hosts);
     }
@@ -277,11 +278,10 @@ pub fn apply(
                     reports: &r.reports,
                     error: r.error.as_deref(),
                 }));
-            } else if !g.quiet {
+            } else {
                 for rep in &r.reports {
-                    print!("{}", prefixed(host, &super::apply::describe(rep)));
+                    printer.text(prefixed(host, &super::apply::describe(rep)));
                 }
-                let _ = std::io::stdout().flush();
             }
             if let Some(e) = &r.error {
                 errors.push(e.clone());
@@ -289,11 +289,7 @@ pub fn apply(
             }
         },
     );
-    let not_tried: Vec<String> = rolled
-        .iter()
-        .filter(|(_, o)| *o == Outcome::NotTried)
-        .map(|(h, _)| h.to_string())
-        .collect();
+    let not_tried = not_tried(&rolled);
     if a.json {
         for (h, _) in rolled.iter().filter(|(_, o)| *o == Outcome::NotTried) {
             json.push(serde_json::json!(HostApplyJson {
@@ -320,6 +316,15 @@ pub fn apply(
     }
     outcomes.extend(rolled.into_iter().map(|(_, o)| o));
     finish(errors, &outcomes)
+}
+
+/// The hosts a rollout did not reach (it stopped before them).
+fn not_tried(rolled: &[(Host, Outcome)]) -> Vec<String> {
+    rolled
+        .iter()
+        .filter(|(_, o)| *o == Outcome::NotTried)
+        .map(|(h, _)| h.to_string())
+        .collect()
 }
 
 /// Apply on one host; its outcome and what it said.
@@ -606,6 +611,7 @@ fn rolling(
     args: &[String],
     timeout: u64,
 ) -> Result<(), Failure> {
+    let printer = g.printer();
     let remote = remote(g, h)?;
     let (go, mut outcomes, _) = preflight(
         &remote,
@@ -629,10 +635,7 @@ fn rolling(
         |host, outcome, r: &Result<crate::ssh::Reply, HostError>| {
             match r {
                 Ok(reply) => {
-                    if !g.quiet {
-                        print!("{}", prefixed(host, &reply.stdout));
-                        let _ = std::io::stdout().flush();
-                    }
+                    printer.text(prefixed(host, &reply.stdout));
                     if !outcome.ok() {
                         errors.push(host_error(host, &reply.stderr));
                     }
@@ -644,11 +647,7 @@ fn rolling(
             }
         },
     );
-    let not_tried: Vec<String> = rolled
-        .iter()
-        .filter(|(_, o)| *o == Outcome::NotTried)
-        .map(|(h, _)| h.to_string())
-        .collect();
+    let not_tried = not_tried(&rolled);
     if let (Some(at), false) = (stopped_at, not_tried.is_empty()) {
         errors.push(format!(
             "stopped at {at}; not done on: {}",
