@@ -299,10 +299,7 @@ pub fn apply(
                 error: None,
             }));
         }
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&json).map_err(anyhow::Error::from)?
-        );
+        printer.json(&json)?;
     }
     if let Some(at) = stopped_at {
         errors.push(if not_tried.is_empty() {
@@ -417,19 +414,11 @@ pub fn status(g: &Global, a: &StatusArgs, hosts: &[Host]) -> Result<(), Failure>
             .iter()
             .map(|(host, instance)| HostInstance { host, instance })
             .collect();
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&list).map_err(anyhow::Error::from)?
-        );
+        g.printer().json(&list)?;
     } else {
         let hosts_col: Vec<Host> = rows.iter().map(|(h, _)| h.clone()).collect();
         let instances: Vec<crate::status::Instance> = rows.into_iter().map(|(_, i)| i).collect();
-        super::status::print_table(
-            &instances,
-            &[],
-            Some(&hosts_col),
-            g.colored(std::io::stdout().is_terminal()),
-        );
+        super::status::print_table(&instances, &[], Some(&hosts_col), g.printer().color());
     }
     finish(errors, &outcomes)
 }

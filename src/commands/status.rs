@@ -1,7 +1,5 @@
 //! `unitgen status [NAME] [-n NS] [--json]`: one row per instance.
 
-use std::io::IsTerminal;
-
 use super::{unit_dir, Failure};
 use crate::cli::{Global, StatusArgs};
 use crate::selector::select;
@@ -35,19 +33,11 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
         all_restarts: true,
     };
     let report = block_on(collect_figures(&sd, &selected, figures))?;
+    let printer = g.printer();
     if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report.instances).map_err(anyhow::Error::from)?
-        );
-        return Ok(());
+        return printer.json(&report.instances);
     }
-    print_table(
-        &report.instances,
-        &notes(&report),
-        None,
-        g.colored(std::io::stdout().is_terminal()),
-    );
+    print_table(&report.instances, &notes(&report), None, printer.color());
     Ok(())
 }
 
