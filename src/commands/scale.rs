@@ -78,7 +78,6 @@ pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
     printer.line(format!("  the next `unitgen apply` resets it to what the file says: to keep it, set `instances = {}` in [apps.{}] of {}", a.count, s.app, source.display()));
 
     let failures: Vec<String> = done
-        .report
         .failures
         .iter()
         .map(|f| super::unit_failure(&ns, f))

@@ -25,13 +25,8 @@ pub struct ScaleOptions {
     pub to: u32,
 }
 
-/// What scaling did.
-pub struct ScaleReport {
-    /// The apply of the file at the new count.
-    pub report: Report,
-}
-
-/// Scale the app of `ns` (the source file as loaded now). Refused, with nothing changed, when
+/// Scale the app of `ns` (the source file as loaded now): the report of the apply at the new
+/// count. Refused, with nothing changed, when
 /// the file no longer compiles to what is installed at the current count: scaling must not
 /// deploy other edits of the file behind the user's back.
 pub fn scale(
@@ -39,7 +34,7 @@ pub fn scale(
     mut ns: Namespace,
     opts: &ScaleOptions,
     claims: Option<Lock>,
-) -> Result<ScaleReport, Failure> {
+) -> Result<Report, Failure> {
     let source = opts.source.display();
     let Some(i) = ns.apps.iter().position(|a| a.name == opts.app) else {
         return Err(Failure::Failed(format!(
@@ -64,8 +59,7 @@ pub fn scale(
     }
     ns.apps[i].instances = opts.to;
     let planned = apply::plan_all(Some(sd), vec![ns], &opts.apply)?;
-    let report = apply::apply(sd, &planned, &opts.apply, claims)?
+    Ok(apply::apply(sd, &planned, &opts.apply, claims)?
         .pop()
-        .expect("one namespace planned, one report");
-    Ok(ScaleReport { report })
+        .expect("one namespace planned, one report"))
 }
