@@ -33,6 +33,22 @@ fn counting_app(n: u32) -> String {
     )
 }
 
+/// Namespace `ns` with one app, `count`, that writes `line1`..`lineN` (applied, as root); its
+/// file, once its last line is in the journal.
+fn counting_namespace(sb: &Sandbox, ns: &str, n: u32) -> String {
+    let f = eco(
+        sb,
+        &format!("{ns}.toml"),
+        &format!(
+            "namespace = \"{ns}\"\n[defaults]\nuser = \"root\"\n[apps.count]\n{}\n",
+            counting_app(n)
+        ),
+    );
+    unitgen_ok(sb, &["apply", &f]);
+    wait_for_line(sb, &format!("{ns}-count@1.service"), &format!("line{n}"));
+    f
+}
+
 /// The `lineN` messages of `logs` output, in the order printed.
 fn messages(out: &str) -> Vec<&str> {
     out.lines()
@@ -52,16 +68,7 @@ fn wait_for_line(sb: &Sandbox, unit: &str, line: &str) {
 /// `--since` with `--lines 5`: the last 5 lines of the window, oldest first. journalctl's
 /// `-n` with `--since` gives the first 5 of the window, which is what unitgen printed.
 fn logs_since_prints_the_newest_lines_of_the_window_in_time_order(sb: &Sandbox) {
-    let f = eco(
-        sb,
-        "msg1.toml",
-        &format!(
-            "namespace = \"msg1\"\n[defaults]\nuser = \"root\"\n[apps.count]\n{}\n",
-            counting_app(40)
-        ),
-    );
-    unitgen_ok(sb, &["apply", &f]);
-    wait_for_line(sb, "msg1-count@1.service", "line40");
+    counting_namespace(sb, "msg1", 40);
     let out = unitgen_ok(
         sb,
         &[
@@ -123,15 +130,7 @@ fn logs_since_prints_the_newest_lines_of_the_window_in_time_order(sb: &Sandbox) 
 
 /// A `--since` journalctl cannot read is bad usage: exit 2, naming the value and the fix.
 fn logs_with_a_bad_since_exits_2_and_says_why(sb: &Sandbox) {
-    let f = eco(
-        sb,
-        "msg2.toml",
-        &format!(
-            "namespace = \"msg2\"\n[defaults]\nuser = \"root\"\n[apps.count]\n{}\n",
-            counting_app(3)
-        ),
-    );
-    unitgen_ok(sb, &["apply", &f]);
+    counting_namespace(sb, "msg2", 3);
     let out = sb.unitgen(&[
         "logs",
         "-n",
@@ -153,16 +152,7 @@ fn logs_with_a_bad_since_exits_2_and_says_why(sb: &Sandbox) {
 /// A user outside the groups that read the system journal got nothing and exit 0; now the
 /// reason, the file and the fix, and a failure. In group systemd-journal, the lines.
 fn logs_as_a_user_who_cannot_read_the_journal_says_why_and_fails(sb: &Sandbox) {
-    let f = eco(
-        sb,
-        "msg3.toml",
-        &format!(
-            "namespace = \"msg3\"\n[defaults]\nuser = \"root\"\n[apps.count]\n{}\n",
-            counting_app(5)
-        ),
-    );
-    unitgen_ok(sb, &["apply", &f]);
-    wait_for_line(sb, "msg3-count@1.service", "line5");
+    counting_namespace(sb, "msg3", 5);
     let user = "msgreader";
     sb.sh_ok(&format!(
         "id {user} >/dev/null 2>&1 || useradd --no-create-home {user}"
