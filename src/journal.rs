@@ -522,7 +522,7 @@ const JOURNAL_DIRS: [&str; 2] = ["/var/log/journal", "/run/log/journal"];
 /// journalctl skips those files without a word and prints nothing. `None` when it can
 /// (root, a member of a group journald lets read, such as `systemd-journal` or `adm`, or a
 /// user whose own lines journald keeps in a `user-UID.journal` file).
-pub fn unreadable(user: bool) -> Option<String> {
+pub fn unreadable(user: bool) -> Option<crate::error::Problem> {
     let uid = nix::unistd::geteuid();
     if uid.is_root() {
         return None;
@@ -530,7 +530,7 @@ pub fn unreadable(user: bool) -> Option<String> {
     unreadable_in(&JOURNAL_DIRS.map(PathBuf::from), uid.as_raw(), user)
 }
 
-fn unreadable_in(dirs: &[PathBuf], uid: u32, user: bool) -> Option<String> {
+fn unreadable_in(dirs: &[PathBuf], uid: u32, user: bool) -> Option<crate::error::Problem> {
     // Files journald writes the system's lines to, as (path, readable by the caller).
     let mut system: Vec<(PathBuf, bool)> = Vec::new();
     let mut persistent = false;
@@ -595,12 +595,16 @@ fn unreadable_in(dirs: &[PathBuf], uid: u32, user: bool) -> Option<String> {
             ),
         ),
     };
-    Some(format!(
-        "error: {who} cannot read the system journal, {why}: `unitgen logs` would print nothing\n  \
-         --> {}: readable by root and the groups journald lets in (systemd-journal, adm)\n  \
-         = help: {help}",
-        file.display()
-    ))
+    Some(
+        crate::error::Problem::new(format!(
+            "{who} cannot read the system journal, {why}: `unitgen logs` would print nothing"
+        ))
+        .detail(format!(
+            "--> {}: readable by root and the groups journald lets in (systemd-journal, adm)",
+            file.display()
+        ))
+        .help(help),
+    )
 }
 
 /// Can the caller read `path` (file mode, groups and ACLs, as the kernel decides)?
@@ -774,7 +778,9 @@ mod tests {
             return; // root reads every file: the unreadable case cannot be made here
         }
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
-        let msg = unreadable_in(&dirs, 1000, false).expect("unreadable");
+        let msg = unreadable_in(&dirs, 1000, false)
+            .expect("unreadable")
+            .to_string();
         assert!(msg.contains("systemd-journal"), "{msg}");
         assert!(msg.contains(&file.display().to_string()), "{msg}");
         // A regular user's own lines are in user-UID.journal when the journal is persistent.

@@ -14,6 +14,7 @@ pub mod commands;
 pub mod compile;
 pub mod config;
 pub mod diagnostic;
+pub mod error;
 pub mod fleet;
 pub mod host;
 pub mod import;

@@ -24,7 +24,7 @@ pub struct Lock {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Another unitgen held it for the whole wait.
-    #[error("another unitgen ({holder}) has held {} for {} s; gave up waiting\n  = help: wait for it to finish, or stop it if it hangs", path.display(), waited.as_secs())]
+    #[error("another unitgen ({holder}) has held {} for {} s; gave up waiting", path.display(), waited.as_secs())]
     Busy {
         /// The lock file.
         path: PathBuf,

@@ -46,27 +46,37 @@ pub enum Refusal {
     Linked(PathBuf, PathBuf),
 }
 
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl Refusal {
+    /// What is wrong and what to do, for the namespace `ns`.
+    pub fn problem(&self, ns: &str) -> crate::error::Problem {
+        use crate::error::Problem;
+        let name = |p: &Path| {
+            p.file_name()
+                .map_or(String::new(), |n| n.to_string_lossy().into_owned())
+        };
         match self {
-            Refusal::Foreign(p) => write!(
-                f,
-                "{} has one of this namespace's unit names but is not unitgen's (no X-Unitgen-Namespace= mark of this namespace)\n  = help: rename the app, or remove that file if it is a leftover",
+            Refusal::Foreign(p) => Problem::new(format!(
+                "namespace {ns}: {} has one of this namespace's unit names but is not unitgen's (no X-Unitgen-Namespace= mark of this namespace)",
                 p.display()
-            ),
-            Refusal::Masked(p) => write!(
-                f,
-                "{} is masked (a link to /dev/null): an admin stopped this unit from running\n  = help: to run it again, `systemctl unmask {}`, then apply; or remove the app from the file",
+            ))
+            .help("rename the app, or remove that file if it is a leftover"),
+            Refusal::Masked(p) => Problem::new(format!(
+                "namespace {ns}: {} is masked (a link to /dev/null): an admin stopped this unit from running",
+                p.display()
+            ))
+            .help(format!(
+                "to run it again, `systemctl unmask {}`, then apply; or remove the app from the file",
+                name(p)
+            )),
+            Refusal::Linked(p, to) => Problem::new(format!(
+                "namespace {ns}: {} is a link to {}: the unit comes from a file unitgen does not manage",
                 p.display(),
-                p.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
-            ),
-            Refusal::Linked(p, to) => write!(
-                f,
-                "{} is a link to {}: the unit comes from a file unitgen does not manage\n  = help: `systemctl disable {}` (or remove the link) if unitgen should manage it; else rename the app",
-                p.display(),
-                to.display(),
-                p.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
-            ),
+                to.display()
+            ))
+            .help(format!(
+                "`systemctl disable {}` (or remove the link) if unitgen should manage it; else rename the app",
+                name(p)
+            )),
         }
     }
 }
@@ -1017,7 +1027,10 @@ command = "/usr/bin/node web.js"
             matches!(&p.refusals[..], [Refusal::Masked(path)] if path.ends_with("prod-api@.service"))
         );
         assert!(p.changes.is_empty() && p.starts.is_empty() && p.stops.is_empty());
-        assert!(p.refusals[0].to_string().contains("systemctl unmask"));
+        assert!(p.refusals[0]
+            .problem("prod")
+            .to_string()
+            .contains("systemctl unmask"));
 
         let mut inst = installed(FILE, 100);
         inst.insert(

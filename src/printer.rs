@@ -42,6 +42,12 @@ impl Printer {
         }
     }
 
+    /// A problem found by a command that goes on (each followed by a blank line), on standard
+    /// error: printed even with `--quiet`, as errors are.
+    pub fn problem(&self, problem: impl Display) {
+        eprintln!("{problem}\n");
+    }
+
     /// JSON the user asked for: printed even with `--quiet`.
     pub fn json(&self, value: &impl Serialize) -> Result<(), crate::commands::Failure> {
         let text = serde_json::to_string_pretty(value).map_err(anyhow::Error::from)?;

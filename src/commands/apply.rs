@@ -57,17 +57,9 @@ pub fn run(g: &Global, a: &ApplyArgs) -> Result<(), Failure> {
         if !a.json {
             printer.text(describe(r));
         }
-        failures.extend(
-            r.failures
-                .iter()
-                .map(|f| super::unit_failure(&r.namespace, f)),
-        );
+        failures.extend(Failure::units(&r.namespace, &r.failures));
     }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::Failed(failures.join("\n\n")))
-    }
+    Failure::all(failures)
 }
 
 /// One line for the namespace, one per app.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{target, unit_dir, Failure};
+use super::{target, unit_dir, Failure, Problem};
 use crate::cli::{Global, TargetArgs};
 use crate::ops::delete::{delete, DeleteOptions};
 use crate::selector::select;
@@ -17,14 +17,16 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
         return super::fleet::act(g, "delete", a, &hosts);
     }
     if a.namespace.is_none() && !a.name.contains('/') {
-        return Err(Failure::Usage(format!(
-            "error: delete needs the namespace, so that it never hits another environment's apps\n  = help: unitgen delete {} -n NS",
-            a.name
-        )));
+        return Err(Failure::Usage(
+            Problem::new(
+                "delete needs the namespace, so that it never hits another environment's apps",
+            )
+            .help(format!("unitgen delete {} -n NS", a.name)),
+        ));
     }
     let dir = unit_dir(g);
     let selected =
-        select(&dir, Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::Usage)?;
+        select(&dir, Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::usage)?;
     let ns = match (&a.namespace, a.name.split_once('/')) {
         (_, Some((n, _))) => n.to_string(),
         (Some(n), None) => n.clone(),

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::Failure;
+use super::{Failure, Problem};
 use crate::cli::{ApplyArgs, Global, HostArgs, LogsArgs, ReloadArgs, StatusArgs, TargetArgs};
 use crate::fleet::{self, Host, LogLine, Outcome};
 use crate::ops::apply::Report;
@@ -44,20 +44,19 @@ pub fn hosts_of(h: &HostArgs) -> Result<Vec<Host>, Failure> {
         .iter()
         .map(|s| Host::parse(s))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| Failure::Usage(format!("error: --host {e}")))?;
+        .map_err(|e| Failure::usage(format!("--host {e}")))?;
     Ok(fleet::dedup(hosts))
 }
 
 fn remote(g: &Global, h: &HostArgs) -> Result<Remote, Failure> {
     if g.unit_dir.is_some() {
         return Err(Failure::Usage(
-            "error: --unit-dir is a directory of this machine, and --host runs on others\n  = help: leave --unit-dir out; each host uses its own systemd's directory".into(),
+            Problem::new("--unit-dir is a directory of this machine, and --host runs on others")
+                .help("leave --unit-dir out; each host uses its own systemd's directory"),
         ));
     }
     if h.remote_command.trim().is_empty() {
-        return Err(Failure::Usage(
-            "error: --remote-command cannot be empty".into(),
-        ));
+        return Err(Failure::usage("--remote-command cannot be empty"));
     }
     Ok(Remote {
         command: h.remote_command.clone(),
@@ -85,15 +84,15 @@ fn one_file(texts: &[(PathBuf, String)]) -> Result<(String, &str), Failure> {
         [(path, text)] => {
             let abs = std::path::absolute(path).map_err(|e| Failure::io(path, e))?;
             let abs = abs.to_str().ok_or_else(|| {
-                Failure::Usage(format!(
-                    "error: {} is not a UTF-8 path, which --host cannot send",
+                Failure::usage(format!(
+                    "{} is not a UTF-8 path, which --host cannot send",
                     abs.display()
                 ))
             })?;
             Ok((abs.to_string(), text))
         }
-        _ => Err(Failure::Usage(
-            "error: with --host, give one ecosystem file (one namespace) per command".into(),
+        _ => Err(Failure::usage(
+            "with --host, give one ecosystem file (one namespace) per command",
         )),
     }
 }
@@ -349,9 +348,9 @@ fn apply_one(
     let failures: Vec<String> = reports
         .iter()
         .flat_map(|r| {
-            r.failures
-                .iter()
-                .map(|f| host_error(host, &super::unit_failure(&r.namespace, f)))
+            Failure::units(&r.namespace, &r.failures)
+                .into_iter()
+                .map(|f| host_error(host, &f.to_string()))
         })
         .collect();
     let error = match outcome {
@@ -513,7 +512,7 @@ fn follow_logs(
     for h in hosts {
         let mut child = remote
             .spawn(h, &args, true)
-            .map_err(|e| Failure::Failed(host_error(h, &e.to_string())))?;
+            .map_err(|e| Failure::failed(format!("{h}: {e}")))?;
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
         let (out_tx, host) = (tx.clone(), h.clone());

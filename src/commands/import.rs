@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::Failure;
+use super::{Failure, Problem};
 use crate::cli::{Global, ImportArgs};
 use crate::config;
 use crate::host::{Host, SystemHost};
@@ -59,10 +59,15 @@ fn destination(a: &ImportArgs) -> Result<Out, Failure> {
     // `-o DIR/` makes the directory (once the import has succeeded); `-o DIR/FILE` needs it.
     let make_dir = matches!(dest, Dest::Dir(_)) && !abs.is_dir();
     if matches!(dest, Dest::File(_)) && !abs.is_dir() {
-        return Err(Failure::Usage(format!(
-            "error: the output directory {} does not exist\n  = help: create it first, or give -o the directory alone (ending in '/') to have it made",
-            dir.display()
-        )));
+        return Err(Failure::Usage(
+            Problem::new(format!(
+                "the output directory {} does not exist",
+                dir.display()
+            ))
+            .help(
+                "create it first, or give -o the directory alone (ending in '/') to have it made",
+            ),
+        ));
     }
     Ok(Out {
         dest,
@@ -121,7 +126,7 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
         which: &which,
         run_as: run_as.as_deref().map(|u| (u, why.as_str())),
     };
-    let outcome = import::import(&req).map_err(|e| Failure::Usage(e.to_string()))?;
+    let outcome = import::import(&req)?;
     let targets = targets(a, &out, &outcome)?;
 
     // Check the files as they will be, where they will be.
@@ -150,13 +155,18 @@ fn targets<'a>(
         .collect();
     if outcome.files.len() > 1 && matches!(out.dest, Dest::Stdout | Dest::File(_)) {
         let list: Vec<&str> = outcome.files.iter().map(|f| f.namespace.as_str()).collect();
-        return Err(Failure::Usage(format!(
-            "error: {} holds {} namespaces ({}), and a unitgen file holds one\n  = help: leave out -o to write {} beside it, or give -o a directory (ending in '/')",
-            a.file.display(),
-            list.len(),
-            list.join(", "),
-            names.join(", ")
-        )));
+        return Err(Failure::Usage(
+            Problem::new(format!(
+                "{} holds {} namespaces ({}), and a unitgen file holds one",
+                a.file.display(),
+                list.len(),
+                list.join(", "),
+            ))
+            .help(format!(
+                "leave out -o to write {} beside it, or give -o a directory (ending in '/')",
+                names.join(", ")
+            )),
+        ));
     }
     let targets: Vec<(PathBuf, &Imported)> = outcome
         .files
@@ -175,14 +185,17 @@ fn targets<'a>(
         for (p, _) in &targets {
             if let Ok(existing) = std::fs::read_to_string(p) {
                 if !existing.starts_with(import::MARK) {
-                    return Err(Failure::Usage(format!(
-                        "error: {} exists and was not written by unitgen import; nothing was written\n  = help: move it away, or name the output with -o",
-                        p.display()
-                    )));
+                    return Err(Failure::Usage(
+                        Problem::new(format!(
+                            "{} exists and was not written by unitgen import; nothing was written",
+                            p.display()
+                        ))
+                        .help("move it away, or name the output with -o"),
+                    ));
                 }
             } else if p.exists() {
-                return Err(Failure::Usage(format!(
-                    "error: {} exists and is not a file unitgen import wrote; nothing was written",
+                return Err(Failure::usage(format!(
+                    "{} exists and is not a file unitgen import wrote; nothing was written",
                     p.display()
                 )));
             }
@@ -274,24 +287,25 @@ fn verdict(
 
         return Ok(());
     }
-    let mut msg = String::new();
     for d in diags {
-        msg.push_str(&format!("{d}\n\n"));
+        printer.problem(d);
     }
     for p in &problems {
-        msg.push_str(&format!("error: {p}\n  = help: deploy it before `unitgen apply`, or fix the path in command\n\n"));
+        printer.problem(
+            Problem::new(p.as_str())
+                .help("deploy it before `unitgen apply`, or fix the path in command"),
+        );
     }
     let n = diags.len() + problems.len();
     let what: Vec<String> = targets.iter().map(|(p, _)| shown(out, p)).collect();
     let one = what.len() == 1;
-    msg.push_str(&format!(
+    Err(Failure::failed(format!(
         "{n} problem{} found: {} {} written, but would not run on this machine yet; fix {} (or the machine: a script not deployed here yet, a port another namespace holds), then run `unitgen validate`",
         if n == 1 { "" } else { "s" },
         what.join(", "),
         if one { "was" } else { "were" },
         if one { "it" } else { "them" },
-    ));
-    Err(Failure::Failed(msg))
+    )))
 }
 
 /// Write through a temporary file in the same directory, then rename: never half a file.

@@ -11,7 +11,7 @@
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
-use super::{unit_dir, Failure};
+use super::{unit_dir, Failure, Problem};
 use crate::cli::{Global, LogsArgs};
 use crate::journal;
 use crate::selector::select;
@@ -28,20 +28,23 @@ pub fn run(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
         a.namespace.as_deref(),
         false,
     )
-    .map_err(Failure::Usage)?;
+    .map_err(Failure::usage)?;
     if selected.is_empty() {
-        return Err(Failure::Usage("no apps are installed".into()));
+        return Err(Failure::usage("no apps are installed"));
     }
     let units: Vec<String> = selected.iter().flat_map(|s| s.instance_units()).collect();
     if units.is_empty() {
-        return Err(Failure::Usage(format!(
-            "error: {} has no instance installed, so no lines to show\n  = help: `unitgen apply FILE` installs them",
-            selected
-                .iter()
-                .map(|s| format!("{}/{}", s.namespace, s.app))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )));
+        let apps: Vec<String> = selected
+            .iter()
+            .map(|s| format!("{}/{}", s.namespace, s.app))
+            .collect();
+        return Err(Failure::Usage(
+            Problem::new(format!(
+                "{} has no instance installed, so no lines to show",
+                apps.join(", ")
+            ))
+            .help("`unitgen apply FILE` installs them"),
+        ));
     }
     if let Some(why) = journal::unreadable(g.user) {
         return Err(Failure::Failed(why));
@@ -70,7 +73,7 @@ pub fn run(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
         .args(&matches)
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| Failure::Failed(format!("error: cannot run journalctl: {e}")))?;
+        .map_err(|e| Failure::failed(format!("cannot run journalctl: {e}")))?;
     if !got.status.success() {
         return Err(journalctl_failed(a, &String::from_utf8_lossy(&got.stderr)));
     }
@@ -114,7 +117,7 @@ pub fn run(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
-        .map_err(|e| Failure::Failed(format!("error: cannot run journalctl: {e}")))?;
+        .map_err(|e| Failure::failed(format!("cannot run journalctl: {e}")))?;
     let stdout = child.stdout.take().expect("piped");
     let mut closed = false;
     for line in BufReader::new(stdout).lines() {
@@ -129,8 +132,8 @@ pub fn run(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
         let _ = child.kill();
     }
     match child.wait() {
-        Ok(st) if !st.success() && !closed => Err(Failure::Failed(format!(
-            "error: journalctl stopped following the logs ({st})"
+        Ok(st) if !st.success() && !closed => Err(Failure::failed(format!(
+            "journalctl stopped following the logs ({st})"
         ))),
         _ => Ok(()),
     }
@@ -140,12 +143,16 @@ pub fn run(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
 fn journalctl_failed(a: &LogsArgs, stderr: &str) -> Failure {
     let said = stderr.trim();
     match &a.since {
-        Some(since) if said.contains("timestamp") => Failure::Usage(format!(
-            "error: --since {since:?} is not a time journalctl can read ({said})\n  \
-             = help: give a time like \"10 min ago\", \"1h ago\", \"today\", \"yesterday\" or \
-             \"2026-11-22 10:00:00\" (see `man systemd.time`)"
-        )),
-        _ => Failure::Failed(format!("error: journalctl failed: {said}")),
+        Some(since) if said.contains("timestamp") => Failure::Usage(
+            Problem::new(format!(
+                "--since {since:?} is not a time journalctl can read ({said})"
+            ))
+            .help(
+                "give a time like \"10 min ago\", \"1h ago\", \"today\", \"yesterday\" or \
+                 \"2026-11-22 10:00:00\" (see `man systemd.time`)",
+            ),
+        ),
+        _ => Failure::failed(format!("journalctl failed: {said}")),
     }
 }
 

@@ -26,62 +26,9 @@ use std::path::PathBuf;
 use crate::cli::{Cli, Command, Global};
 use crate::config::{self, Namespace};
 use crate::diagnostic::Diagnostics;
+pub use crate::error::{Failure, Problem};
 use crate::host::SystemHost;
 use crate::unit_dir::{self, UnitDir};
-
-/// How a command ended: its exit status (unitgen(1), EXIT STATUS).
-#[derive(Debug, thiserror::Error)]
-pub enum Failure {
-    /// Bad usage or bad config; nothing changed (exit 2).
-    #[error("{0}")]
-    Config(Diagnostics),
-    /// Bad usage (exit 2).
-    #[error("{0}")]
-    Usage(String),
-    /// Something did not reach its wanted state (exit 1).
-    #[error("{0}")]
-    Failed(String),
-    /// An operating-system error (exit 1).
-    #[error(transparent)]
-    Other(#[from] anyhow::Error),
-    /// A command across hosts that did not end well on every one; the status says the worst
-    /// ([`crate::fleet::exit_code`]).
-    #[error("{message}")]
-    Hosts {
-        /// What went wrong, host by host.
-        message: String,
-        /// The exit status.
-        code: i32,
-    },
-}
-
-impl From<crate::systemd::Error> for Failure {
-    fn from(e: crate::systemd::Error) -> Self {
-        Failure::Failed(format!("error: {e}"))
-    }
-}
-
-impl From<crate::lock::LockError> for Failure {
-    fn from(e: crate::lock::LockError) -> Self {
-        Failure::Failed(format!("error: {e}"))
-    }
-}
-
-impl Failure {
-    /// An operating-system error on a path.
-    pub fn io(path: &std::path::Path, e: std::io::Error) -> Self {
-        Failure::Other(anyhow::anyhow!("{}: {e}", path.display()))
-    }
-
-    /// The process exit status.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Failure::Config(_) | Failure::Usage(_) => 2,
-            Failure::Failed(_) | Failure::Other(_) => 1,
-            Failure::Hosts { code, .. } => *code,
-        }
-    }
-}
 
 /// Run the command the user asked for.
 pub fn run(cli: Cli) -> Result<(), Failure> {
@@ -169,13 +116,11 @@ pub fn read_files(
     let mut diags = Diagnostics::default();
     let stdin_count = files.iter().filter(|f| f.as_os_str() == "-").count();
     if stdin_count > 1 {
-        return Err(Failure::Usage(
-            "error: `-` (standard input) can be given once".into(),
-        ));
+        return Err(Failure::usage("`-` (standard input) can be given once"));
     }
     if stdin_as.is_some() && stdin_count == 0 {
-        return Err(Failure::Usage(
-            "error: --as names the file read from standard input, and no FILE is `-`".into(),
+        return Err(Failure::usage(
+            "--as names the file read from standard input, and no FILE is `-`",
         ));
     }
     for f in files {
@@ -327,7 +272,7 @@ pub fn act(
     use crate::systemd::{block_on, Systemd, Verb};
     let selected =
         crate::selector::select(&unit_dir(g), Some(&a.name), a.namespace.as_deref(), true)
-            .map_err(Failure::Usage)?;
+            .map_err(Failure::usage)?;
     let jobs: Vec<(String, Verb)> = selected.iter().flat_map(&units).collect();
     let sd = block_on(Systemd::connect_within(
         g.user,
@@ -340,50 +285,11 @@ pub fn act(
             printer.line(format!("{} {}: {}", r.verb.as_str(), r.unit, r.result));
         } else {
             let logs = crate::journal::last_lines(std::slice::from_ref(&r.unit), 10, g.user);
-            failures.push(format!(
-                "error: {} {}: job {}\n{}",
-                r.verb.as_str(),
-                r.unit,
-                r.result,
-                log_block(&logs)
+            failures.push(Failure::Failed(
+                Problem::new(format!("{} {}: job {}", r.verb.as_str(), r.unit, r.result))
+                    .logs(&logs),
             ));
         }
     }
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::Failed(failures.join("\n\n")))
-    }
-}
-
-/// The "last log lines" block under an error, indented.
-pub fn log_block(logs: &str) -> String {
-    let mut s = String::from("  last log lines:");
-    if logs.trim().is_empty() {
-        s.push_str(" (none)");
-    }
-    for l in logs.lines() {
-        s.push_str("\n    ");
-        s.push_str(l);
-    }
-    s
-}
-
-/// An error about one unit of `ns` that did not reach its wanted state.
-pub fn unit_failure(ns: &str, f: &crate::ops::apply::UnitFailure) -> String {
-    format!(
-        "error: {ns}{}: {} {}: {}{}\n{}",
-        f.app
-            .as_deref()
-            .map(|a| format!("/{a}"))
-            .unwrap_or_default(),
-        f.verb.as_str(),
-        f.unit,
-        f.what,
-        f.result
-            .as_deref()
-            .map(|r| format!(" (unit result: {r})"))
-            .unwrap_or_default(),
-        log_block(&f.logs)
-    )
+    Failure::all(failures)
 }

@@ -109,14 +109,13 @@ fn scope(selected: &[Selected], a: &MonitArgs) -> String {
 /// Run the view until a key, a signal or a closed terminal ends it.
 pub fn run(g: &Global, a: &MonitArgs) -> Result<(), Failure> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return Err(Failure::Usage(
-            "monit needs a terminal; `unitgen status` prints the same rows once (--json for scripts)"
-                .into(),
+        return Err(Failure::usage(
+            "monit needs a terminal; `unitgen status` prints the same rows once (--json for scripts)",
         ));
     }
     let dir = unit_dir(g);
     let selected =
-        select(&dir, a.name.as_deref(), a.namespace.as_deref(), false).map_err(Failure::Usage)?;
+        select(&dir, a.name.as_deref(), a.namespace.as_deref(), false).map_err(Failure::usage)?;
     // The signals that end monit go to one thread that waits for them: blocked here, before
     // any other thread exists, so that every thread inherits the mask (children get a clean
     // mask from std's spawn).
@@ -193,7 +192,7 @@ pub fn run(g: &Global, a: &MonitArgs) -> Result<(), Failure> {
     match ended {
         Ok(Some(sig)) => std::process::exit(128 + sig as i32),
         Ok(None) => Ok(()),
-        Err(e) => Err(Failure::Failed(format!("error: {e}"))),
+        Err(e) => Err(Failure::failed(e)),
     }
 }
 

@@ -49,18 +49,13 @@ pub fn local(g: &Global, texts: &[(PathBuf, String)]) -> Result<(), Failure> {
                 apply::user_of(app, opts.target.scope)
             );
         }
-        refusals.extend(
-            p.plan
-                .refusals
-                .iter()
-                .map(|r| format!("namespace {}: {r}", p.ns.name)),
-        );
+        refusals.extend(p.plan.refusals.iter().map(|r| r.problem(&p.ns.name)));
     }
     if !refusals.is_empty() {
-        return Err(Failure::Usage(format!(
-            "error: {}\napply would change nothing",
-            refusals.join("\nerror: ")
-        )));
+        return Err(Failure::Refused {
+            problems: refusals,
+            outcome: "apply would change nothing",
+        });
     }
     Ok(())
 }

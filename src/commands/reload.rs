@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{log_block, unit_dir, Failure};
+use super::{unit_dir, Failure, Problem};
 use crate::cli::{Global, ReloadArgs};
 use crate::ops::roll::{roll, Roll, RollOptions};
 use crate::selector::select;
@@ -20,7 +20,7 @@ pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
     }
     let limit = Duration::from_secs(a.timeout);
     let selected = select(&unit_dir(g), Some(&a.name), a.namespace.as_deref(), true)
-        .map_err(Failure::Usage)?;
+        .map_err(Failure::usage)?;
     let sd = block_on(Systemd::connect_within(g.user, limit))?;
     let opts = RollOptions {
         timeout: limit,
@@ -81,8 +81,8 @@ pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
             } else {
                 format!("; not reloaded (old version): {}", f.not_rolled.join(", "))
             };
-            return Err(Failure::Failed(format!(
-                "error: {}/{}: {} {}: {}{}; the reload stopped there\n  {serving}{left}\n{}",
+            let message = format!(
+                "{}/{}: {} {}: {}{}; the reload stopped there",
                 s.namespace,
                 s.app,
                 f.verb.as_str(),
@@ -91,8 +91,12 @@ pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
                 f.result
                     .map(|r| format!(" (unit result: {r})"))
                     .unwrap_or_default(),
-                log_block(&logs)
-            )));
+            );
+            return Err(Failure::Failed(
+                Problem::new(message)
+                    .detail(format!("{serving}{left}"))
+                    .logs(&logs),
+            ));
         }
     }
     Ok(())

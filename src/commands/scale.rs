@@ -17,23 +17,25 @@ use crate::systemd::{block_on, Systemd};
 pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
     let printer = g.printer();
     if a.count == 0 || a.count > 1024 {
-        return Err(Failure::Usage("error: the number of instances is from 1 to 1024 (use `unitgen stop NAME` to stop an app)".into()));
+        return Err(Failure::usage(
+            "the number of instances is from 1 to 1024 (use `unitgen stop NAME` to stop an app)",
+        ));
     }
     if a.name == "all" || a.name.contains('@') {
-        return Err(Failure::Usage(
-            "error: scale takes one app, such as `unitgen scale api 4`".into(),
+        return Err(Failure::usage(
+            "scale takes one app, such as `unitgen scale api 4`",
         ));
     }
     let limit = Duration::from_secs(a.timeout);
     let dir = unit_dir(g);
     let first =
-        select(&dir, Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::Usage)?;
+        select(&dir, Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::usage)?;
     let ns = first[0].namespace.clone();
     let _lock = crate::lock::namespace(&ns, g.user, limit)?;
     let claims = crate::lock::claims(g.user, limit)?;
     // Read again under the lock.
     let s = select(&dir, Some(&first[0].app), Some(&ns), true)
-        .map_err(Failure::Usage)?
+        .map_err(Failure::usage)?
         .remove(0);
     let owned = dir.owned(&ns).map_err(|e| Failure::io(&dir.path, e))?;
     let source = owned
@@ -41,15 +43,15 @@ pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
         .and_then(|t| crate::unit_dir::source_of(t))
         .map(std::path::PathBuf::from)
         .ok_or_else(|| {
-            Failure::Failed(format!(
-                "error: the units of {ns}/{} do not name their ecosystem file: set `instances` there and run `unitgen apply FILE`",
+            Failure::failed(format!(
+                "the units of {ns}/{} do not name their ecosystem file: set `instances` there and run `unitgen apply FILE`",
                 s.app
             ))
         })?;
     let loaded = load(g, std::slice::from_ref(&source))?.remove(0);
     if loaded.name != ns {
-        return Err(Failure::Failed(format!(
-            "error: {} now describes namespace {}, not {ns}: set `instances` in the file of {ns} and apply it",
+        return Err(Failure::failed(format!(
+            "{} now describes namespace {}, not {ns}: set `instances` in the file of {ns} and apply it",
             source.display(),
             loaded.name
         )));
@@ -77,14 +79,5 @@ pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
     ));
     printer.line(format!("  the next `unitgen apply` resets it to what the file says: to keep it, set `instances = {}` in [apps.{}] of {}", a.count, s.app, source.display()));
 
-    let failures: Vec<String> = done
-        .failures
-        .iter()
-        .map(|f| super::unit_failure(&ns, f))
-        .collect();
-    if failures.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::Failed(failures.join("\n\n")))
-    }
+    Failure::all(Failure::units(&ns, &done.failures))
 }

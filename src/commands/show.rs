@@ -17,7 +17,7 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
     }
     let dir = unit_dir(g);
     let selected =
-        select(&dir, Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::Usage)?;
+        select(&dir, Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::usage)?;
     let sd = block_on(Systemd::connect_within(
         g.user,
         std::time::Duration::from_secs(10),

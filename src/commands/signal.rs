@@ -1,6 +1,6 @@
 //! `unitgen signal SIG NAME [-n NS]`.
 
-use super::{unit_dir, Failure};
+use super::{unit_dir, Failure, Problem};
 use crate::cli::{Global, SignalArgs};
 use crate::config::Signal;
 use crate::selector::select;
@@ -10,17 +10,16 @@ use crate::systemd::{block_on, Systemd};
 pub fn run(g: &Global, a: &SignalArgs) -> Result<(), Failure> {
     let printer = g.printer();
     let sig = Signal::parse(&a.signal).map_err(|(m, h)| {
-        Failure::Usage(format!(
-            "error: expected {m}{}",
-            h.map(|h| format!("\n  = help: {h}")).unwrap_or_default()
-        ))
+        let mut p = Problem::new(format!("expected {m}"));
+        p.help = h.map(|h| h.to_string());
+        Failure::Usage(p)
     })?;
     let number = sig
         .0
         .parse::<nix::sys::signal::Signal>()
-        .map_err(|e| Failure::Usage(format!("error: {e}")))? as i32;
+        .map_err(|e| Failure::usage(format!("{e}")))? as i32;
     let selected = select(&unit_dir(g), Some(&a.name), a.namespace.as_deref(), true)
-        .map_err(Failure::Usage)?;
+        .map_err(Failure::usage)?;
     let sd = block_on(Systemd::connect_within(
         g.user,
         std::time::Duration::from_secs(10),
@@ -32,13 +31,9 @@ pub fn run(g: &Global, a: &SignalArgs) -> Result<(), Failure> {
                 Ok(()) => {
                     printer.line(format!("{} sent to {unit}", sig.0));
                 }
-                Err(e) => errors.push(e.to_string()),
+                Err(e) => errors.push(Failure::from(e)),
             }
         }
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(Failure::Failed(errors.join("\n")))
-    }
+    Failure::all(errors)
 }

@@ -20,7 +20,7 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
         a.namespace.as_deref(),
         false,
     )
-    .map_err(Failure::Usage)?;
+    .map_err(Failure::usage)?;
     let t0 = std::time::Instant::now();
     tracing::debug!("selected {} apps", selected.len());
     let sd = block_on(Systemd::connect_within(

@@ -12,10 +12,10 @@ use crate::watch::Ignore;
 /// Watch until stopped.
 pub fn run(g: &Global, a: &WatchArgs) -> Result<(), Failure> {
     let Some((ns, app)) = a.app.split_once('/') else {
-        return Err(Failure::Usage(format!("{:?} is not NS/APP", a.app)));
+        return Err(Failure::usage(format!("{:?} is not NS/APP", a.app)));
     };
     let ignore =
-        Ignore::new(&a.cwd, &a.ignore).map_err(|e| Failure::Usage(format!("--ignore {e}")))?;
+        Ignore::new(&a.cwd, &a.ignore).map_err(|e| Failure::usage(format!("--ignore {e}")))?;
     let opts = WatchOptions {
         paths: a.paths.clone(),
         ignore,
@@ -47,5 +47,5 @@ pub fn run(g: &Global, a: &WatchArgs) -> Result<(), Failure> {
         Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
         Err(e) => eprintln!("error: {e}"),
     };
-    watch(&opts, &mut report, &mut again).map_err(Failure::Failed)
+    watch(&opts, &mut report, &mut again).map_err(Failure::failed)
 }

@@ -11,7 +11,6 @@ pub mod read;
 pub mod server;
 pub mod value;
 
-use std::fmt;
 use std::path::{Path, PathBuf};
 
 use map::AppOut;
@@ -53,41 +52,7 @@ input (not a PM2 file, a syntax error, a .js that throws, an app without a scrip
 node for a .js file): nothing written.";
 
 /// Why an import cannot go on. Nothing has been written when one is returned.
-#[derive(Debug, Clone)]
-pub struct Error {
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it.
-    pub help: Option<String>,
-}
-
-impl Error {
-    /// An error without a hint.
-    pub fn new(message: impl Into<String>) -> Self {
-        Error {
-            message: message.into(),
-            help: None,
-        }
-    }
-
-    /// Add a hint.
-    pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
-        self
-    }
-}
-
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.message)?;
-        if let Some(h) = &self.help {
-            write!(f, "\n  = help: {h}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for Error {}
+pub type Error = crate::error::Problem;
 
 /// What to import and where the result will live.
 pub struct Request<'a> {
@@ -415,10 +380,9 @@ fn convert_apps(
             msg.push_str("\nerror: ");
             msg.push_str(&e.message);
         }
-        return Err(Error {
-            message: format!("{msg}\n  --> {shown}"),
-            help: first.help.clone(),
-        });
+        let mut e = Error::new(msg).detail(format!("--> {shown}"));
+        e.help = first.help.clone();
+        return Err(e);
     }
     if !serve.is_empty() {
         notes.notes.push(format!(

@@ -159,20 +159,15 @@ pub fn apply(
     opts: &ApplyOptions,
     claims: Option<Lock>,
 ) -> Result<Vec<Report>, Failure> {
-    let refusals: Vec<String> = planned
+    let refusals: Vec<_> = planned
         .iter()
-        .flat_map(|p| {
-            p.plan
-                .refusals
-                .iter()
-                .map(move |r| format!("namespace {}: {r}", p.ns.name))
-        })
+        .flat_map(|p| p.plan.refusals.iter().map(|r| r.problem(&p.ns.name)))
         .collect();
     if !refusals.is_empty() {
-        return Err(Failure::Usage(format!(
-            "error: {}\nnothing was changed",
-            refusals.join("\nerror: ")
-        )));
+        return Err(Failure::Refused {
+            problems: refusals,
+            outcome: "nothing was changed",
+        });
     }
     let mut reports: Vec<Report> = planned
         .iter()

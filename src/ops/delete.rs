@@ -144,8 +144,8 @@ fn stop_all(sd: &Systemd, patterns: &[String], opts: &DeleteOptions) -> Result<u
         .map(|r| format!("stop {}: {}", r.unit, r.result))
         .collect();
     if !failed.is_empty() {
-        return Err(Failure::Failed(format!(
-            "error: could not stop everything; no file was removed:\n  {}",
+        return Err(Failure::failed(format!(
+            "could not stop everything; no file was removed:\n  {}",
             failed.join("\n  ")
         )));
     }

@@ -37,8 +37,8 @@ pub fn scale(
 ) -> Result<Report, Failure> {
     let source = opts.source.display();
     let Some(i) = ns.apps.iter().position(|a| a.name == opts.app) else {
-        return Err(Failure::Failed(format!(
-            "error: {source} no longer has the app {}: edit `instances` there and run `unitgen apply {source}`",
+        return Err(Failure::failed(format!(
+            "{source} no longer has the app {}: edit `instances` there and run `unitgen apply {source}`",
             opts.app
         )));
     };
@@ -50,8 +50,8 @@ pub fn scale(
         .map(|c| c.name())
         .collect();
     if !drift.is_empty() {
-        return Err(Failure::Failed(format!(
-            "error: {source} changed since it was applied ({} would change): apply it first (`unitgen apply {source}`), or set `instances = {}` in [apps.{}] and apply",
+        return Err(Failure::failed(format!(
+            "{source} changed since it was applied ({} would change): apply it first (`unitgen apply {source}`), or set `instances = {}` in [apps.{}] and apply",
             drift.join(", "),
             opts.to,
             opts.app

@@ -36,7 +36,7 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The bus could not be reached.
-    #[error("cannot connect to the {which} systemd over D-Bus: {source}\n  = help: {help}")]
+    #[error("cannot connect to the {which} systemd over D-Bus: {source}")]
     Connect {
         /// "system" or "user".
         which: &'static str,
@@ -46,7 +46,7 @@ pub enum Error {
         help: &'static str,
     },
     /// The manager did not answer in time.
-    #[error("systemd did not answer within {secs} s when asked to {what}\n  = help: is systemd running and its D-Bus reachable? (systemctl is-system-running)")]
+    #[error("systemd did not answer within {secs} s when asked to {what}")]
     NoAnswer {
         /// What unitgen asked for.
         what: String,
@@ -61,6 +61,19 @@ pub enum Error {
         /// The cause.
         source: zbus::Error,
     },
+}
+
+impl Error {
+    /// What to do about it.
+    pub fn help(&self) -> Option<&'static str> {
+        match self {
+            Error::Connect { help, .. } => Some(help),
+            Error::NoAnswer { .. } => {
+                Some("is systemd running and its D-Bus reachable? (systemctl is-system-running)")
+            }
+            Error::Call { .. } => None,
+        }
+    }
 }
 
 /// What to do to a unit.
