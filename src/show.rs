@@ -366,36 +366,11 @@ pub async fn gather(
         .await
         .unwrap_or_default();
     let socket = match &s.installed.socket {
-        Some(sock) => {
-            let sp = sd.unit(sock).await.unwrap_or_default();
-            let listen: Vec<String> = text_pairs(&sp, "Listen")
-                .into_iter()
-                .map(|(kind, addr)| format!("{addr} ({kind})"))
-                .collect();
-            Some(SocketDetails {
-                unit: sock.clone(),
-                file: text(&sp, "FragmentPath").filter(|f| !f.is_empty()),
-                listen: if listen.is_empty() {
-                    s.installed.listen.clone()
-                } else {
-                    listen
-                },
-            })
-        }
+        Some(sock) => Some(socket(sock, &sd.unit(sock).await.unwrap_or_default(), s)),
         None => None,
     };
     let timer = match &s.installed.timer {
-        Some(t) => {
-            let tp = sd.unit(t).await.unwrap_or_default();
-            Some(TimerDetails {
-                unit: t.clone(),
-                file: text(&tp, "FragmentPath").filter(|f| !f.is_empty()),
-                schedule: calendars(&tp),
-                next: num(&tp, "NextElapseUSecRealtime")
-                    .filter(|&t| t > 0)
-                    .map(crate::status::rfc3339),
-            })
-        }
+        Some(t) => Some(timer(t, &sd.unit(t).await.unwrap_or_default())),
         None => None,
     };
     let units: Vec<String> = report.instances.iter().map(|r| r.unit.clone()).collect();
@@ -419,41 +394,7 @@ pub async fn gather(
         .into_iter()
         .next()
         .unwrap_or_default();
-    let who = if p
-        .get("DynamicUser")
-        .and_then(|v| bool::try_from(v).ok())
-        .unwrap_or(false)
-    {
-        "dynamic (a transient user of its own)".to_string()
-    } else {
-        let u = text(&p, "User").filter(|u| !u.is_empty());
-        let g = text(&p, "Group").filter(|g| !g.is_empty());
-        match (u, g, user) {
-            (Some(u), Some(g), _) => format!("{u} (group {g})"),
-            (Some(u), None, _) => u,
-            (None, _, true) => "you (the user manager)".into(),
-            (None, _, false) => "root".into(),
-        }
-    };
-    let env_file = |name: String| read_env(env_dir.join(name));
-    let mut env: Vec<EnvFile> = [
-        format!("{}/{}.env", s.namespace, s.app),
-        format!("{}/{}@{first}.env", s.namespace, s.app),
-    ]
-    .into_iter()
-    .filter_map(env_file)
-    .collect();
-    // The app's own env_file entries, after unitgen's (systemd's EnvironmentFiles= order).
-    let ours = env_dir.display().to_string();
-    if let Some(v) = p.get("EnvironmentFiles").and_then(|v| v.try_clone().ok()) {
-        if let Ok(list) = Vec::<(String, bool)>::try_from(v) {
-            for (path, _) in list {
-                if !path.starts_with(&ours) {
-                    env.extend(read_env(PathBuf::from(path)));
-                }
-            }
-        }
-    }
+    let env = env_files(&p, env_dir, s, first);
     let environment = texts(&p, "Environment")
         .into_iter()
         .map(|e| {
@@ -480,20 +421,12 @@ pub async fn gather(
         Some(w) => {
             let state =
                 text(&sd.unit(w).await.unwrap_or_default(), "ActiveState").unwrap_or_default();
-            Some((w.clone(), crate::status::Watching::from_active(&state)))
+            Some((
+                w.clone(),
+                crate::status::Watching::from_active(crate::systemd::ActiveState::parse(&state)),
+            ))
         }
         None => None,
-    };
-    let log_limit = match (
-        num(&p, "LogRateLimitIntervalUSec"),
-        num(&p, "LogRateLimitBurst"),
-    ) {
-        (Some(0), _) => Some("none".to_string()),
-        (Some(us), Some(n)) if n > 0 => Some(format!(
-            "{n} lines per {} (journald drops the rest)",
-            crate::config::Duration(us / 1000)
-        )),
-        _ => None,
     };
     let dropped = crate::journal::suppressed(&s.instance_units(), user);
     Ok(AppDetails {
@@ -503,7 +436,7 @@ pub async fn gather(
         command: own_command(&exec_start),
         exec_start,
         cwd: text(&p, "WorkingDirectory").filter(|d| !d.is_empty()),
-        user: who,
+        user: who(&p, user),
         unit_file: text(&p, "FragmentPath").filter(|f| !f.is_empty()),
         drop_ins: texts(&p, "DropInPaths"),
         socket,
@@ -514,11 +447,98 @@ pub async fn gather(
         instances,
         memory_controller: std::fs::read_to_string("/sys/fs/cgroup/cgroup.controllers")
             .is_ok_and(|c| c.split_whitespace().any(|c| c == "memory")),
-        log_limit,
+        log_limit: log_limit(&p),
         watch,
         dropped,
         logs,
     })
+}
+
+/// The app's socket unit: its file and what it listens on (as the file says, while systemd
+/// has not loaded it).
+fn socket(unit: &str, sp: &Props, s: &Selected) -> SocketDetails {
+    let listen: Vec<String> = text_pairs(sp, "Listen")
+        .into_iter()
+        .map(|(kind, addr)| format!("{addr} ({kind})"))
+        .collect();
+    SocketDetails {
+        unit: unit.to_string(),
+        file: text(sp, "FragmentPath").filter(|f| !f.is_empty()),
+        listen: if listen.is_empty() {
+            s.installed.listen.clone()
+        } else {
+            listen
+        },
+    }
+}
+
+/// The app's timer unit: its file, schedule and next run.
+fn timer(unit: &str, tp: &Props) -> TimerDetails {
+    TimerDetails {
+        unit: unit.to_string(),
+        file: text(tp, "FragmentPath").filter(|f| !f.is_empty()),
+        schedule: calendars(tp),
+        next: num(tp, "NextElapseUSecRealtime")
+            .filter(|&t| t > 0)
+            .map(crate::status::rfc3339),
+    }
+}
+
+/// Who the app runs as, in words.
+fn who(p: &Props, user_manager: bool) -> String {
+    let dynamic = p
+        .get("DynamicUser")
+        .and_then(|v| bool::try_from(v).ok())
+        .unwrap_or(false);
+    if dynamic {
+        return "dynamic (a transient user of its own)".to_string();
+    }
+    let u = text(p, "User").filter(|u| !u.is_empty());
+    let g = text(p, "Group").filter(|g| !g.is_empty());
+    match (u, g, user_manager) {
+        (Some(u), Some(g), _) => format!("{u} (group {g})"),
+        (Some(u), None, _) => u,
+        (None, _, true) => "you (the user manager)".into(),
+        (None, _, false) => "root".into(),
+    }
+}
+
+/// unitgen's environment files of the app and of its first instance, then the app's own
+/// `env_file` entries (systemd's `EnvironmentFiles=` order).
+fn env_files(p: &Props, env_dir: &std::path::Path, s: &Selected, first: u32) -> Vec<EnvFile> {
+    let mut env: Vec<EnvFile> = [
+        format!("{}/{}.env", s.namespace, s.app),
+        format!("{}/{}@{first}.env", s.namespace, s.app),
+    ]
+    .into_iter()
+    .filter_map(|name| read_env(env_dir.join(name)))
+    .collect();
+    let ours = env_dir.display().to_string();
+    if let Some(v) = p.get("EnvironmentFiles").and_then(|v| v.try_clone().ok()) {
+        if let Ok(list) = Vec::<(String, bool)>::try_from(v) {
+            for (path, _) in list {
+                if !path.starts_with(&ours) {
+                    env.extend(read_env(PathBuf::from(path)));
+                }
+            }
+        }
+    }
+    env
+}
+
+/// The journal's rate limit of the app, in words.
+fn log_limit(p: &Props) -> Option<String> {
+    match (
+        num(p, "LogRateLimitIntervalUSec"),
+        num(p, "LogRateLimitBurst"),
+    ) {
+        (Some(0), _) => Some("none".to_string()),
+        (Some(us), Some(n)) if n > 0 => Some(format!(
+            "{n} lines per {} (journald drops the rest)",
+            crate::config::Duration(us / 1000)
+        )),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

@@ -44,7 +44,9 @@ threads; null without the pids controller), listen (what its socket listens on),
 use serde::{Deserialize, Serialize};
 
 use crate::selector::Selected;
-use crate::systemd::{num, text, ActiveState, Props, Systemd};
+use std::collections::{BTreeMap, HashMap};
+
+use crate::systemd::{num, text, ActiveState, Listed, Props, Systemd};
 
 /// One instance, as `status --json` prints it. A value systemd cannot give is `null`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -115,8 +117,8 @@ pub enum Watching {
 
 impl Watching {
     /// From the watcher's ActiveState.
-    pub fn from_active(active: &str) -> Self {
-        match ActiveState::parse(active) {
+    pub fn from_active(active: ActiveState) -> Self {
+        match active {
             ActiveState::Active | ActiveState::Activating | ActiveState::Reloading => Watching::On,
             ActiveState::Failed => Watching::Failed,
             _ => Watching::Stopped,
@@ -370,7 +372,7 @@ fn cpu_usage_ns(cgroup: &str) -> Option<u64> {
 fn instance(
     s: &Selected,
     i: u32,
-    listed: Option<(&str, &str)>,
+    listed: Option<&Listed>,
     props: Option<&Props>,
     epoch: std::time::Instant,
     users: &mut std::collections::HashMap<u32, String>,
@@ -378,9 +380,9 @@ fn instance(
     let unit = crate::names::instance(&s.namespace, &s.app, i);
     let empty = Props::new();
     let p = props.unwrap_or(&empty);
-    let (active, sub) = listed.unwrap_or(("inactive", "dead"));
-    let state = ActiveState::parse(active);
-    let (active, sub) = (active.to_string(), sub.to_string());
+    let state = listed.map_or(ActiveState::Inactive, |l| l.active);
+    let sub = listed.map_or_else(|| "dead".to_string(), |l| l.sub.clone());
+    let active = state.as_str().to_string();
     let running = matches!(state, ActiveState::Active | ActiveState::Reloading);
     let pid = num(p, "MainPID").filter(|&n| n > 0).map(|n| n as u32);
     let started = num(p, "ExecMainStartTimestamp")
@@ -473,63 +475,107 @@ pub async fn collect_figures(
     figures: Figures,
 ) -> Result<Report, crate::systemd::Error> {
     let t0 = std::time::Instant::now();
+    let loaded = list(sd, selected).await?;
+    tracing::debug!("listed {} units in {:?}", loaded.len(), t0.elapsed());
+    let early = if figures.cpu_window.is_some() && !sd.is_user() {
+        first_cpu_readings(&loaded, selected, t0)
+    } else {
+        Default::default()
+    };
+    let journal = figures
+        .all_restarts
+        .then(|| read_starts(&loaded, selected, sd.is_user()));
+    let props = properties(sd, &loaded).await;
+    tracing::debug!("read their properties by {:?}", t0.elapsed());
+    let (mut out, readings) = rows(selected, &loaded, &props, t0);
+    tracing::debug!("read the cgroups by {:?}", t0.elapsed());
+    if let Some(window) = figures.cpu_window {
+        cpu_figures(&mut out, &readings, &early, window, t0).await;
+    }
+    let restarts_partial = journal.and_then(|j| count_restarts(&mut out, j));
+    tracing::debug!("done by {:?}", t0.elapsed());
+    Ok(Report {
+        instances: out,
+        restarts_partial,
+    })
+}
+
+/// The loaded instances and watchers of the selected apps.
+async fn list(
+    sd: &Systemd,
+    selected: &[Selected],
+) -> Result<BTreeMap<String, Listed>, crate::systemd::Error> {
     let mut patterns: Vec<String> = selected
         .iter()
         .map(|s| format!("{}-{}@*.service", s.namespace, s.app))
         .collect();
     patterns.extend(selected.iter().filter_map(|s| s.installed.watch.clone()));
-    let loaded = if patterns.is_empty() {
-        Default::default()
-    } else {
-        sd.list(&patterns).await?
-    };
-    let paths: Vec<(String, String)> = loaded
-        .iter()
-        .filter(|(n, _)| n.contains('@'))
-        .map(|(n, (_, _, p))| (n.clone(), p.clone()))
-        .collect();
-    tracing::debug!("listed {} units in {:?}", loaded.len(), t0.elapsed());
-    // CPU's first reading, before the calls below so that the window overlaps them: the
-    // cgroup of a system unit of namespace NS is /unitgen.slice/unitgen-NS.slice/UNIT (used
-    // only where it is the main process's own cgroup; the user manager's are read later).
-    let mut early: std::collections::HashMap<String, (u64, std::time::Duration)> =
-        Default::default();
-    if figures.cpu_window.is_some() && !sd.is_user() {
-        for (name, (active, _, _)) in &loaded {
-            if !ActiveState::parse(active).is_running() {
-                continue;
-            }
-            let Some(ns) = selected
-                .iter()
-                .find(|s| name.starts_with(&format!("{}-{}@", s.namespace, s.app)))
-                .map(|s| &s.namespace)
-            else {
-                continue;
-            };
-            let cg = format!("/unitgen.slice/{}/{name}", crate::names::slice(ns));
-            if let Some(ns) = cpu_usage_ns(&cg) {
-                early.insert(cg, (ns, t0.elapsed()));
+    if patterns.is_empty() {
+        return Ok(Default::default());
+    }
+    sd.list(&patterns).await
+}
+
+/// A cgroup's CPU time (ns) and when it was read, since the start of the command.
+type CpuReading = (u64, std::time::Duration);
+
+/// CPU's first reading, before the calls to systemd so that the window overlaps them: the
+/// cgroup of a system unit of namespace NS is /unitgen.slice/unitgen-NS.slice/UNIT (used only
+/// where it is the main process's own cgroup; the user manager's are read later).
+fn first_cpu_readings(
+    loaded: &BTreeMap<String, Listed>,
+    selected: &[Selected],
+    t0: std::time::Instant,
+) -> HashMap<String, CpuReading> {
+    let mut early = HashMap::new();
+    for (name, listed) in loaded {
+        if !listed.active.is_running() {
+            continue;
+        }
+        let Some(ns) = selected
+            .iter()
+            .find(|s| name.starts_with(&format!("{}-{}@", s.namespace, s.app)))
+            .map(|s| &s.namespace)
+        else {
+            continue;
+        };
+        let cg = format!("/unitgen.slice/{}/{name}", crate::names::slice(ns));
+        if let Some(ns) = cpu_usage_ns(&cg) {
+            early.insert(cg, (ns, t0.elapsed()));
+        }
+    }
+    early
+}
+
+/// The journal's record of starts, read meanwhile on a thread of its own.
+type Starts = std::thread::JoinHandle<Result<HashMap<String, crate::journal::Starts>, String>>;
+
+/// Read the starts of every loaded or installed instance on a thread.
+fn read_starts(loaded: &BTreeMap<String, Listed>, selected: &[Selected], user: bool) -> Starts {
+    let mut units: Vec<String> = loaded.keys().cloned().collect();
+    for s in selected {
+        for &i in &s.installed.instances {
+            let u = crate::names::instance(&s.namespace, &s.app, i);
+            if !loaded.contains_key(&u) {
+                units.push(u);
             }
         }
     }
-    // The journal is read meanwhile, on a thread of its own.
-    let journal = figures.all_restarts.then(|| {
-        let mut units: Vec<String> = loaded.keys().cloned().collect();
-        for s in selected {
-            for &i in &s.installed.instances {
-                let u = crate::names::instance(&s.namespace, &s.app, i);
-                if !loaded.contains_key(&u) {
-                    units.push(u);
-                }
-            }
-        }
-        let user = sd.is_user();
-        std::thread::spawn(move || match crate::journal::unreadable(user) {
-            Some(_) => Err("the journal is not readable by this user".to_string()),
-            None => crate::journal::starts(&units, user),
-        })
-    });
-    const SERVICE: &str = "org.freedesktop.systemd1.Service";
+    std::thread::spawn(move || match crate::journal::unreadable(user) {
+        Some(_) => Err("the journal is not readable by this user".to_string()),
+        None => crate::journal::starts(&units, user),
+    })
+}
+
+const SERVICE: &str = "org.freedesktop.systemd1.Service";
+
+/// The properties of the loaded instances, in as few calls as they need.
+async fn properties(sd: &Systemd, loaded: &BTreeMap<String, Listed>) -> HashMap<String, Props> {
+    let paths: Vec<(String, String)> = loaded
+        .iter()
+        .filter(|(n, _)| n.contains('@'))
+        .map(|(n, l)| (n.clone(), l.path.clone()))
+        .collect();
     let wanted = [
         (SERVICE, "Result"),
         (SERVICE, "MainPID"),
@@ -540,29 +586,24 @@ pub async fn collect_figures(
     // a unit, and its main process's start is in /proc (see `instance`).
     type Paths = Vec<(String, String)>;
     let (running, rest): (Paths, Paths) = paths.iter().cloned().partition(|(n, _)| {
-        loaded.get(n).is_some_and(|(a, _, _)| {
-            matches!(
-                ActiveState::parse(a),
-                ActiveState::Active | ActiveState::Reloading
-            )
-        })
+        loaded
+            .get(n)
+            .is_some_and(|l| matches!(l.active, ActiveState::Active | ActiveState::Reloading))
     });
     let (a, b) = futures_util::future::join(
         sd.some_properties(&running, &wanted[1..3]),
         sd.some_properties(&rest, &wanted),
     )
     .await;
-    let mut props: std::collections::HashMap<String, Props> = a.into_iter().chain(b).collect();
+    let mut props: HashMap<String, Props> = a.into_iter().chain(b).collect();
     // An instance waiting to be restarted whose last process started over MIN_UPTIME ago:
     // only its exit time tells a crash at start (then a long restart_delay) from a death
     // after a while. Rare (during a crash loop the start is recent), so asked only then.
     let now = now_us();
-    let waiting: Vec<(String, String)> = paths
+    let waiting: Paths = paths
         .iter()
         .filter(|(n, _)| {
-            loaded
-                .get(n)
-                .is_some_and(|(_, sub, _)| sub == "auto-restart")
+            loaded.get(n).is_some_and(|l| l.sub == "auto-restart")
                 && props
                     .get(n)
                     .and_then(|p| num(p, "ExecMainStartTimestamp"))
@@ -572,7 +613,7 @@ pub async fn collect_figures(
         .collect();
     // A running instance that systemd restarted: whether it is crashing depends on its start,
     // which /proc no longer has if it died since. Rare too (NRestarts > 0), so asked only then.
-    let restarted: Vec<(String, String)> = running
+    let restarted: Paths = running
         .iter()
         .filter(|(n, _)| {
             props
@@ -592,10 +633,19 @@ pub async fn collect_figures(
             props.entry(n).or_default().extend(p);
         }
     }
-    tracing::debug!("read their properties by {:?}", t0.elapsed());
+    props
+}
+
+/// One row per wanted or still loaded instance, and where its CPU was read (cgroup, when).
+fn rows(
+    selected: &[Selected],
+    loaded: &BTreeMap<String, Listed>,
+    props: &HashMap<String, Props>,
+    t0: std::time::Instant,
+) -> (Vec<Instance>, Vec<Option<(String, std::time::Duration)>>) {
     let mut out = Vec::new();
     let mut readings = Vec::new();
-    let mut users = std::collections::HashMap::new();
+    let mut users = HashMap::new();
     for s in selected {
         let mut numbers = s.installed.instances.clone();
         // Instances still loaded beyond the wanted count (being stopped, or left by hand).
@@ -612,70 +662,75 @@ pub async fn collect_figures(
                 continue;
             }
             let unit = crate::names::instance(&s.namespace, &s.app, i);
-            let listed = loaded.get(&unit).map(|(a, b, _)| (a.as_str(), b.as_str()));
-            let (mut row, reading) = instance(s, i, listed, props.get(&unit), t0, &mut users);
+            let (mut row, reading) =
+                instance(s, i, loaded.get(&unit), props.get(&unit), t0, &mut users);
             row.watch = s.installed.watch.as_ref().map(|w| {
                 loaded
                     .get(w)
-                    .map_or(Watching::Stopped, |(a, _, _)| Watching::from_active(a))
+                    .map_or(Watching::Stopped, |l| Watching::from_active(l.active))
             });
             readings.push(reading);
             out.push(row);
         }
     }
-    tracing::debug!("read the cgroups by {:?}", t0.elapsed());
-    if let Some(window) = figures.cpu_window {
-        // The earlier of the two readings so far is the first; where the window has passed
-        // since, the figure is there; the others are read once more when it has.
-        let mut pending = Vec::new();
-        for (k, (row, reading)) in out.iter_mut().zip(&readings).enumerate() {
-            let (Some((cg, at)), Some(now)) = (reading, row.cpu_ns) else {
-                continue;
-            };
-            let first = early
-                .get(cg)
-                .copied()
-                .filter(|(ns, _)| *ns <= now)
-                .unwrap_or((now, *at));
-            let figure = (at.saturating_sub(first.1) >= window)
-                .then(|| crate::monit::model::cpu_percent(first, (now, *at)))
-                .flatten();
-            match figure {
-                Some(p) => row.cpu_percent = Some(p),
-                None => pending.push((k, cg.to_string(), first)),
-            }
-        }
-        if let Some(last) = pending.iter().map(|(_, _, (_, at))| *at).max() {
-            crate::systemd::sleep((last + window).saturating_sub(t0.elapsed())).await;
-        }
-        for (k, cg, first) in pending {
-            if let Some(now) = cpu_usage_ns(&cg) {
-                out[k].cpu_percent = crate::monit::model::cpu_percent(first, (now, t0.elapsed()));
-                out[k].cpu_ns = Some(now);
-            }
+    (out, readings)
+}
+
+/// CPU % of each row: the earlier of the two readings so far is the first; where the window
+/// has passed since, the figure is there; the others are read once more when it has.
+async fn cpu_figures(
+    out: &mut [Instance],
+    readings: &[Option<(String, std::time::Duration)>],
+    early: &HashMap<String, CpuReading>,
+    window: std::time::Duration,
+    t0: std::time::Instant,
+) {
+    let mut pending = Vec::new();
+    for (k, (row, reading)) in out.iter_mut().zip(readings).enumerate() {
+        let (Some((cg, at)), Some(now)) = (reading, row.cpu_ns) else {
+            continue;
+        };
+        let first = early
+            .get(cg)
+            .copied()
+            .filter(|(ns, _)| *ns <= now)
+            .unwrap_or((now, *at));
+        let figure = (at.saturating_sub(first.1) >= window)
+            .then(|| crate::monit::model::cpu_percent(first, (now, *at)))
+            .flatten();
+        match figure {
+            Some(p) => row.cpu_percent = Some(p),
+            None => pending.push((k, cg.to_string(), first)),
         }
     }
-    let mut restarts_partial = None;
-    if let Some(journal) = journal {
-        match journal.join() {
-            Ok(Ok(starts)) => {
-                for row in &mut out {
-                    let counted = starts.get(&row.unit).map(|s| s.restarts());
-                    row.restarts = match (counted, row.auto_restarts) {
-                        (Some(a), Some(b)) => Some(a.max(b)),
-                        (a, b) => a.or(b),
-                    };
-                }
-            }
-            Ok(Err(e)) => restarts_partial = Some(e),
-            Err(_) => restarts_partial = Some("reading the journal failed".into()),
+    if let Some(last) = pending.iter().map(|(_, _, (_, at))| *at).max() {
+        crate::systemd::sleep((last + window).saturating_sub(t0.elapsed())).await;
+    }
+    for (k, cg, first) in pending {
+        if let Some(now) = cpu_usage_ns(&cg) {
+            out[k].cpu_percent = crate::monit::model::cpu_percent(first, (now, t0.elapsed()));
+            out[k].cpu_ns = Some(now);
         }
     }
-    tracing::debug!("done by {:?}", t0.elapsed());
-    Ok(Report {
-        instances: out,
-        restarts_partial,
-    })
+}
+
+/// Count every restart of this boot from the journal's starts (never below systemd's own
+/// count); why not, when the journal could not be read.
+fn count_restarts(out: &mut [Instance], journal: Starts) -> Option<String> {
+    match journal.join() {
+        Ok(Ok(starts)) => {
+            for row in out {
+                let counted = starts.get(&row.unit).map(|s| s.restarts());
+                row.restarts = match (counted, row.auto_restarts) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+            None
+        }
+        Ok(Err(e)) => Some(e),
+        Err(_) => Some("reading the journal failed".into()),
+    }
 }
 
 /// One namespace's instances, added up (the summary line under `status`'s table).

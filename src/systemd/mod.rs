@@ -16,7 +16,7 @@ use zbus::{Connection, OwnedVariant};
 use zbus_systemd::systemd1::ManagerProxy;
 
 pub use timer::{sleep, timeout};
-pub use unit::{ActiveState, LoadState, LoadedUnit};
+pub use unit::{ActiveState, Listed, LoadState, LoadedUnit};
 
 /// How many calls unitgen has in flight at once: the system bus refuses more than 128 pending
 /// replies per connection (dbus-daemon's `max_replies_per_connection`), and a refused call
@@ -394,11 +394,8 @@ impl Systemd {
             .collect())
     }
 
-    /// Loaded units whose names match any of the glob `patterns`: name → (active, sub, path).
-    pub async fn list(
-        &self,
-        patterns: &[String],
-    ) -> Result<BTreeMap<String, (String, String, String)>, Error> {
+    /// Loaded units whose names match any of the glob `patterns`, by name.
+    pub async fn list(&self, patterns: &[String]) -> Result<BTreeMap<String, Listed>, Error> {
         let units = self
             .bounded(
                 "list units",
@@ -408,7 +405,14 @@ impl Systemd {
             .await?;
         Ok(units
             .into_iter()
-            .map(|u| (u.0, (u.3, u.4, u.6.to_string())))
+            .map(|u| {
+                let listed = Listed {
+                    active: ActiveState::parse(&u.3),
+                    sub: u.4,
+                    path: u.6.to_string(),
+                };
+                (u.0, listed)
+            })
             .collect())
     }
 

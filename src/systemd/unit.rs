@@ -81,6 +81,17 @@ impl LoadState {
     }
 }
 
+/// One unit as `ListUnits` gives it: its states and its D-Bus object path.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Listed {
+    /// Whether it runs.
+    pub active: ActiveState,
+    /// systemd's finer state, such as `running` or `auto-restart`.
+    pub sub: String,
+    /// Its object on the bus, for asking its properties.
+    pub path: String,
+}
+
 /// One unit as the manager has it loaded.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LoadedUnit {
