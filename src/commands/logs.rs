@@ -22,6 +22,43 @@ pub fn run(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
     if !hosts.is_empty() {
         return super::fleet::logs(g, a, &hosts);
     }
+    let units = units(g, a)?;
+    if let Some(why) = journal::unreadable(g.user) {
+        return Err(Failure::Failed(why));
+    }
+    let tty = std::io::stdout().is_terminal();
+    let follow = a.follow || (tty && !a.nostream);
+    let color = g.colored(tty);
+    // The apps' own lines (what they wrote), not systemd's messages about the units: those
+    // are in `unitgen show` and `journalctl -u`. With `--err`, those at priority "err" (what
+    // the apps wrote to standard error, see unitgen.toml(5)). And journald's notes that it
+    // dropped lines of theirs: no line is lost without a word.
+    let matches = journal::log_matches(&units, g.user, a.err);
+    let newest_first = window(a, &matches)?;
+    let mut out = std::io::stdout().lock();
+    for line in newest_first.iter().rev() {
+        if print(&mut out, line, a.json, g.user, color).is_err() {
+            return Ok(()); // the reader went away (a closed pipe)
+        }
+    }
+    if !follow {
+        return Ok(());
+    }
+    let _ = out.flush();
+    let cursor = newest_first
+        .first()
+        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| journal::field(&v, "__CURSOR"))
+        .filter(|c| !c.is_empty());
+    let mut more = journalctl();
+    more.args(follow_args(a, cursor)).args(&matches);
+    follow_lines(more, &mut out, |out, line| {
+        print(out, line, a.json, g.user, color)
+    })
+}
+
+/// The instance units of the selected apps; an error when there are none.
+fn units(g: &Global, a: &LogsArgs) -> Result<Vec<String>, Failure> {
     let selected = select(
         &unit_dir(g),
         a.name.as_deref(),
@@ -46,74 +83,60 @@ pub fn run(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
             .help("`unitgen apply FILE` installs them"),
         ));
     }
-    if let Some(why) = journal::unreadable(g.user) {
-        return Err(Failure::Failed(why));
-    }
-    let tty = std::io::stdout().is_terminal();
-    let follow = a.follow || (tty && !a.nostream);
-    let color = g.colored(tty);
-    // The apps' own lines (what they wrote), not systemd's messages about the units: those
-    // are in `unitgen show` and `journalctl -u`. With `--err`, those at priority "err" (what
-    // the apps wrote to standard error, see unitgen.toml(5)). And journald's notes that it
-    // dropped lines of theirs: no line is lost without a word.
-    let matches = journal::log_matches(&units, g.user, a.err);
-    let journalctl = || {
-        let mut cmd = Command::new("journalctl");
-        cmd.args(["--no-pager", "-q", "-o", "json"]);
-        cmd
-    };
+    Ok(units)
+}
 
-    // The window: its newest lines, newest first.
+fn journalctl() -> Command {
+    let mut cmd = Command::new("journalctl");
+    cmd.args(["--no-pager", "-q", "-o", "json"]);
+    cmd
+}
+
+/// The window: its newest `--lines` lines (JSON), newest first.
+fn window(a: &LogsArgs, matches: &[String]) -> Result<Vec<String>, Failure> {
     let mut window = journalctl();
     window.args(["-r", "-n", &a.lines.to_string()]);
     if let Some(since) = &a.since {
         window.arg("--since").arg(since);
     }
     let got = window
-        .args(&matches)
+        .args(matches)
         .stdin(Stdio::null())
         .output()
         .map_err(|e| Failure::failed(format!("cannot run journalctl: {e}")))?;
     if !got.status.success() {
         return Err(journalctl_failed(a, &String::from_utf8_lossy(&got.stderr)));
     }
-    let text = String::from_utf8_lossy(&got.stdout);
-    let newest_first: Vec<&str> = text.lines().collect();
-    let mut out = std::io::stdout().lock();
-    for line in newest_first.iter().rev() {
-        if print(&mut out, line, a.json, g.user, color).is_err() {
-            return Ok(()); // the reader went away (a closed pipe)
-        }
-    }
-    if !follow {
-        return Ok(());
-    }
-    let _ = out.flush();
+    Ok(String::from_utf8_lossy(&got.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect())
+}
 
-    // Then what comes: after the last line shown, or every line of the window if none was.
-    let mut more = journalctl();
-    more.arg("-f");
-    let cursor = newest_first
-        .first()
-        .and_then(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|v| journal::field(&v, "__CURSOR"))
-        .filter(|c| !c.is_empty());
+/// What to follow: after the last line shown (its cursor), or every line of the window if
+/// none was.
+fn follow_args(a: &LogsArgs, cursor: Option<String>) -> Vec<String> {
+    let mut args: Vec<String> = vec!["-f".into()];
     match cursor {
-        _ if a.lines == 0 => {
-            more.args(["-n", "0"]);
-        }
-        Some(c) => {
-            more.args(["-n", "all", "--after-cursor", &c]);
-        }
+        _ if a.lines == 0 => args.extend(["-n".into(), "0".into()]),
+        Some(c) => args.extend(["-n".into(), "all".into(), "--after-cursor".into(), c]),
         None => {
-            more.args(["-n", "all"]);
+            args.extend(["-n".into(), "all".into()]);
             if let Some(since) = &a.since {
-                more.arg("--since").arg(since);
+                args.extend(["--since".into(), since.clone()]);
             }
         }
     }
-    let mut child = more
-        .args(&matches)
+    args
+}
+
+/// Run `journalctl -f` and print its lines until it ends or the reader goes away.
+fn follow_lines<W: Write>(
+    mut cmd: Command,
+    out: &mut W,
+    print: impl Fn(&mut W, &str) -> std::io::Result<()>,
+) -> Result<(), Failure> {
+    let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
@@ -122,7 +145,7 @@ pub fn run(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
     let mut closed = false;
     for line in BufReader::new(stdout).lines() {
         let Ok(line) = line else { break };
-        if print(&mut out, &line, a.json, g.user, color).is_err() {
+        if print(out, &line).is_err() {
             closed = true; // the reader went away (a closed pipe)
             break;
         }

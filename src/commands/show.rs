@@ -1,6 +1,15 @@
 //! `unitgen show NAME [-n NS]`: one app in depth ([`crate::show`] gathers, this prints).
 
+use std::fmt::Write;
+
 use super::{unit_dir, Failure};
+
+/// A line into the text (writing to a `String` cannot fail).
+macro_rules! w {
+    ($o:expr, $($arg:tt)*) => {{
+        let _ = writeln!($o, $($arg)*);
+    }};
+}
 use crate::cli::{Global, TargetArgs};
 use crate::selector::select;
 use crate::show::{gather, AppDetails};
@@ -15,6 +24,7 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
     if !hosts.is_empty() {
         return super::fleet::show(g, a, &hosts);
     }
+    let printer = g.printer();
     let dir = unit_dir(g);
     let selected =
         select(&dir, Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::usage)?;
@@ -30,9 +40,9 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
     for (k, s) in selected.iter().enumerate() {
         let d = block_on(gather(&sd, s, &env_dir, figures))?;
         if k > 0 {
-            println!();
+            printer.line("");
         }
-        print(&d);
+        printer.text(text(&d));
     }
     Ok(())
 }
@@ -41,10 +51,22 @@ fn dash<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "-".to_string(), |v| v.to_string())
 }
 
-fn print(d: &AppDetails) {
-    println!("{}", d.name);
+/// What `show` prints about one app.
+fn text(d: &AppDetails) -> String {
+    let mut o = String::new();
+    failing(&mut o, d);
+    units(&mut o, d);
+    limits(&mut o, d);
+    environment(&mut o, d);
+    instances(&mut o, d);
+    logs(&mut o, d);
+    o
+}
+
+/// For a failing app first: why it is down, and what it said.
+fn failing(o: &mut String, d: &AppDetails) {
+    w!(o, "{}", d.name);
     if d.failing {
-        // What a user looks for first: why it is down, and what it said.
         for i in d.instances.iter().filter(|i| {
             matches!(
                 i.row.state,
@@ -57,7 +79,8 @@ fn print(d: &AppDetails) {
                 .and_then(|e| e.reason.as_ref().map(|r| format!("{r} at {}", e.at)))
                 .or_else(|| i.row.result.clone().map(|r| format!("failed: {r}")))
                 .unwrap_or_else(|| "no exit recorded in this boot".into());
-            println!(
+            w!(
+                o,
                 "  FAILING       @{} {}: {why} ({} restarts)",
                 i.row.instance,
                 i.row.state,
@@ -65,69 +88,92 @@ fn print(d: &AppDetails) {
             );
         }
         if let Some(last) = d.errors.last() {
-            println!("  last error    {last}");
+            w!(o, "  last error    {last}");
         }
     }
-    println!("  command       {}", shell_words(&d.command));
+}
+
+/// The command, user, unit files, socket, timer and watcher.
+fn units(o: &mut String, d: &AppDetails) {
+    w!(o, "  command       {}", shell_words(&d.command));
     if d.exec_start != d.command {
-        println!("  exec_start    {}", shell_words(&d.exec_start));
+        w!(o, "  exec_start    {}", shell_words(&d.exec_start));
     }
-    println!("  cwd           {}", dash(d.cwd.as_ref()));
-    println!("  user          {}", d.user);
-    println!("  unit file     {}", dash(d.unit_file.as_ref()));
+    w!(o, "  cwd           {}", dash(d.cwd.as_ref()));
+    w!(o, "  user          {}", d.user);
+    w!(o, "  unit file     {}", dash(d.unit_file.as_ref()));
     for f in &d.drop_ins {
-        println!("  drop-in       {f}");
+        w!(o, "  drop-in       {f}");
     }
     if let Some(sock) = &d.socket {
-        println!("  socket        {} ({})", sock.unit, sock.listen.join(", "));
+        w!(
+            o,
+            "  socket        {} ({})",
+            sock.unit,
+            sock.listen.join(", ")
+        );
         if let Some(f) = &sock.file {
-            println!("    file        {f}");
+            w!(o, "    file        {f}");
         }
     }
     if let Some(t) = &d.timer {
-        println!(
+        w!(
+            o,
             "  timer         {} ({}; next {})",
             t.unit,
             t.schedule.join(", "),
             dash(t.next.as_ref())
         );
         if let Some(f) = &t.file {
-            println!("    file        {f}");
+            w!(o, "    file        {f}");
         }
     }
     if let Some((unit, state)) = &d.watch {
-        println!(
+        w!(
+            o,
             "  watch         {unit} ({}; `journalctl -u {unit}` says what it saw)",
             state.as_str()
         );
     }
-    println!("  limits");
+}
+
+/// The limits, and a note where the memory controller is missing.
+fn limits(o: &mut String, d: &AppDetails) {
+    w!(o, "  limits");
     for l in &d.limits {
-        println!("    {:<14} {}", l.key, l.value);
+        w!(o, "    {:<14} {}", l.key, l.value);
     }
     let memory_limited = d
         .limits
         .iter()
         .any(|l| l.key.starts_with("memory_") && l.value != "none");
     if memory_limited && !d.memory_controller {
-        println!("    note           the memory controller is not available here: memory limits are written but not enforced");
+        w!(o, "    note           the memory controller is not available here: memory limits are written but not enforced");
     }
-    println!("  environment");
+}
+
+/// The environment files and variables (secret-looking values masked).
+fn environment(o: &mut String, d: &AppDetails) {
+    w!(o, "  environment");
     for f in &d.env {
-        println!("    {}", f.path.display());
+        w!(o, "    {}", f.path.display());
         match &f.vars {
             Ok(vars) => {
                 for (k, v) in vars {
-                    println!("      {k}={v}");
+                    w!(o, "      {k}={v}");
                 }
             }
-            Err(why) => println!("      ({why})"),
+            Err(why) => w!(o, "      ({why})"),
         }
     }
     for (k, v) in &d.environment {
-        println!("    {k}={v} (Environment=)");
+        w!(o, "    {k}={v} (Environment=)");
     }
-    println!("  instances");
+}
+
+/// One line per instance.
+fn instances(o: &mut String, d: &AppDetails) {
+    w!(o, "  instances");
     for i in &d.instances {
         let r = &i.row;
         let exit = i.last_exit.as_ref().map_or_else(
@@ -137,7 +183,8 @@ fn print(d: &AppDetails) {
                 None => format!("clean at {}", e.at),
             },
         );
-        println!(
+        w!(
+            o,
             "    @{:<3} {:<10} pid {:<8} cpu {:<7} memory {:<9} restarts {:<4} last exit: {exit}",
             r.instance,
             r.state.as_str(),
@@ -148,11 +195,15 @@ fn print(d: &AppDetails) {
             dash(r.restarts),
         );
     }
+}
+
+/// The log limit, dropped lines and recent logs.
+fn logs(o: &mut String, d: &AppDetails) {
     if let Some(limit) = &d.log_limit {
-        println!("  log limit     {limit}");
+        w!(o, "  log limit     {limit}");
     }
     if d.dropped.lines > 0 {
-        println!(
+        w!(o,
             "  dropped logs  {} lines, by journald's rate limit ({} times, last {}): raise log_rate_limit",
             d.dropped.lines,
             d.dropped.notes,
@@ -161,12 +212,13 @@ fn print(d: &AppDetails) {
                 .map_or_else(|| "-".to_string(), crate::status::rfc3339)
         );
     }
-    println!(
+    w!(
+        o,
         "  recent logs{}",
         if d.failing { " (errors first)" } else { "" }
     );
     for l in d.logs.lines() {
-        println!("    {l}");
+        w!(o, "    {l}");
     }
 }
 
