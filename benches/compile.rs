@@ -12,9 +12,9 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use unitgen::compile::{compile, Target};
-use unitgen::host::FixedHost;
-use unitgen::render::Renderer;
+use unitgen::adapters::host::FixedHost;
+use unitgen::core::compile::{compile, Target};
+use unitgen::core::render::Renderer;
 
 /// What a target is being timed for.
 const TARGET: Duration = Duration::from_millis(100);
@@ -103,7 +103,7 @@ fn main() {
 
     let once = || {
         let t0 = Instant::now();
-        let ns = unitgen::config::load(path, black_box(&text), &host)
+        let ns = unitgen::core::config::load(path, black_box(&text), &host)
             .unwrap_or_else(|e| panic!("the generated file does not validate:\n{e}"));
         let t1 = Instant::now();
         let units = compile(&ns, &Target::system(), &Renderer::new());

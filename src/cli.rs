@@ -134,7 +134,7 @@ pub enum Command {
     #[command(after_help = EXIT_STATUS)]
     Delete(TargetArgs),
     /// Turn a PM2 ecosystem file (.js, .cjs, .mjs, .json, .yaml) into unitgen TOML.
-    #[command(long_about = crate::import::LONG_HELP)]
+    #[command(long_about = crate::core::import::LONG_HELP)]
     Import(ImportArgs),
     /// Print shell completions.
     Completions(CompletionsArgs),
@@ -187,7 +187,7 @@ pub struct WatchArgs {
 }
 
 fn watch_delay(s: &str) -> Result<std::time::Duration, String> {
-    crate::config::Duration::parse(s)
+    crate::core::config::Duration::parse(s)
         .map(|d| std::time::Duration::from_millis(d.0))
         .map_err(|(e, _)| format!("expected {e}"))
 }

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::diagnostic::Diagnostics;
+use crate::core::diagnostic::Diagnostics;
 use crate::ops::apply::UnitFailure;
 
 /// One thing that went wrong: what, the lines that explain it, and what to do about it.
@@ -103,7 +103,7 @@ pub enum Failure {
     /// Several of the above, each printed; the exit status is the worst.
     Several(Vec<Failure>),
     /// A command across hosts that did not end well on every one: the hosts' own error lines,
-    /// and the status that says the worst ([`crate::fleet::exit_code`]).
+    /// and the status that says the worst ([`crate::core::fleet::exit_code`]).
     Hosts {
         /// What went wrong, host by host, as the hosts printed it.
         message: String,
@@ -212,19 +212,19 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
-impl From<crate::systemd::Error> for Failure {
-    fn from(e: crate::systemd::Error) -> Self {
+impl From<crate::adapters::systemd::Error> for Failure {
+    fn from(e: crate::adapters::systemd::Error) -> Self {
         let mut p = Problem::new(e.to_string());
         p.help = e.help().map(str::to_string);
         Failure::Failed(p)
     }
 }
 
-impl From<crate::lock::LockError> for Failure {
-    fn from(e: crate::lock::LockError) -> Self {
+impl From<crate::adapters::lock::LockError> for Failure {
+    fn from(e: crate::adapters::lock::LockError) -> Self {
         let p = Problem::new(e.to_string());
         Failure::Failed(match e {
-            crate::lock::LockError::Busy { .. } => {
+            crate::adapters::lock::LockError::Busy { .. } => {
                 p.help("wait for it to finish, or stop it if it hangs")
             }
             _ => p,

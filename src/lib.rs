@@ -1,37 +1,29 @@
 //! unitgen: a systemd-native process manager.
 //!
-//! - The pure core decides and returns values: [`config`] reads and checks an ecosystem file,
-//!   [`compile`] decides the units, [`render`] writes their text through [`quote`], [`names`]
-//!   builds and reads back unit names, [`plan`] decides what changes and which units stop,
-//!   start, restart or roll, [`status`] and [`monit`] turn systemd's state into rows.
-//! - The adapters talk to the outside world and decide nothing: [`unit_dir`] (files),
-//!   [`systemd`] (D-Bus), [`journal`], [`lock`], [`host`] (the machine: users, paths, ports).
+//! - [`core`]: the pure core decides and returns values, and touches nothing: [`core::config`]
+//!   reads and checks an ecosystem file, [`core::compile`] decides the units, [`core::render`]
+//!   writes their text through [`core::quote`], [`core::names`] builds and reads back unit
+//!   names, [`core::plan`] decides what changes and which units stop, start, restart or roll,
+//!   [`core::fleet`] decides a rollout across hosts, [`core::import`] turns a PM2 file into ours.
+//! - [`adapters`]: the outside world, thin and deciding nothing: [`adapters::unit_dir`] (files),
+//!   [`adapters::systemd`] (D-Bus), [`adapters::journal`], [`adapters::lock`],
+//!   [`adapters::host`] (the machine: users, paths, ports), [`adapters::ssh`].
+//! - [`status`], [`show`] and [`monit`] turn systemd's state into rows and views; [`selector`]
+//!   reads which installed apps a name means; [`watch`] decides when a watched app restarts.
 //! - The operations ([`ops`]) carry a plan out through the adapters and return a report; the
-//!   [`commands`] build options, call one operation and print.
+//!   [`commands`] build options, call one operation and print through the [`printer`]; every
+//!   command ends with an [`error::Failure`] or success.
 
+pub mod adapters;
 pub mod cli;
 pub mod commands;
-pub mod compile;
-pub mod config;
-pub mod diagnostic;
+pub mod core;
 pub mod error;
-pub mod fleet;
-pub mod host;
-pub mod import;
-pub mod journal;
-pub mod lock;
 pub mod monit;
-pub mod names;
 pub mod ops;
-pub mod plan;
 pub mod preload;
 pub mod printer;
-pub mod quote;
-pub mod render;
 pub mod selector;
 pub mod show;
-pub mod ssh;
 pub mod status;
-pub mod systemd;
-pub mod unit_dir;
 pub mod watch;

@@ -9,7 +9,7 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::compile::{PRELOAD, SYSTEM_PRELOAD};
+use crate::core::compile::{PRELOAD, SYSTEM_PRELOAD};
 
 /// The preload path the units of this build name.
 pub fn path(user: bool) -> PathBuf {

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::unit_dir::{installed_apps, InstalledApp, UnitDir};
+use crate::adapters::unit_dir::{installed_apps, InstalledApp, UnitDir};
 
 /// One app (or one instance of it) that a command acts on.
 #[derive(Debug, Clone)]
@@ -27,7 +27,7 @@ impl Selected {
             None => all,
         };
         list.into_iter()
-            .map(|i| crate::names::instance(&self.namespace, &self.app, i))
+            .map(|i| crate::core::names::instance(&self.namespace, &self.app, i))
             .collect()
     }
 }
@@ -39,7 +39,7 @@ pub fn installed(
     let all = dir.read_all()?;
     let mut namespaces: Vec<&str> = all
         .values()
-        .filter_map(|t| crate::unit_dir::marked_namespace(t))
+        .filter_map(|t| crate::adapters::unit_dir::marked_namespace(t))
         .collect();
     namespaces.sort_unstable();
     namespaces.dedup();
@@ -47,7 +47,7 @@ pub fn installed(
     for ns in namespaces {
         let owned: BTreeMap<String, String> = all
             .iter()
-            .filter(|(_, t)| crate::unit_dir::marked_namespace(t) == Some(ns))
+            .filter(|(_, t)| crate::adapters::unit_dir::marked_namespace(t) == Some(ns))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         out.insert(ns.to_string(), installed_apps(ns, &owned));

@@ -4,9 +4,11 @@
 
 use std::path::PathBuf;
 
+use crate::adapters::systemd::{
+    calendars, exec_argvs, num, text, text_pairs, texts, Props, Systemd,
+};
 use crate::selector::Selected;
 use crate::status::{Instance, State};
-use crate::systemd::{calendars, exec_argvs, num, text, text_pairs, texts, Props, Systemd};
 
 /// Names of variables whose values are not printed: any name containing one of these.
 const SECRET_PARTS: [&str; 11] = [
@@ -313,7 +315,7 @@ pub struct AppDetails {
     /// The app's watcher and its state (`watch`).
     pub watch: Option<(String, crate::status::Watching)>,
     /// What journald dropped of its instances' lines past the rate limit.
-    pub dropped: crate::journal::Suppressed,
+    pub dropped: crate::adapters::journal::Suppressed,
     /// The last log lines (with a failing app, its error lines first).
     pub logs: String,
 }
@@ -332,7 +334,7 @@ pub fn own_command(argv: &[String]) -> Vec<String> {
 fn read_env(path: PathBuf) -> Option<EnvFile> {
     match std::fs::read_to_string(&path) {
         Ok(t) => Some(EnvFile {
-            vars: Ok(crate::quote::parse_env_file(&t)
+            vars: Ok(crate::core::quote::parse_env_file(&t)
                 .into_iter()
                 .map(|(k, v)| {
                     let v = masked(&k, &v);
@@ -357,12 +359,12 @@ pub async fn gather(
     s: &Selected,
     env_dir: &std::path::Path,
     figures: crate::status::Figures,
-) -> Result<AppDetails, crate::systemd::Error> {
+) -> Result<AppDetails, crate::adapters::systemd::Error> {
     let user = sd.is_user();
     let report = crate::status::collect_figures(sd, std::slice::from_ref(s), figures).await?;
     let first = s.installed.instances.first().copied().unwrap_or(1);
     let p = sd
-        .unit(&crate::names::instance(&s.namespace, &s.app, first))
+        .unit(&crate::core::names::instance(&s.namespace, &s.app, first))
         .await
         .unwrap_or_default();
     let socket = match &s.installed.socket {
@@ -374,7 +376,7 @@ pub async fn gather(
         None => None,
     };
     let units: Vec<String> = report.instances.iter().map(|r| r.unit.clone()).collect();
-    let exits = crate::journal::last_exits(&units, user).unwrap_or_default();
+    let exits = crate::adapters::journal::last_exits(&units, user).unwrap_or_default();
     let failing = report
         .instances
         .iter()
@@ -408,13 +410,13 @@ pub async fn gather(
         .map(|i| i.row.unit.clone());
     let (errors, logs) = match &failing_unit {
         Some(u) => {
-            let lines = crate::journal::failure_lines(u, user, None);
-            let errors = crate::journal::error_lines_of(u, user);
+            let lines = crate::adapters::journal::failure_lines(u, user, None);
+            let errors = crate::adapters::journal::error_lines_of(u, user);
             (errors, lines)
         }
         None => (
             Vec::new(),
-            crate::journal::last_lines(&s.instance_units(), 10, user),
+            crate::adapters::journal::last_lines(&s.instance_units(), 10, user),
         ),
     };
     let watch = match &s.installed.watch {
@@ -423,12 +425,14 @@ pub async fn gather(
                 text(&sd.unit(w).await.unwrap_or_default(), "ActiveState").unwrap_or_default();
             Some((
                 w.clone(),
-                crate::status::Watching::from_active(crate::systemd::ActiveState::parse(&state)),
+                crate::status::Watching::from_active(crate::adapters::systemd::ActiveState::parse(
+                    &state,
+                )),
             ))
         }
         None => None,
     };
-    let dropped = crate::journal::suppressed(&s.instance_units(), user);
+    let dropped = crate::adapters::journal::suppressed(&s.instance_units(), user);
     Ok(AppDetails {
         name: format!("{}/{}", s.namespace, s.app),
         failing,
@@ -535,7 +539,7 @@ fn log_limit(p: &Props) -> Option<String> {
         (Some(0), _) => Some("none".to_string()),
         (Some(us), Some(n)) if n > 0 => Some(format!(
             "{n} lines per {} (journald drops the rest)",
-            crate::config::Duration(us / 1000)
+            crate::core::config::Duration(us / 1000)
         )),
         _ => None,
     }

@@ -46,7 +46,7 @@ use serde::{Deserialize, Serialize};
 use crate::selector::Selected;
 use std::collections::{BTreeMap, HashMap};
 
-use crate::systemd::{num, text, ActiveState, Listed, Props, Systemd};
+use crate::adapters::systemd::{num, text, ActiveState, Listed, Props, Systemd};
 
 /// One instance, as `status --json` prints it. A value systemd cannot give is `null`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,7 +73,7 @@ pub struct Instance {
     pub user: Option<String>,
     /// Restarts in the current boot: automatic (systemd's `Restart=`), by hand (`restart`,
     /// `systemctl restart`), by `reload` and `apply`, reloads in place. Counted from systemd's
-    /// own journal records of the instance's starts (see [`crate::journal::starts`]), and
+    /// own journal records of the instance's starts (see [`crate::adapters::journal::starts`]), and
     /// never below `auto_restarts`; `auto_restarts` alone where the journal cannot be read.
     pub restarts: Option<u64>,
     /// systemd's NRestarts: automatic restarts since the unit was last started by hand.
@@ -377,7 +377,7 @@ fn instance(
     epoch: std::time::Instant,
     users: &mut std::collections::HashMap<u32, String>,
 ) -> (Instance, Option<(String, std::time::Duration)>) {
-    let unit = crate::names::instance(&s.namespace, &s.app, i);
+    let unit = crate::core::names::instance(&s.namespace, &s.app, i);
     let empty = Props::new();
     let p = props.unwrap_or(&empty);
     let state = listed.map_or(ActiveState::Inactive, |l| l.active);
@@ -453,7 +453,7 @@ fn instance(
 pub async fn collect(
     sd: &Systemd,
     selected: &[Selected],
-) -> Result<Vec<Instance>, crate::systemd::Error> {
+) -> Result<Vec<Instance>, crate::adapters::systemd::Error> {
     Ok(collect_figures(sd, selected, Figures::default())
         .await?
         .instances)
@@ -473,7 +473,7 @@ pub async fn collect_figures(
     sd: &Systemd,
     selected: &[Selected],
     figures: Figures,
-) -> Result<Report, crate::systemd::Error> {
+) -> Result<Report, crate::adapters::systemd::Error> {
     let t0 = std::time::Instant::now();
     let loaded = list(sd, selected).await?;
     tracing::debug!("listed {} units in {:?}", loaded.len(), t0.elapsed());
@@ -504,7 +504,7 @@ pub async fn collect_figures(
 async fn list(
     sd: &Systemd,
     selected: &[Selected],
-) -> Result<BTreeMap<String, Listed>, crate::systemd::Error> {
+) -> Result<BTreeMap<String, Listed>, crate::adapters::systemd::Error> {
     let mut patterns: Vec<String> = selected
         .iter()
         .map(|s| format!("{}-{}@*.service", s.namespace, s.app))
@@ -539,7 +539,7 @@ fn first_cpu_readings(
         else {
             continue;
         };
-        let cg = format!("/unitgen.slice/{}/{name}", crate::names::slice(ns));
+        let cg = format!("/unitgen.slice/{}/{name}", crate::core::names::slice(ns));
         if let Some(ns) = cpu_usage_ns(&cg) {
             early.insert(cg, (ns, t0.elapsed()));
         }
@@ -548,22 +548,23 @@ fn first_cpu_readings(
 }
 
 /// The journal's record of starts, read meanwhile on a thread of its own.
-type Starts = std::thread::JoinHandle<Result<HashMap<String, crate::journal::Starts>, String>>;
+type Starts =
+    std::thread::JoinHandle<Result<HashMap<String, crate::adapters::journal::Starts>, String>>;
 
 /// Read the starts of every loaded or installed instance on a thread.
 fn read_starts(loaded: &BTreeMap<String, Listed>, selected: &[Selected], user: bool) -> Starts {
     let mut units: Vec<String> = loaded.keys().cloned().collect();
     for s in selected {
         for &i in &s.installed.instances {
-            let u = crate::names::instance(&s.namespace, &s.app, i);
+            let u = crate::core::names::instance(&s.namespace, &s.app, i);
             if !loaded.contains_key(&u) {
                 units.push(u);
             }
         }
     }
-    std::thread::spawn(move || match crate::journal::unreadable(user) {
+    std::thread::spawn(move || match crate::adapters::journal::unreadable(user) {
         Some(_) => Err("the journal is not readable by this user".to_string()),
-        None => crate::journal::starts(&units, user),
+        None => crate::adapters::journal::starts(&units, user),
     })
 }
 
@@ -650,7 +651,7 @@ fn rows(
         let mut numbers = s.installed.instances.clone();
         // Instances still loaded beyond the wanted count (being stopped, or left by hand).
         for name in loaded.keys() {
-            if let Some(i) = crate::names::UnitName::instance_of(name, &s.namespace, &s.app) {
+            if let Some(i) = crate::core::names::UnitName::instance_of(name, &s.namespace, &s.app) {
                 if !numbers.contains(&i) {
                     numbers.push(i);
                 }
@@ -661,7 +662,7 @@ fn rows(
             if s.instance.is_some_and(|want| want != i) {
                 continue;
             }
-            let unit = crate::names::instance(&s.namespace, &s.app, i);
+            let unit = crate::core::names::instance(&s.namespace, &s.app, i);
             let (mut row, reading) =
                 instance(s, i, loaded.get(&unit), props.get(&unit), t0, &mut users);
             row.watch = s.installed.watch.as_ref().map(|w| {
@@ -704,7 +705,7 @@ async fn cpu_figures(
         }
     }
     if let Some(last) = pending.iter().map(|(_, _, (_, at))| *at).max() {
-        crate::systemd::sleep((last + window).saturating_sub(t0.elapsed())).await;
+        crate::adapters::systemd::sleep((last + window).saturating_sub(t0.elapsed())).await;
     }
     for (k, cg, first) in pending {
         if let Some(now) = cpu_usage_ns(&cg) {

@@ -9,9 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use unitgen::compile::{compile, env_files, Target, UnitFile};
-use unitgen::host::FixedHost;
-use unitgen::render::Renderer;
+use unitgen::adapters::host::FixedHost;
+use unitgen::core::compile::{compile, env_files, Target, UnitFile};
+use unitgen::core::render::Renderer;
 
 fn cases() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> =
@@ -33,7 +33,7 @@ fn compile_for(path: &Path, change: impl Fn(Target) -> Target) -> Vec<UnitFile> 
     let text = std::fs::read_to_string(path).unwrap();
     let name = path.file_name().unwrap().to_string_lossy().to_string();
     let fake = Path::new("/srv/app").join(&name);
-    let ns = unitgen::config::load(&fake, &text, &FixedHost::default())
+    let ns = unitgen::core::config::load(&fake, &text, &FixedHost::default())
         .unwrap_or_else(|e| panic!("{} does not validate:\n{e}", path.display()));
     compile(&ns, &change(target(&name)), &Renderer::new())
 }
@@ -53,7 +53,7 @@ fn target(name: &str) -> Target {
 fn env_case(path: &Path) -> Vec<UnitFile> {
     let text = std::fs::read_to_string(path).unwrap();
     let name = path.file_name().unwrap().to_string_lossy().to_string();
-    let ns = unitgen::config::load(
+    let ns = unitgen::core::config::load(
         &Path::new("/srv/app").join(&name),
         &text,
         &FixedHost::default(),

@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use unitgen::compile::{compile, Target};
-use unitgen::config::{APP_KEYS, TOP_KEYS};
-use unitgen::host::FixedHost;
-use unitgen::render::Renderer;
+use unitgen::adapters::host::FixedHost;
+use unitgen::core::compile::{compile, Target};
+use unitgen::core::config::{APP_KEYS, TOP_KEYS};
+use unitgen::core::render::Renderer;
 
 fn page_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("man/unitgen.toml.5")
@@ -115,8 +115,9 @@ fn version_is_the_crates() {
 
 /// The directive names of the `[Service]` section of the first service of `units`.
 fn service_directives(toml: &str) -> BTreeSet<String> {
-    let ns = unitgen::config::load(Path::new("/srv/app/man.toml"), toml, &FixedHost::default())
-        .unwrap_or_else(|e| panic!("does not validate:\n{e}\n{toml}"));
+    let ns =
+        unitgen::core::config::load(Path::new("/srv/app/man.toml"), toml, &FixedHost::default())
+            .unwrap_or_else(|e| panic!("does not validate:\n{e}\n{toml}"));
     let units = compile(&ns, &Target::system(), &Renderer::new());
     let service = units
         .iter()

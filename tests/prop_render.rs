@@ -25,10 +25,10 @@ use std::sync::Mutex;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use unitgen::compile::{compile, Target, UnitFile};
-use unitgen::host::FixedHost;
-use unitgen::quote::unquote_words;
-use unitgen::render::Renderer;
+use unitgen::adapters::host::FixedHost;
+use unitgen::core::compile::{compile, Target, UnitFile};
+use unitgen::core::quote::unquote_words;
+use unitgen::core::render::Renderer;
 
 /// How many generated files to check.
 const CASES: u32 = 128;
@@ -263,21 +263,21 @@ fn known_bug(c: &Case) -> bool {
 /// The app's variables as systemd reads its environment file.
 fn env_of(ns: &str, c: &Case) -> Result<BTreeMap<String, String>, String> {
     let text = toml_text(ns, c);
-    let ns = unitgen::config::load(
+    let ns = unitgen::core::config::load(
         Path::new("/srv/app/prop.toml"),
         &text,
         &FixedHost::default(),
     )
     .map_err(|e| e.to_string())?;
-    let files = unitgen::compile::env_files(&ns, &Target::system());
-    Ok(unitgen::quote::parse_env_file(&files[0].content)
+    let files = unitgen::core::compile::env_files(&ns, &Target::system());
+    Ok(unitgen::core::quote::parse_env_file(&files[0].content)
         .into_iter()
         .collect())
 }
 
 fn load(ns: &str, c: &Case) -> Result<Vec<UnitFile>, String> {
     let text = toml_text(ns, c);
-    let ns = unitgen::config::load(
+    let ns = unitgen::core::config::load(
         Path::new("/srv/app/prop.toml"),
         &text,
         &FixedHost::default(),
@@ -518,7 +518,7 @@ fn arbitrary_values_are_refused_or_written_faithfully() {
 
 /// Render one app from TOML text; the service unit's text.
 fn service_of(text: &str) -> Result<(String, Vec<UnitFile>), String> {
-    let ns = unitgen::config::load(Path::new("/srv/app/t.toml"), text, &FixedHost::default())
+    let ns = unitgen::core::config::load(Path::new("/srv/app/t.toml"), text, &FixedHost::default())
         .map_err(|e| e.to_string())?;
     let units = compile(&ns, &Target::system(), &Renderer::new());
     let service = units
@@ -556,11 +556,12 @@ fn injection_through_env_and_arguments_stays_inside_its_value() {
     let words = unquote_words(&values(&service, "ExecStart")[0], true).unwrap();
     assert_eq!(words[words.len() - 2..], ["/usr/bin/sleep", EVIL]);
     assert!(values(&service, "Environment").is_empty());
-    let ns = unitgen::config::load(Path::new("/srv/app/inj.toml"), &text, &FixedHost::default())
-        .unwrap();
-    let env = &unitgen::compile::env_files(&ns, &Target::system())[0];
+    let ns =
+        unitgen::core::config::load(Path::new("/srv/app/inj.toml"), &text, &FixedHost::default())
+            .unwrap();
+    let env = &unitgen::core::compile::env_files(&ns, &Target::system())[0];
     assert_eq!(
-        unitgen::quote::parse_env_file(&env.content),
+        unitgen::core::quote::parse_env_file(&env.content),
         [("EVIL".to_string(), EVIL.to_string())]
     );
     assert_eq!(values(&service, "User"), ["svc"]);
@@ -596,7 +597,7 @@ fn trailing_backslash_does_not_swallow_the_next_line() {
     assert_verified(&units);
 }
 
-/// Known bug (src/config/resolve.rs): a Unicode noncharacter in any value makes systemd refuse
+/// Known bug (src/core/config/resolve.rs): a Unicode noncharacter in any value makes systemd refuse
 /// the whole unit ("String is not UTF-8 clean"), and an `Environment=` holding one is dropped
 /// even when escaped; D-Bus cannot carry them either. Validation should refuse them, like NUL.
 #[test]
@@ -618,7 +619,7 @@ fn noncharacters_are_refused() {
     }
 }
 
-/// Known bug (src/config/resolve.rs): the white-space check looks at the path as written, not
+/// Known bug (src/core/config/resolve.rs): the white-space check looks at the path as written, not
 /// at the normalized path, so `cwd = "a /."` becomes `WorkingDirectory=/srv/app/a ` and systemd
 /// strips the space.
 #[test]

@@ -1,16 +1,16 @@
 //! `unitgen apply FILE...`: make systemd run exactly what the files say.
 //!
 //! Under the namespaces' locks, and the machine's lock while ports are checked and files
-//! written: plan from the files and systemd's state ([`crate::plan`]), carry it out
+//! written: plan from the files and systemd's state ([`crate::core::plan`]), carry it out
 //! ([`crate::ops::apply`]), print one line per app. A second apply of the same file only reads
 //! state; an apply after an interrupted one finishes its work.
 
 use std::time::Duration;
 
 use super::{read_files, resolve, target, unit_dir, Failure};
+use crate::adapters::systemd::{block_on, Systemd};
 use crate::cli::{ApplyArgs, Global};
 use crate::ops::apply::{self, ApplyOptions, Report};
-use crate::systemd::{block_on, Systemd};
 
 /// Apply every file; exit 1 if any unit did not reach its wanted state.
 pub fn run(g: &Global, a: &ApplyArgs) -> Result<(), Failure> {
@@ -29,15 +29,15 @@ pub fn run(g: &Global, a: &ApplyArgs) -> Result<(), Failure> {
     names.sort();
     let _locks = names
         .iter()
-        .map(|n| crate::lock::namespace(n, g.user, limit))
+        .map(|n| crate::adapters::lock::namespace(n, g.user, limit))
         .collect::<Result<Vec<_>, _>>()?;
-    let claims = crate::lock::claims(g.user, limit)?;
+    let claims = crate::adapters::lock::claims(g.user, limit)?;
     // Again under the lock: the ports other namespaces claim are now what is on disk.
     let namespaces = resolve(g, &texts)?;
     let opts = ApplyOptions {
         target: target(g),
         dir: unit_dir(g),
-        env_dir: crate::unit_dir::EnvDir::new(target(g).env_dir),
+        env_dir: crate::adapters::unit_dir::EnvDir::new(target(g).env_dir),
         default_dir: g.unit_dir.is_none(),
         start: !a.no_start,
         timeout: limit,

@@ -4,10 +4,10 @@
 use std::time::Duration;
 
 use super::{target, unit_dir, Failure, Problem};
+use crate::adapters::systemd::{block_on, Systemd};
 use crate::cli::{Global, TargetArgs};
 use crate::ops::delete::{delete, DeleteOptions};
 use crate::selector::select;
-use crate::systemd::{block_on, Systemd};
 
 /// Stop the selected apps' units, remove their files and reload.
 pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
@@ -34,11 +34,11 @@ pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
     };
     let whole = a.name == "all" || a.name.ends_with("/all");
     let limit = Duration::from_secs(a.timeout);
-    let _lock = crate::lock::namespace(&ns, g.user, limit)?;
+    let _lock = crate::adapters::lock::namespace(&ns, g.user, limit)?;
     let sd = block_on(Systemd::connect_within(g.user, limit))?;
     let opts = DeleteOptions {
         dir,
-        env_dir: crate::unit_dir::EnvDir::new(target(g).env_dir),
+        env_dir: crate::adapters::unit_dir::EnvDir::new(target(g).env_dir),
         namespace: ns.clone(),
         apps: selected.iter().map(|s| s.app.clone()).collect(),
         whole,

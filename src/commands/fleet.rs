@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{Failure, Problem};
+use crate::adapters::ssh::Remote;
 use crate::cli::{ApplyArgs, Global, HostArgs, LogsArgs, ReloadArgs, StatusArgs, TargetArgs};
-use crate::fleet::{self, Host, LogLine, Outcome};
+use crate::core::fleet::{self, Host, LogLine, Outcome};
 use crate::ops::apply::Report;
 use crate::ops::fleet::{call, each, outcome_of, roll, HostError};
-use crate::ssh::Remote;
 
 /// How long a call that only reads (version, plan, status, logs) may take.
 const READ_LIMIT: Duration = Duration::from_secs(60);
@@ -32,7 +32,7 @@ pub fn hosts_for(
     }
     let mut hosts = Vec::new();
     for (path, text) in texts {
-        hosts.extend(crate::config::hosts(path, text).map_err(Failure::Config)?);
+        hosts.extend(crate::core::config::hosts(path, text).map_err(Failure::Config)?);
     }
     Ok(fleet::dedup(hosts))
 }
@@ -535,7 +535,7 @@ fn follow_logs(
         std::thread::spawn(move || {
             let mut text = String::new();
             let _ = std::io::Read::read_to_string(
-                &mut std::io::Read::take(stderr, crate::ssh::MAX_REPLY),
+                &mut std::io::Read::take(stderr, crate::adapters::ssh::MAX_REPLY),
                 &mut text,
             );
             if !text.trim().is_empty() {
@@ -558,7 +558,7 @@ fn follow_logs(
         }
     }
     for c in &mut children {
-        crate::ssh::kill_group(c);
+        crate::adapters::ssh::kill_group(c);
         let _ = c.wait();
     }
     Ok(())
@@ -620,7 +620,7 @@ fn rolling(
             Ok(reply) => (outcome_of(&reply), Ok(reply)),
             Err(e) => (Outcome::Unreachable, Err(e)),
         },
-        |host, outcome, r: &Result<crate::ssh::Reply, HostError>| {
+        |host, outcome, r: &Result<crate::adapters::ssh::Reply, HostError>| {
             match r {
                 Ok(reply) => {
                     printer.text(prefixed(host, &reply.stdout));

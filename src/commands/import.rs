@@ -3,16 +3,16 @@
 //! Read and convert (nothing written on bad input, exit 2), check every output where it will
 //! live as `validate` would, write, then say what happened. A result that does not validate
 //! on this machine is written anyway, so that it can be fixed, and the exit status is 1.
-//! The long help (`crate::import::LONG_HELP`) says the same to users.
+//! The long help (`crate::core::import::LONG_HELP`) says the same to users.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::{Failure, Problem};
+use crate::adapters::host::{Host, SystemHost};
 use crate::cli::{Global, ImportArgs};
-use crate::config;
-use crate::host::{Host, SystemHost};
-use crate::import::{self, Imported, Request};
+use crate::core::config;
+use crate::core::import::{self, Imported, Request};
 
 /// Where the TOML goes.
 enum Dest {
@@ -108,7 +108,9 @@ fn run_as(a: &ImportArgs, host: &dyn Host) -> (Option<String>, String) {
 pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
     let out = destination(a)?;
     let claims = super::unit_dir(g)
-        .claims(&crate::unit_dir::EnvDir::new(super::target(g).env_dir))
+        .claims(&crate::adapters::unit_dir::EnvDir::new(
+            super::target(g).env_dir,
+        ))
         .unwrap_or_default();
     let host = SystemHost::new(claims);
     let which = |prog: &str| {
@@ -270,7 +272,7 @@ fn verdict(
     g: &Global,
     out: &Out,
     targets: &[(PathBuf, &Imported)],
-    diags: &[crate::diagnostic::Diagnostic],
+    diags: &[crate::core::diagnostic::Diagnostic],
 ) -> Result<(), Failure> {
     let printer = g.printer();
     let problems: Vec<&String> = targets.iter().flat_map(|(_, f)| &f.problems).collect();

@@ -12,8 +12,8 @@ use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
 use super::{unit_dir, Failure, Problem};
+use crate::adapters::journal;
 use crate::cli::{Global, LogsArgs};
-use crate::journal;
 use crate::selector::select;
 
 /// Print (and maybe follow) the logs.

@@ -23,12 +23,12 @@ mod watch;
 
 use std::path::PathBuf;
 
+use crate::adapters::host::SystemHost;
+use crate::adapters::unit_dir::{self, UnitDir};
 use crate::cli::{Cli, Command, Global};
-use crate::config::{self, Namespace};
-use crate::diagnostic::Diagnostics;
+use crate::core::config::{self, Namespace};
+use crate::core::diagnostic::Diagnostics;
 pub use crate::error::{Failure, Problem};
-use crate::host::SystemHost;
-use crate::unit_dir::{self, UnitDir};
 
 /// Run the command the user asked for.
 pub fn run(cli: Cli) -> Result<(), Failure> {
@@ -67,22 +67,22 @@ pub fn unit_dir(g: &Global) -> UnitDir {
 }
 
 /// The compile scope the global options ask for.
-pub fn scope(g: &Global) -> crate::compile::Scope {
+pub fn scope(g: &Global) -> crate::core::compile::Scope {
     if g.user {
-        crate::compile::Scope::User
+        crate::core::compile::Scope::User
     } else {
-        crate::compile::Scope::System
+        crate::core::compile::Scope::System
     }
 }
 
 /// Where the units go and what they refer to, as the global options say.
-pub fn target(g: &Global) -> crate::compile::Target {
+pub fn target(g: &Global) -> crate::core::compile::Target {
     target_for(g, &unit_dir(g).path)
 }
 
 /// The same, for units written into `dir`.
-pub fn target_for(g: &Global, dir: &std::path::Path) -> crate::compile::Target {
-    crate::compile::Target {
+pub fn target_for(g: &Global, dir: &std::path::Path) -> crate::core::compile::Target {
+    crate::core::compile::Target {
         scope: scope(g),
         env_dir: unit_dir::env_dir(dir, g.user),
         preload: crate::preload::path(g.user),
@@ -98,7 +98,7 @@ fn this_program() -> std::path::PathBuf {
     std::env::current_exe()
         .ok()
         .and_then(|p| std::fs::canonicalize(p).ok())
-        .unwrap_or_else(|| crate::compile::PACKAGED_EXE.into())
+        .unwrap_or_else(|| crate::core::compile::PACKAGED_EXE.into())
 }
 
 /// Read and resolve ecosystem files against this machine and its unit directory.
@@ -266,10 +266,10 @@ pub fn read_ecosystem_file(path: &std::path::Path) -> Result<String, Diagnostics
 pub fn act(
     g: &Global,
     a: &crate::cli::TargetArgs,
-    units: impl Fn(&crate::selector::Selected) -> Vec<(String, crate::systemd::Verb)>,
+    units: impl Fn(&crate::selector::Selected) -> Vec<(String, crate::adapters::systemd::Verb)>,
 ) -> Result<(), Failure> {
     let printer = g.printer();
-    use crate::systemd::{block_on, Systemd, Verb};
+    use crate::adapters::systemd::{block_on, Systemd, Verb};
     let selected =
         crate::selector::select(&unit_dir(g), Some(&a.name), a.namespace.as_deref(), true)
             .map_err(Failure::usage)?;
@@ -284,7 +284,8 @@ pub fn act(
         if r.ok() {
             printer.line(format!("{} {}: {}", r.verb.as_str(), r.unit, r.result));
         } else {
-            let logs = crate::journal::last_lines(std::slice::from_ref(&r.unit), 10, g.user);
+            let logs =
+                crate::adapters::journal::last_lines(std::slice::from_ref(&r.unit), 10, g.user);
             failures.push(Failure::Failed(
                 Problem::new(format!("{} {}: job {}", r.verb.as_str(), r.unit, r.result))
                     .logs(&logs),

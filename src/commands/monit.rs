@@ -25,6 +25,8 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 
 use super::{unit_dir, Failure};
+use crate::adapters::systemd::{block_on, Systemd};
+use crate::adapters::unit_dir::UnitDir;
 use crate::cli::{Global, MonitArgs};
 use crate::monit::input;
 use crate::monit::model::{self, AppKey, Effect, LogLine, LogTarget, Model, Op, Sample};
@@ -32,8 +34,6 @@ use crate::monit::view;
 use crate::ops::roll::{roll, Roll, RollOptions};
 use crate::selector::{select, Selected};
 use crate::status::collect;
-use crate::systemd::{block_on, Systemd};
-use crate::unit_dir::UnitDir;
 
 /// How often systemd is asked.
 pub const INTERVAL: Duration = Duration::from_secs(1);
@@ -413,7 +413,7 @@ impl Follower {
         LOG_PID.store(child.id(), Ordering::SeqCst);
         let out = child.stdout.take().expect("piped");
         self.child = Some(child);
-        let stem = crate::names::app_stem(&t.app.namespace, &t.app.app);
+        let stem = crate::core::names::app_stem(&t.app.namespace, &t.app.app);
         let generation = self.generation;
         let tx = tx.clone();
         std::thread::spawn(move || {
@@ -487,7 +487,8 @@ fn reload(
         s.namespace
     ));
     // The spare instance is the namespace's to take: no apply or scale meanwhile.
-    let _lock = crate::lock::namespace(&s.namespace, user, JOB_LIMIT).map_err(|e| fail(&e))?;
+    let _lock =
+        crate::adapters::lock::namespace(&s.namespace, user, JOB_LIMIT).map_err(|e| fail(&e))?;
     let instances = s
         .instance
         .map_or_else(|| s.installed.instances.clone(), |i| vec![i]);

@@ -1,12 +1,12 @@
 //! `unitgen plan FILE...`: what `apply` would do, with diffs, decided exactly as `apply`
-//! decides it (the same [`crate::plan::plan`], from the files and systemd's state).
+//! decides it (the same [`crate::core::plan::plan`], from the files and systemd's state).
 
 use std::path::PathBuf;
 
 use super::{read_files, resolve, target, unit_dir, Failure};
+use crate::adapters::systemd::{block_on, Systemd};
 use crate::cli::{Global, PlanArgs};
 use crate::ops::apply::{self, ApplyOptions};
-use crate::systemd::{block_on, Systemd};
 
 /// Print the plan of every namespace, here or on each host.
 pub fn run(g: &Global, a: &PlanArgs) -> Result<(), Failure> {
@@ -24,7 +24,7 @@ pub fn local(g: &Global, texts: &[(PathBuf, String)]) -> Result<(), Failure> {
     let opts = ApplyOptions {
         target: target(g),
         dir: unit_dir(g),
-        env_dir: crate::unit_dir::EnvDir::new(target(g).env_dir),
+        env_dir: crate::adapters::unit_dir::EnvDir::new(target(g).env_dir),
         default_dir: g.unit_dir.is_none(),
         start: true,
         timeout: std::time::Duration::from_secs(10),

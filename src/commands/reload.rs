@@ -6,10 +6,10 @@
 use std::time::Duration;
 
 use super::{unit_dir, Failure, Problem};
+use crate::adapters::systemd::{block_on, Systemd};
 use crate::cli::{Global, ReloadArgs};
 use crate::ops::roll::{roll, Roll, RollOptions};
 use crate::selector::select;
-use crate::systemd::{block_on, Systemd};
 
 /// Reload the selected apps, instance by instance.
 pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
@@ -32,7 +32,7 @@ pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
     // The spare instance is the namespace's to take: no apply or scale at the same time.
     let _locks = namespaces
         .iter()
-        .map(|n| crate::lock::namespace(n, g.user, limit))
+        .map(|n| crate::adapters::lock::namespace(n, g.user, limit))
         .collect::<Result<Vec<_>, _>>()?;
     for s in &selected {
         let r = Roll {
@@ -66,10 +66,10 @@ pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
 
         if let Some(f) = report.failure {
             let props = block_on(sd.unit(&f.unit)).unwrap_or_default();
-            let logs = crate::journal::failure_lines(
+            let logs = crate::adapters::journal::failure_lines(
                 &f.unit,
                 g.user,
-                crate::systemd::num(&props, "ExecMainStartTimestamp"),
+                crate::adapters::systemd::num(&props, "ExecMainStartTimestamp"),
             );
             let serving = if f.serving.is_empty() {
                 "nothing of the app serves now".to_string()

@@ -3,10 +3,10 @@
 use std::path::{Path, PathBuf};
 
 use super::{load, Failure};
+use crate::adapters::unit_dir::{EnvDir, UnitDir};
 use crate::cli::Global;
-use crate::compile::{compile, env_files};
-use crate::render::Renderer;
-use crate::unit_dir::{EnvDir, UnitDir};
+use crate::core::compile::{compile, env_files};
+use crate::core::render::Renderer;
 
 /// Write every namespace's units into `out`, and their environment files where those units
 /// look for them (`/etc/unitgen/env` when `out` is systemd's own directory, else

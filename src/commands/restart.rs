@@ -1,8 +1,8 @@
 //! `unitgen restart NAME|all [-n NS]`: every instance at once (`reload` is one at a time).
 
 use super::{act, Failure};
+use crate::adapters::systemd::Verb;
 use crate::cli::{Global, TargetArgs};
-use crate::systemd::Verb;
 
 /// Restart the instances of the selected apps.
 pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {

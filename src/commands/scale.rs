@@ -7,11 +7,11 @@
 use std::time::Duration;
 
 use super::{load, target, unit_dir, Failure};
+use crate::adapters::systemd::{block_on, Systemd};
 use crate::cli::{Global, ScaleArgs};
 use crate::ops::apply::ApplyOptions;
 use crate::ops::scale::{self, ScaleOptions};
 use crate::selector::select;
-use crate::systemd::{block_on, Systemd};
 
 /// Scale one app.
 pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
@@ -31,16 +31,16 @@ pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
     let first =
         select(&dir, Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::usage)?;
     let ns = first[0].namespace.clone();
-    let _lock = crate::lock::namespace(&ns, g.user, limit)?;
-    let claims = crate::lock::claims(g.user, limit)?;
+    let _lock = crate::adapters::lock::namespace(&ns, g.user, limit)?;
+    let claims = crate::adapters::lock::claims(g.user, limit)?;
     // Read again under the lock.
     let s = select(&dir, Some(&first[0].app), Some(&ns), true)
         .map_err(Failure::usage)?
         .remove(0);
     let owned = dir.owned(&ns).map_err(|e| Failure::io(&dir.path, e))?;
     let source = owned
-        .get(&crate::names::template(&ns, &s.app))
-        .and_then(|t| crate::unit_dir::source_of(t))
+        .get(&crate::core::names::template(&ns, &s.app))
+        .and_then(|t| crate::adapters::unit_dir::source_of(t))
         .map(std::path::PathBuf::from)
         .ok_or_else(|| {
             Failure::failed(format!(
@@ -60,7 +60,7 @@ pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
         apply: ApplyOptions {
             target: target(g),
             dir,
-            env_dir: crate::unit_dir::EnvDir::new(target(g).env_dir),
+            env_dir: crate::adapters::unit_dir::EnvDir::new(target(g).env_dir),
             default_dir: g.unit_dir.is_none(),
             start: true,
             timeout: limit,

@@ -10,11 +10,11 @@ macro_rules! w {
         let _ = writeln!($o, $($arg)*);
     }};
 }
+use crate::adapters::systemd::{block_on, Systemd};
 use crate::cli::{Global, TargetArgs};
 use crate::selector::select;
 use crate::show::{gather, AppDetails};
 use crate::status::Figures;
-use crate::systemd::{block_on, Systemd};
 
 /// Print each selected app: with a failing one, the reason of its last exit and its last error
 /// lines first; then its command, files, environment (secrets masked), limits, instances and

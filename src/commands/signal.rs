@@ -1,10 +1,10 @@
 //! `unitgen signal SIG NAME [-n NS]`.
 
 use super::{unit_dir, Failure, Problem};
+use crate::adapters::systemd::{block_on, Systemd};
 use crate::cli::{Global, SignalArgs};
-use crate::config::Signal;
+use crate::core::config::Signal;
 use crate::selector::select;
-use crate::systemd::{block_on, Systemd};
 
 /// Send the signal to the main process of each selected instance.
 pub fn run(g: &Global, a: &SignalArgs) -> Result<(), Failure> {

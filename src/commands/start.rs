@@ -1,8 +1,8 @@
 //! `unitgen start NAME|all [-n NS]`.
 
 use super::{act, Failure};
+use crate::adapters::systemd::Verb;
 use crate::cli::{Global, TargetArgs};
-use crate::systemd::Verb;
 
 /// Start the sockets, instances and watchers of the selected apps.
 pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {

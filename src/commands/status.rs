@@ -1,12 +1,12 @@
 //! `unitgen status [NAME] [-n NS] [--json]`: one row per instance.
 
 use super::{unit_dir, Failure};
+use crate::adapters::systemd::{block_on, Systemd};
 use crate::cli::{Global, StatusArgs};
 use crate::selector::select;
 use crate::status::{
     collect_figures, human_bytes, human_ms, notes, summaries, Figures, Instance, State,
 };
-use crate::systemd::{block_on, Systemd};
 
 /// Print the table, or with `--json` one JSON array for scripts.
 pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
@@ -51,7 +51,7 @@ fn percent(p: f64) -> String {
 pub(crate) fn print_table(
     rows: &[Instance],
     notes: &[String],
-    hosts: Option<&[crate::fleet::Host]>,
+    hosts: Option<&[crate::core::fleet::Host]>,
     color: bool,
 ) {
     print!("{}", table_text(rows, notes, hosts, color));
@@ -60,7 +60,7 @@ pub(crate) fn print_table(
 pub(crate) fn table_text(
     rows: &[Instance],
     notes: &[String],
-    hosts: Option<&[crate::fleet::Host]>,
+    hosts: Option<&[crate::core::fleet::Host]>,
     color: bool,
 ) -> String {
     use std::fmt::Write;

@@ -1,8 +1,8 @@
 //! `unitgen stop NAME|all [-n NS]`.
 
 use super::{act, Failure};
+use crate::adapters::systemd::Verb;
 use crate::cli::{Global, TargetArgs};
-use crate::systemd::Verb;
 
 /// Stop the instances of the selected apps, their socket (else a connection would start the
 /// app again) and their watcher (else an edit would), unless only one instance was named.

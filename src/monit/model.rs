@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::time::Duration;
 
+use crate::adapters::systemd::Verb;
 use crate::selector::Selected;
 use crate::status::Instance;
-use crate::systemd::Verb;
 
 use super::input::Action;
 
@@ -196,7 +196,7 @@ pub struct LogLine {
 
 /// The instance number of `unit` when it is an instance of the app whose units start `stem`.
 fn instance_of(unit: &str, stem: &str) -> Option<u32> {
-    use crate::names::{app_stem, UnitKind, UnitName};
+    use crate::core::names::{app_stem, UnitKind, UnitName};
     match UnitName::parse(unit)? {
         UnitName {
             namespace,
@@ -239,7 +239,7 @@ pub fn clean(text: &str) -> String {
 /// One entry of `journalctl -o json` about the units of the app `stem` (`ns-app`).
 pub fn parse_log(json: &str, stem: &str) -> Option<LogLine> {
     let v: serde_json::Value = serde_json::from_str(json).ok()?;
-    let field = |k: &str| crate::journal::field(&v, k);
+    let field = |k: &str| crate::adapters::journal::field(&v, k);
     let either = |a: &str, b: &str| {
         let s = field(a);
         if s.is_empty() {
@@ -552,7 +552,7 @@ impl Model {
                     units.extend(s.instance_units());
                     if s.installed.socket.is_some() {
                         let next = s.installed.instances.iter().max().copied().unwrap_or(0) + 1;
-                        units.push(crate::names::instance(&s.namespace, &s.app, next));
+                        units.push(crate::core::names::instance(&s.namespace, &s.app, next));
                     }
                 }
             }
@@ -580,7 +580,7 @@ impl Model {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::unit_dir::InstalledApp;
+    use crate::adapters::unit_dir::InstalledApp;
 
     pub fn app(ns: &str, name: &str, instances: &[u32], socket: bool) -> Selected {
         Selected {
@@ -601,7 +601,7 @@ pub(crate) mod tests {
             namespace: ns.into(),
             app: name.into(),
             instance: i,
-            unit: crate::names::instance(ns, name, i),
+            unit: crate::core::names::instance(ns, name, i),
             state: if pid.is_some() {
                 crate::status::State::Online
             } else {

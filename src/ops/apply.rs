@@ -1,18 +1,18 @@
 //! Carry out the plans of one `apply`: write, stop, remove, reload, enable, start, and check
-//! that what started stays up. The decisions are in [`crate::plan`]; this only executes them,
+//! that what started stays up. The decisions are in [`crate::core::plan`]; this only executes them,
 //! in an order that never stops a running app before its replacement files are in place.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::adapters::lock::Lock;
+use crate::adapters::systemd::{self, Systemd};
+use crate::adapters::unit_dir::{self, EnvDir, UnitDir};
 use crate::commands::Failure;
-use crate::compile::{compile, env_files, Scope, Target, UnitFile};
-use crate::config::Namespace;
-use crate::lock::Lock;
-use crate::plan::{self, Action, Change, Input, Plan, Verb};
-use crate::render::Renderer;
-use crate::systemd::{self, Systemd};
-use crate::unit_dir::{self, EnvDir, UnitDir};
+use crate::core::compile::{compile, env_files, Scope, Target, UnitFile};
+use crate::core::config::Namespace;
+use crate::core::plan::{self, Action, Change, Input, Plan, Verb};
+use crate::core::render::Renderer;
 
 /// How an apply runs.
 #[derive(Debug, Clone)]
@@ -125,7 +125,7 @@ pub fn plan_all(
             Some(sd) => (
                 unit_dir::shadows(&plan::names_to_check(&ns, &units), &opts.dir.path, user),
                 systemd::block_on(sd.loaded(&plan::patterns(&ns.name, &installed), &[]))?,
-                systemd::block_on(sd.is_enabled(&crate::names::target(&ns.name))),
+                systemd::block_on(sd.is_enabled(&crate::core::names::target(&ns.name))),
             ),
             None => (Vec::new(), BTreeMap::new(), false),
         };
@@ -195,7 +195,7 @@ fn write_files(
     let dir = &opts.dir;
     if planned
         .iter()
-        .any(|p| p.ns.apps.iter().any(crate::compile::uses_preload))
+        .any(|p| p.ns.apps.iter().any(crate::core::compile::uses_preload))
     {
         crate::preload::install(&opts.target.preload)
             .map_err(|e| Failure::io(&opts.target.preload, e))?;
@@ -297,7 +297,7 @@ fn reload_and_enable(
         }
     }
     for p in planned.iter().filter(|p| p.plan.enable) {
-        let target = crate::names::target(&p.ns.name);
+        let target = crate::core::names::target(&p.ns.name);
         let name = if opts.default_dir {
             target
         } else {
@@ -432,7 +432,7 @@ fn rolls(planned: &[Planned]) -> Vec<(usize, super::roll::Roll)> {
         for app in &p.ns.apps {
             let instances: Vec<u32> = (1..=app.instances)
                 .filter(|&k| {
-                    let u = crate::names::instance(&p.ns.name, &app.name, k);
+                    let u = crate::core::names::instance(&p.ns.name, &app.name, k);
                     p.plan
                         .starts
                         .iter()
@@ -458,11 +458,11 @@ fn rolls(planned: &[Planned]) -> Vec<(usize, super::roll::Roll)> {
 }
 
 /// Who an app runs as, in words.
-pub fn user_of(app: &crate::config::App, scope: Scope) -> String {
+pub fn user_of(app: &crate::core::config::App, scope: Scope) -> String {
     match (&app.user, scope) {
         (_, Scope::User) => "you".into(),
-        (Some(crate::config::User::Named(u)), _) => u.clone(),
-        (Some(crate::config::User::Dynamic), _) => "a dynamic user".into(),
+        (Some(crate::core::config::User::Named(u)), _) => u.clone(),
+        (Some(crate::core::config::User::Dynamic), _) => "a dynamic user".into(),
         (None, _) => "root".into(),
     }
 }
@@ -551,7 +551,7 @@ fn failure(sd: &Systemd, opts: &ApplyOptions, a: &Action, what: String) -> UnitF
         verb: a.verb,
         what,
         result,
-        logs: crate::journal::failure_lines(
+        logs: crate::adapters::journal::failure_lines(
             &a.unit,
             opts.target.scope == Scope::User,
             systemd::num(&props, "ExecMainStartTimestamp"),
@@ -560,23 +560,23 @@ fn failure(sd: &Systemd, opts: &ApplyOptions, a: &Action, what: String) -> UnitF
 }
 
 /// What a start that ran out of time waited for, in the app's terms.
-fn timed_out(app: &crate::config::App) -> String {
+fn timed_out(app: &crate::core::config::App) -> String {
     let limit = app
         .start_timeout
         .map_or("90s (systemd's default)".to_string(), |d| d.to_string());
     let listen: Vec<String> = app.listen.iter().map(|l| l.to_string()).collect();
     match app.ready {
-        crate::config::Ready::Listen if !listen.is_empty() => format!(
+        crate::core::config::Ready::Listen if !listen.is_empty() => format!(
             "the app did not listen on {} within start_timeout = {limit}; systemd stopped it (a Node app listens through unitgen's preload: is node_preload off, or does it listen on another port?)",
             listen.join(", ")
         ),
-        crate::config::Ready::Listen => format!(
+        crate::core::config::Ready::Listen => format!(
             "the app did not accept connections on its PORT within start_timeout = {limit}; systemd stopped it"
         ),
-        crate::config::Ready::Notify => format!(
+        crate::core::config::Ready::Notify => format!(
             "the app did not send READY=1 within start_timeout = {limit}; systemd stopped it"
         ),
-        crate::config::Ready::Started => {
+        crate::core::config::Ready::Started => {
             format!("it did not start within start_timeout = {limit}; systemd stopped it")
         }
     }

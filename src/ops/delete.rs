@@ -4,10 +4,10 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use crate::adapters::systemd::{block_on, text, ActiveState, Props, Systemd, Verb};
+use crate::adapters::unit_dir::{marked_namespace, values, EnvDir, UnitDir};
 use crate::commands::Failure;
-use crate::names::{self, UnitName};
-use crate::systemd::{block_on, text, ActiveState, Props, Systemd, Verb};
-use crate::unit_dir::{marked_namespace, values, EnvDir, UnitDir};
+use crate::core::names::{self, UnitName};
 
 /// What to delete.
 pub struct DeleteOptions {

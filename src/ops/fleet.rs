@@ -1,12 +1,12 @@
 //! Commands across hosts: each host's own unitgen does the work, with its own guarantees,
-//! reached through [`crate::ssh`]; this module runs the calls, all at once ([`each`]) or
+//! reached through [`crate::adapters::ssh`]; this module runs the calls, all at once ([`each`]) or
 //! batch after batch, stopping at the first host that fails ([`roll`], decided by
-//! [`crate::fleet::next`]).
+//! [`crate::core::fleet::next`]).
 
 use std::time::Duration;
 
-use crate::fleet::{self, Host, Next, Outcome, VersionProblem};
-use crate::ssh::{CallError, Remote, Reply};
+use crate::adapters::ssh::{CallError, Remote, Reply};
+use crate::core::fleet::{self, Host, Next, Outcome, VersionProblem};
 
 /// Why a host gave no answer from a usable unitgen.
 #[derive(Debug, Clone, PartialEq, Eq)]

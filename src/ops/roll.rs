@@ -9,8 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::names;
-use crate::systemd::{self, ActiveState, JobOutcome, Systemd, Verb};
+use crate::adapters::systemd::{self, ActiveState, JobOutcome, Systemd, Verb};
+use crate::core::names;
 
 /// What to roll.
 #[derive(Debug, Clone)]

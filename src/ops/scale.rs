@@ -1,15 +1,15 @@
 //! `scale`: one app's instance count changed through the same path as `apply` — the ecosystem
 //! file the units came from, compiled with the new count, planned against systemd's state and
 //! carried out — so the target, the environment files and the jobs come from `compile` and
-//! [`crate::plan`], never from editing unit text.
+//! [`crate::core::plan`], never from editing unit text.
 
 use std::path::PathBuf;
 
+use crate::adapters::lock::Lock;
+use crate::adapters::systemd::Systemd;
 use crate::commands::Failure;
-use crate::config::Namespace;
-use crate::lock::Lock;
+use crate::core::config::Namespace;
 use crate::ops::apply::{self, ApplyOptions, Report};
-use crate::systemd::Systemd;
 
 /// What to scale.
 pub struct ScaleOptions {

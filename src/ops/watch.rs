@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 use notify::event::{EventKind, ModifyKind};
 use notify::{RecursiveMode, Watcher};
 
+use crate::adapters::systemd::{block_on, ActiveState, Systemd, Verb};
+use crate::adapters::unit_dir::UnitDir;
 use crate::ops::roll::{roll, Roll, RollOptions};
-use crate::systemd::{block_on, ActiveState, Systemd, Verb};
-use crate::unit_dir::UnitDir;
 use crate::watch::{Debounce, Ignore};
 
 /// The most directories one watcher watches: far past a real source tree, well within the
@@ -219,7 +219,7 @@ pub fn restart(
     let Some(s) = selected.into_iter().next() else {
         return Err(format!("{ns}/{app} is not installed"));
     };
-    let _lock = crate::lock::namespace(ns, user, limit)
+    let _lock = crate::adapters::lock::namespace(ns, user, limit)
         .map_err(|e| format!("cannot take the lock of namespace {ns}: {e}"))?;
     let sd = block_on(Systemd::connect_within(user, limit)).map_err(|e| e.to_string())?;
     let units = s.instance_units();
@@ -231,7 +231,7 @@ pub fn restart(
         .copied()
         .filter(|&i| {
             loaded
-                .get(&crate::names::instance(ns, app, i))
+                .get(&crate::core::names::instance(ns, app, i))
                 .is_some_and(|l| l.active != ActiveState::Inactive)
         })
         .collect();
@@ -277,7 +277,7 @@ pub fn restart(
     }
     let names: Vec<String> = wanted
         .iter()
-        .map(|&i| crate::names::instance(ns, app, i))
+        .map(|&i| crate::core::names::instance(ns, app, i))
         .collect();
     let before = loaded;
     block_on(sd.reset_failed(&names));

@@ -477,7 +477,7 @@ fn deploy_hosts_for(d: &Js, env: Option<&str>) -> (Vec<String>, Option<String>) 
             Some(u) if !h.contains('@') => format!("{u}@{h}"),
             _ => h,
         })
-        .filter(|h| crate::fleet::Host::parse(h).is_ok())
+        .filter(|h| crate::core::fleet::Host::parse(h).is_ok())
         .collect();
     if hosts.is_empty() {
         return (Vec::new(), None);

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use super::parse::Sp;
 use super::reach::{self, Access, Blocked, Cred};
 use super::resolve::{noncharacter, normalize, Ctx};
-use crate::diagnostic::Span;
-use crate::host::Host;
+use crate::adapters::host::Host;
+use crate::core::diagnostic::Span;
 
 /// systemd's `PATH` for a service whose unit sets none (systemd 252 as Debian builds it).
 pub const SYSTEMD_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -129,7 +129,7 @@ fn check_words(c: &mut Ctx<'_>, cmd: &Sp<Vec<String>>) -> Option<()> {
             .then(|| format!("the program name {prog:?} contains '$' or a control character"))
     });
     let problem = problem.or_else(|| {
-        let line = crate::quote::exec(&cmd.v).len();
+        let line = crate::core::quote::exec(&cmd.v).len();
         (line > MAX_LINE - EXEC_LINE_ROOM).then(|| {
             format!(
                 "the command is {line} bytes once written to the unit file; systemd reads lines of at most {MAX_LINE} bytes, {EXEC_LINE_ROOM} of them kept for ExecStart= and the log wrapper"
@@ -415,7 +415,13 @@ fn blocked(c: &mut Ctx<'_>, at: &Place, cred: &Cred, what: &str, path: &Path, wh
 }
 
 /// The ways out: move the app, open the directory, or run the app as the directory's owner.
-fn fix(c: &Ctx<'_>, cred: &Cred, p: &Path, node: &crate::host::Node, bits: &str) -> String {
+fn fix(
+    c: &Ctx<'_>,
+    cred: &Cred,
+    p: &Path,
+    node: &crate::adapters::host::Node,
+    bits: &str,
+) -> String {
     let who = &cred.shown;
     let mut ways = vec![
         format!("move the app to a directory {who} can read (such as /srv or /opt)"),

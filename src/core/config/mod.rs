@@ -12,8 +12,8 @@ pub mod value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::diagnostic::{Diagnostic, Diagnostics};
-use crate::host::Host;
+use crate::adapters::host::Host;
+use crate::core::diagnostic::{Diagnostic, Diagnostics};
 pub use cron::Cron;
 pub use parse::{APP_KEYS, TOP_KEYS};
 pub use program::SYSTEMD_PATH;
@@ -196,16 +196,16 @@ pub fn load(path: &Path, text: &str, host: &dyn Host) -> Result<Namespace, Diagn
 /// The `hosts` of an ecosystem file, each once, from the file alone: the file is read and its
 /// keys checked, nothing on this machine (the hosts check it against theirs). A file without
 /// `hosts` (or that cannot be read as TOML) has none: it is checked here, as a whole.
-pub fn hosts(path: &Path, text: &str) -> Result<Vec<crate::fleet::Host>, Diagnostics> {
+pub fn hosts(path: &Path, text: &str) -> Result<Vec<crate::core::fleet::Host>, Diagnostics> {
     let mut diags = Diagnostics::default();
-    let source = crate::diagnostic::Source::new(path.to_path_buf(), text.to_string());
+    let source = crate::core::diagnostic::Source::new(path.to_path_buf(), text.to_string());
     let spec = parse::parse(&source, &mut diags);
     let Some(spec) = spec.filter(|s| s.hosts.is_some()) else {
         return Ok(Vec::new());
     };
     let mut hosts = Vec::new();
     for h in spec.hosts.iter().flat_map(|h| &h.v) {
-        match crate::fleet::Host::parse(&h.v) {
+        match crate::core::fleet::Host::parse(&h.v) {
             Ok(host) => hosts.push(host),
             Err(why) => diags.push(
                 source
@@ -217,7 +217,7 @@ pub fn hosts(path: &Path, text: &str) -> Result<Vec<crate::fleet::Host>, Diagnos
     if !diags.is_empty() {
         return Err(diags);
     }
-    Ok(crate::fleet::dedup(hosts))
+    Ok(crate::core::fleet::dedup(hosts))
 }
 
 /// Read, check and resolve several ecosystem files at once, checking them against each other
@@ -229,7 +229,7 @@ pub fn load_all(
     let mut diags = Diagnostics::default();
     let mut parsed = Vec::new();
     for (path, text) in files {
-        let source = crate::diagnostic::Source::new(path.clone(), text.clone());
+        let source = crate::core::diagnostic::Source::new(path.clone(), text.clone());
         if let Some(spec) = parse::parse(&source, &mut diags) {
             parsed.push((source, spec));
         }
@@ -257,7 +257,7 @@ pub fn load_all(
             }
         }
     }
-    let host = crate::host::Cached::new(host);
+    let host = crate::adapters::host::Cached::new(host);
     let namespaces = resolve::resolve_all(&parsed, &host, &mut diags);
     // In the order of the files, then of lines and columns, as the user reads them; errors at
     // the same place keep the order they were found in.
@@ -301,7 +301,7 @@ pub fn unusable(path: &Path, why: String) -> Diagnostics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::FixedHost;
+    use crate::adapters::host::FixedHost;
 
     fn load_with(host: &FixedHost, text: &str) -> Result<Namespace, String> {
         load(Path::new("/srv/app/t.toml"), text, host).map_err(|e| e.to_string())

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::Listen;
+use crate::core::config::Listen;
 
 /// A socket or port already claimed by an app installed in the unit directory.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,9 +8,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::config::{App, Namespace, Ready, Restart, Runtime, User};
-use crate::names;
-use crate::render::Renderer;
+use crate::core::config::{App, Namespace, Ready, Restart, Runtime, User};
+use crate::core::names;
+use crate::core::render::Renderer;
 
 /// Which systemd manager the units are for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -72,7 +72,7 @@ pub const SYSTEM_PRELOAD: &str = "/var/lib/unitgen/node/preload.cjs";
 /// The Node preload, as this build of unitgen ships it: it hands the sockets of `listen` to an
 /// unmodified app's own `server.listen(PORT)`, tells when the app listens, and drains
 /// connections at stop (runtime/node/preload.cjs).
-pub const PRELOAD: &str = include_str!("../../runtime/node/preload.cjs");
+pub const PRELOAD: &str = include_str!("../../../runtime/node/preload.cjs");
 
 /// Whether Node processes of the app load the preload: Node apps, and any app with `listen`
 /// (a script may start Node), unless `node_preload = false`.
@@ -200,7 +200,7 @@ struct RestartView<'a> {
     commands: Vec<Vec<String>>,
 }
 
-fn limit_lines(l: &crate::config::Limits) -> Vec<String> {
+fn limit_lines(l: &crate::core::config::Limits) -> Vec<String> {
     let mut v = Vec::new();
     if let Some(m) = l.memory_high {
         v.push(format!("MemoryHigh={m}"));
@@ -265,7 +265,7 @@ fn service(ns: &Namespace, app: &App, target: &Target, r: &Renderer) -> UnitFile
         (_, Some(n)) => {
             let window = app.restart_window.unwrap_or_else(|| {
                 let per = app.restart_delay.map_or(100, |d| d.0) + 1_000;
-                crate::config::Duration((per * u64::from(n)).max(10_000))
+                crate::core::config::Duration((per * u64::from(n)).max(10_000))
             });
             Some((n.to_string(), window.to_string()))
         }
@@ -314,7 +314,7 @@ fn service(ns: &Namespace, app: &App, target: &Target, r: &Renderer) -> UnitFile
         env_files: app
             .env_files
             .iter()
-            .map(|p| crate::config::env_file_pattern(p))
+            .map(|p| crate::core::config::env_file_pattern(p))
             .collect(),
         user,
         dynamic_user,
@@ -341,7 +341,8 @@ fn service(ns: &Namespace, app: &App, target: &Target, r: &Renderer) -> UnitFile
             .iter()
             .map(|p| p.display().to_string())
             .collect(),
-        read_write_paths: if app.hardening == crate::config::Hardening::Off || scope == Scope::User
+        read_write_paths: if app.hardening == crate::core::config::Hardening::Off
+            || scope == Scope::User
         {
             Vec::new()
         } else {
@@ -381,7 +382,7 @@ fn logged(ns: &Namespace, app: &App) -> Vec<String> {
 fn watch_command(
     ns: &Namespace,
     app: &App,
-    w: &crate::config::Watch,
+    w: &crate::core::config::Watch,
     target: &Target,
 ) -> Vec<String> {
     let mut c = vec![target.exe.display().to_string()];
@@ -452,7 +453,7 @@ pub fn env_files(ns: &Namespace, target: &Target) -> Vec<EnvFile> {
             }
         }
         for (k, v) in &vars {
-            text.push_str(&crate::quote::env_file_line(k, v));
+            text.push_str(&crate::core::quote::env_file_line(k, v));
         }
         out.push(EnvFile {
             name: env_file_name(ns, app, None),
@@ -462,11 +463,14 @@ pub fn env_files(ns: &Namespace, target: &Target) -> Vec<EnvFile> {
         for i in 1..=last {
             let mut text = head(format!("instance {i} of {}/{}", ns.name, app.name));
             if let Some(var) = &app.instance_var {
-                text.push_str(&crate::quote::env_file_line(var, &(i - 1).to_string()));
+                text.push_str(&crate::core::quote::env_file_line(
+                    var,
+                    &(i - 1).to_string(),
+                ));
             }
             if let Some(inc) = &app.increment {
                 let v = inc.base + u64::from(i - 1);
-                text.push_str(&crate::quote::env_file_line(&inc.var, &v.to_string()));
+                text.push_str(&crate::core::quote::env_file_line(&inc.var, &v.to_string()));
             }
             out.push(EnvFile {
                 name: env_file_name(ns, app, Some(&i.to_string())),

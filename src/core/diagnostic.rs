@@ -282,7 +282,7 @@ pub fn did_you_mean<'a>(found: &str, known: &[&'a str]) -> Option<&'a str> {
 mod tests {
     use super::did_you_mean;
 
-    const APP: &[&str] = crate::config::APP_KEYS;
+    const APP: &[&str] = crate::core::config::APP_KEYS;
 
     #[test]
     fn typos_find_their_word() {

@@ -7,7 +7,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::fleet::Host;
+use crate::core::fleet::Host;
 
 /// The most read back from one call (a `status --json` of thousands of instances is far less).
 pub const MAX_REPLY: u64 = 64 * 1024 * 1024;

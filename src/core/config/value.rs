@@ -440,7 +440,7 @@ impl Signal {
                     .map(|(n, name)| format!("signal {n} is \"{name}\": write its name"));
                 let hint = number
                     .or_else(|| {
-                        crate::diagnostic::did_you_mean(&full[3..], &bare)
+                        crate::core::diagnostic::did_you_mean(&full[3..], &bare)
                             .map(|n| format!("did you mean \"SIG{n}\"?"))
                     })
                     .unwrap_or_else(|| format!("one of {}", SIGNALS.join(", ")));

@@ -1,20 +1,20 @@
 //! Unit files from the templates in `templates/`: handlebars with HTML escaping off, where
-//! every value goes through one of the quoting helpers of [`crate::quote`].
+//! every value goes through one of the quoting helpers of [`crate::core::quote`].
 
 use handlebars::{handlebars_helper, Handlebars};
 use serde::Serialize;
 
-use crate::quote::{self, Context};
+use crate::core::quote::{self, Context};
 
 /// The templates, compiled into the binary so that it needs no files beside it.
 pub const TEMPLATES: &[(&str, &str)] = &[
-    ("service", include_str!("../templates/service.hbs")),
-    ("socket", include_str!("../templates/socket.hbs")),
-    ("slice", include_str!("../templates/slice.hbs")),
-    ("target", include_str!("../templates/target.hbs")),
-    ("timer", include_str!("../templates/timer.hbs")),
-    ("restart", include_str!("../templates/restart.hbs")),
-    ("watch", include_str!("../templates/watch.hbs")),
+    ("service", include_str!("../../templates/service.hbs")),
+    ("socket", include_str!("../../templates/socket.hbs")),
+    ("slice", include_str!("../../templates/slice.hbs")),
+    ("target", include_str!("../../templates/target.hbs")),
+    ("timer", include_str!("../../templates/timer.hbs")),
+    ("restart", include_str!("../../templates/restart.hbs")),
+    ("watch", include_str!("../../templates/watch.hbs")),
 ];
 
 /// The helpers a template may call on a value; anything else in `{{ }}` is a block keyword.

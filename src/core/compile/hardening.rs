@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::config::{App, Hardening, User};
+use crate::core::config::{App, Hardening, User};
 
 /// Is the path somewhere `ProtectHome=yes` would hide?
 fn under_home(p: &Path) -> bool {
@@ -173,7 +173,7 @@ pub fn directives(app: &App, user_manager: bool) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::FixedHost;
+    use crate::adapters::host::FixedHost;
     use std::path::PathBuf;
 
     fn app(profile: &str, command: &str, cwd: &str) -> App {
@@ -189,7 +189,7 @@ mod tests {
         let text = format!(
             "namespace = \"t\"\n[apps.web]\ncwd = \"{cwd}\"\ncommand = \"{command}\"\nhardening = \"{profile}\"\n"
         );
-        let mut ns = crate::config::load(Path::new("/srv/t.toml"), &text, &host)
+        let mut ns = crate::core::config::load(Path::new("/srv/t.toml"), &text, &host)
             .unwrap_or_else(|e| panic!("{e}"));
         ns.apps.remove(0)
     }

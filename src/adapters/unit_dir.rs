@@ -8,10 +8,10 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::config::Listen;
-use crate::host::Claim;
-use crate::names::{UnitKind, UnitName};
-use crate::quote;
+use crate::adapters::host::Claim;
+use crate::core::config::Listen;
+use crate::core::names::{UnitKind, UnitName};
+use crate::core::quote;
 
 /// The suffixes of the units unitgen writes.
 const SUFFIXES: &[&str] = &[".service", ".socket", ".slice", ".target", ".timer"];
@@ -328,7 +328,7 @@ pub fn installed_apps(
             apps.entry(app).or_default();
         }
     }
-    if let Some(target) = owned.get(&crate::names::target(ns)) {
+    if let Some(target) = owned.get(&crate::core::names::target(ns)) {
         for u in values(target, "Wants").filter_map(ours) {
             if let (Some(a), UnitKind::Instance(i)) = (u.app.and_then(|a| apps.get_mut(&a)), u.kind)
             {
@@ -338,20 +338,20 @@ pub fn installed_apps(
     }
     for (name, a) in apps.iter_mut() {
         a.reload_in_place = owned
-            .get(&crate::names::template(ns, name))
+            .get(&crate::core::names::template(ns, name))
             .is_some_and(|t| values(t, "ExecReload").next().is_some());
-        let socket = crate::names::socket(ns, name);
+        let socket = crate::core::names::socket(ns, name);
         if let Some(text) = owned.get(&socket) {
             a.listen = values(text, "ListenStream")
                 .map(|v| v.replace("%%", "%"))
                 .collect();
             a.socket = Some(socket);
         }
-        let timer = crate::names::restart_timer(ns, name);
+        let timer = crate::core::names::restart_timer(ns, name);
         if owned.contains_key(&timer) {
             a.timer = Some(timer);
         }
-        let watch = crate::names::watch_service(ns, name);
+        let watch = crate::core::names::watch_service(ns, name);
         if owned.contains_key(&watch) {
             a.watch = Some(watch);
         }
@@ -432,7 +432,7 @@ pub fn env_dir(unit_dir: &Path, user: bool) -> PathBuf {
                 .map_or_else(|| PathBuf::from(".config"), Path::to_path_buf)
                 .join("unitgen/env")
         } else {
-            PathBuf::from(crate::compile::SYSTEM_ENV_DIR)
+            PathBuf::from(crate::core::compile::SYSTEM_ENV_DIR)
         }
     } else {
         unit_dir.join("unitgen-env")

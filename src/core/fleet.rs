@@ -1,7 +1,7 @@
 //! Several machines, one file: the pure decisions of a rollout across hosts. Which hosts go
 //! together ([`batches`]), whether the rollout goes on after a batch ([`next`]), whether a
 //! host's unitgen can take part ([`check_version`]), and the merge of their logs
-//! ([`merge_logs`]). The calls themselves go through [`crate::ssh`].
+//! ([`merge_logs`]). The calls themselves go through [`crate::adapters::ssh`].
 
 use std::time::Duration;
 
@@ -173,7 +173,7 @@ impl LogLine {
     pub fn parse(host: &Host, json: &str) -> LogLine {
         let time_us = serde_json::from_str::<serde_json::Value>(json)
             .ok()
-            .map(|v| crate::journal::field(&v, "__REALTIME_TIMESTAMP"))
+            .map(|v| crate::adapters::journal::field(&v, "__REALTIME_TIMESTAMP"))
             .and_then(|t| t.parse().ok())
             .unwrap_or(0);
         LogLine {

@@ -8,7 +8,7 @@
 //! In every value, `%` is doubled so that no specifier is expanded; in command arguments, `$`
 //! is doubled so that no variable is substituted. No output of this module contains a line
 //! break, so no value can start a new directive; a `Line` value that ends in a backslash
-//! would continue its line onto the next one, which [`crate::render`] prevents with a trailing
+//! would continue its line onto the next one, which [`crate::core::render`] prevents with a trailing
 //! space that systemd strips.
 
 /// How a value is read back by systemd.

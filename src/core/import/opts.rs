@@ -143,7 +143,7 @@ impl Opts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::import::value::Num;
+    use crate::core::import::value::Num;
 
     fn opts(pairs: &[(&str, Js)]) -> Opts {
         Opts::new(

@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use crate::compile::UnitFile;
-use crate::config::Namespace;
-use crate::names;
-use crate::systemd::LoadedUnit;
-use crate::unit_dir::{Entry, Installed, Shadow};
+use crate::adapters::systemd::LoadedUnit;
+use crate::adapters::unit_dir::{Entry, Installed, Shadow};
+use crate::core::compile::UnitFile;
+use crate::core::config::Namespace;
+use crate::core::names;
 
 /// One file's fate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,7 +207,7 @@ pub struct Input<'a> {
     /// The namespace's environment files.
     pub env: &'a [UnitFile],
     /// The namespace's environment files as they are.
-    pub installed_env: &'a BTreeMap<String, crate::unit_dir::InstalledFile>,
+    pub installed_env: &'a BTreeMap<String, crate::adapters::unit_dir::InstalledFile>,
     /// Files with the wanted names elsewhere in systemd's search path.
     pub shadows: &'a [Shadow],
     /// What systemd has loaded (see [`patterns`] for which units to ask for).
@@ -281,8 +281,8 @@ fn wanted_units(ns: &Namespace) -> Vec<Wanted> {
                 names::instance(&ns.name, &app.name, i),
                 vec![
                     names::template(&ns.name, &app.name),
-                    env_key(&crate::compile::env_file_name(ns, app, None)),
-                    env_key(&crate::compile::env_file_name(
+                    env_key(&crate::core::compile::env_file_name(ns, app, None)),
+                    env_key(&crate::core::compile::env_file_name(
                         ns,
                         app,
                         Some(&i.to_string()),
@@ -341,7 +341,7 @@ pub fn plan(input: Input<'_>) -> Plan {
         .filter_map(|c| match c {
             Change::Remove(name, text) => Some((
                 name.as_str(),
-                crate::unit_dir::app_of(text).map(str::to_string),
+                crate::adapters::unit_dir::app_of(text).map(str::to_string),
             )),
             _ => None,
         })
@@ -429,7 +429,7 @@ fn refusals(input: &Input<'_>) -> Vec<Refusal> {
                 if input
                     .loaded
                     .get(&w.unit)
-                    .is_some_and(|l| l.load == crate::systemd::LoadState::Masked)
+                    .is_some_and(|l| l.load == crate::adapters::systemd::LoadState::Masked)
                     && !input.shadows.iter().any(|s| s.name == w.unit)
                 {
                     let at = input.loaded[&w.unit]
@@ -717,7 +717,9 @@ impl Plan {
 /// One line for a changed environment file: which variables are added, changed or removed.
 fn env_change_line(c: &Change, env_dir: &Path) -> String {
     let vars = |text: &str| -> BTreeMap<String, String> {
-        crate::quote::parse_env_file(text).into_iter().collect()
+        crate::core::quote::parse_env_file(text)
+            .into_iter()
+            .collect()
     };
     let (sign, word, old, new) = match c {
         Change::Add(f) => ("+", "add", BTreeMap::new(), vars(&f.content)),
@@ -767,10 +769,10 @@ pub fn diff(old: &str, new: &str, path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compile::{compile, env_files, Target};
-    use crate::host::FixedHost;
-    use crate::systemd::ActiveState;
-    use crate::unit_dir::InstalledFile;
+    use crate::adapters::host::FixedHost;
+    use crate::adapters::systemd::ActiveState;
+    use crate::adapters::unit_dir::InstalledFile;
+    use crate::core::compile::{compile, env_files, Target};
 
     const FILE: &str = r#"
 namespace = "prod"
@@ -783,7 +785,7 @@ command = "/usr/bin/node web.js"
 "#;
 
     fn ns(text: &str) -> Namespace {
-        crate::config::load(Path::new("/srv/prod.toml"), text, &FixedHost::default())
+        crate::core::config::load(Path::new("/srv/prod.toml"), text, &FixedHost::default())
             .expect("a valid file")
     }
 
@@ -792,7 +794,7 @@ command = "/usr/bin/node web.js"
         compile(
             &ns(text),
             &Target::system(),
-            &crate::render::Renderer::new(),
+            &crate::core::render::Renderer::new(),
         )
         .into_iter()
         .map(|u| {
@@ -868,7 +870,7 @@ command = "/usr/bin/node web.js"
         loaded: &BTreeMap<String, LoadedUnit>,
     ) -> Plan {
         let n = ns(text);
-        let units = compile(&n, &Target::system(), &crate::render::Renderer::new());
+        let units = compile(&n, &Target::system(), &crate::core::render::Renderer::new());
         let env = env_files(&n, &Target::system());
         plan(Input {
             ns: &n,
@@ -1073,7 +1075,8 @@ command = "/usr/bin/node web.js"
             matches!(&p.refusals[..], [Refusal::Masked(path)] if path.ends_with("prod-api@2.service"))
         );
         let mut loaded = all_running(200);
-        loaded.get_mut("prod-api@1.service").unwrap().load = crate::systemd::LoadState::Masked;
+        loaded.get_mut("prod-api@1.service").unwrap().load =
+            crate::adapters::systemd::LoadState::Masked;
         let p = decide(FILE, &installed(FILE, 100), &[], &loaded);
         assert_eq!(p.refusals.len(), 1);
         assert!(p.starts.is_empty());
@@ -1161,36 +1164,36 @@ mod env_tests {
     #[test]
     fn a_changed_variable_restarts_its_app_and_the_plan_names_it_not_its_value() {
         let file = "namespace = \"prod\"\n[apps.api]\ncommand = \"/usr/bin/node s.js\"\ninstances = 2\nenv = { SECRET = \"old-secret\" }\n[apps.other]\ncommand = \"/usr/bin/node o.js\"\n";
-        let n = crate::config::load(
+        let n = crate::core::config::load(
             Path::new("/srv/prod.toml"),
             file,
-            &crate::host::FixedHost::default(),
+            &crate::adapters::host::FixedHost::default(),
         )
         .unwrap();
-        let units = crate::compile::compile(
+        let units = crate::core::compile::compile(
             &n,
-            &crate::compile::Target::system(),
-            &crate::render::Renderer::new(),
+            &crate::core::compile::Target::system(),
+            &crate::core::render::Renderer::new(),
         );
         let installed: Installed = units
             .iter()
             .map(|u| {
                 (
                     u.name.clone(),
-                    Entry::File(crate::unit_dir::InstalledFile {
+                    Entry::File(crate::adapters::unit_dir::InstalledFile {
                         text: u.content.clone(),
                         modified_us: 1,
                     }),
                 )
             })
             .collect();
-        let old_env: BTreeMap<String, crate::unit_dir::InstalledFile> =
-            crate::compile::env_files(&n, &crate::compile::Target::system())
+        let old_env: BTreeMap<String, crate::adapters::unit_dir::InstalledFile> =
+            crate::core::compile::env_files(&n, &crate::core::compile::Target::system())
                 .into_iter()
                 .map(|f| {
                     (
                         f.name,
-                        crate::unit_dir::InstalledFile {
+                        crate::adapters::unit_dir::InstalledFile {
                             text: f.content,
                             modified_us: 1,
                         },
@@ -1198,13 +1201,13 @@ mod env_tests {
                 })
                 .collect();
         let new_file = file.replace("old-secret", "new-secret");
-        let n2 = crate::config::load(
+        let n2 = crate::core::config::load(
             Path::new("/srv/prod.toml"),
             &new_file,
-            &crate::host::FixedHost::default(),
+            &crate::adapters::host::FixedHost::default(),
         )
         .unwrap();
-        let env = crate::compile::env_files(&n2, &crate::compile::Target::system());
+        let env = crate::core::compile::env_files(&n2, &crate::core::compile::Target::system());
         let loaded: BTreeMap<String, LoadedUnit> = [
             "prod-api@1.service",
             "prod-api@2.service",
@@ -1217,7 +1220,7 @@ mod env_tests {
                 u.to_string(),
                 LoadedUnit {
                     name: u.to_string(),
-                    active: crate::systemd::ActiveState::Active,
+                    active: crate::adapters::systemd::ActiveState::Active,
                     started_us: Some(2),
                     ..Default::default()
                 },

@@ -7,7 +7,7 @@ use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
-use crate::host::{Account, Host, Node};
+use crate::adapters::host::{Account, Host, Node};
 
 /// The credentials an app's processes have, for permission checks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,7 +168,7 @@ pub fn describe(host: &dyn Host, node: &Node) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::Claim;
+    use crate::adapters::host::Claim;
     use std::collections::BTreeMap;
 
     /// A tiny filesystem: path -> (node, link target).

@@ -7,8 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::config::{normalize, Cron, Duration, Signal, Size};
-use crate::names;
+use crate::core::config::{normalize, Cron, Duration, Signal, Size};
+use crate::core::names;
 
 use super::opts::{truthy, Opts};
 use super::server::{self, Addr, Host, Runtime};
@@ -65,7 +65,7 @@ pub struct AppOut {
 }
 
 /// The order of keys in an app table: that of the file format's key list.
-const ORDER: &[&str] = crate::config::APP_KEYS;
+const ORDER: &[&str] = crate::core::config::APP_KEYS;
 
 /// PM2's defaults that need nothing here, or that are the same here.
 fn trivial(key: &str, v: &Js) -> bool {

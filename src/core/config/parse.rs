@@ -6,7 +6,7 @@ use toml::Spanned;
 
 use super::cron::Cron;
 use super::value::*;
-use crate::diagnostic::{did_you_mean, Diagnostics, Source, Span};
+use crate::core::diagnostic::{did_you_mean, Diagnostics, Source, Span};
 
 /// A value with the place it came from and its dotted key.
 #[derive(Debug, Clone)]
@@ -809,7 +809,7 @@ impl Walker<'_> {
                     .map(|i| match i.get_ref() {
                         DeValue::String(s) => s
                             .split_once('=')
-                            .filter(|(n, _)| crate::names::is_env_name(n))
+                            .filter(|(n, _)| crate::core::names::is_env_name(n))
                             .map(|(n, val)| format!("{n} = {val:?}")),
                         _ => None,
                     })

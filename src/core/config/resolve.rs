@@ -10,9 +10,9 @@ use super::program::{self, Place};
 use super::reach::Cred;
 use super::value::{Duration, Hardening, Listen, LogRateLimit, Ready, Restart};
 use super::{App, Increment, Limits, Namespace, Runtime, User, Watch};
-use crate::diagnostic::{did_you_mean, Diagnostics, Source, Span};
-use crate::host::{Account, Host};
-use crate::names;
+use crate::adapters::host::{Account, Host};
+use crate::core::diagnostic::{did_you_mean, Diagnostics, Source, Span};
+use crate::core::names;
 
 /// A port or socket an app will hold, with where the file says so.
 struct Claim {
@@ -145,7 +145,7 @@ impl Ctx<'_> {
 
     /// Check a piece of text that goes to a unit file line as it is (description, names).
     fn text(&mut self, s: &Sp<String>) -> Option<String> {
-        let line = crate::quote::quote(&s.v, crate::quote::Context::Line).len();
+        let line = crate::core::quote::quote(&s.v, crate::core::quote::Context::Line).len();
         let why = unwritable(&s.v).map(str::to_string).or_else(|| {
             (line > program::MAX_LINE - 64).then(|| {
                 format!(
@@ -1247,7 +1247,7 @@ fn resolve_file(
     };
     let description = f.description.as_ref().and_then(|s| c.text(s));
     for h in f.hosts.iter().flat_map(|h| &h.v) {
-        if let Err(why) = crate::fleet::Host::parse(&h.v) {
+        if let Err(why) = crate::core::fleet::Host::parse(&h.v) {
             c.error(h.span.clone(), &h.key, why, HOST_HELP.to_string());
         }
     }
@@ -1377,7 +1377,7 @@ fn how_other(via_env: bool) -> &'static str {
 fn check_claims(
     files: &[(Source, FileSpec)],
     all_claims: &[(usize, String, Claim)],
-    installed: &[crate::host::Claim],
+    installed: &[crate::adapters::host::Claim],
     diags: &mut Diagnostics,
 ) {
     let mut seen = claims::Index::default();
@@ -1439,7 +1439,7 @@ fn conflict_in_run(
 }
 
 /// A claim on a port an installed namespace holds.
-fn conflict_installed(other: &crate::host::Claim, claim: &Claim) -> (String, String) {
+fn conflict_installed(other: &crate::adapters::host::Claim, claim: &Claim) -> (String, String) {
     let unit = other.origin.file_name().map_or_else(
         || other.origin.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
