@@ -322,12 +322,6 @@ fn start_and_roll(
         .flat_map(|p| &p.plan.starts)
         .filter(|a| a.verb != Verb::Roll)
         .collect();
-    let failed_before: Vec<String> = starts
-        .iter()
-        .filter(|a| a.verb == Verb::Start)
-        .map(|a| a.unit.clone())
-        .collect();
-    systemd::block_on(sd.reset_failed(&failed_before));
     let results = run(sd, &starts, opts.timeout)?;
     collect_failures(sd, opts, &starts, &results, planned, reports);
     let began: Vec<&Action> = starts
@@ -467,7 +461,9 @@ pub fn user_of(app: &crate::core::config::App, scope: Scope) -> String {
     }
 }
 
-/// Run the jobs of some actions (forgetting needs no job) and wait for them.
+/// Run the jobs of some actions (forgetting needs no job) and wait for them. Units that
+/// start or restart are forgotten first: a deploy is deliberate, and systemd's start limit
+/// (`max_restarts`) is for crash loops, not for five applies within its window.
 fn run(
     sd: &Systemd,
     actions: &[&Action],
@@ -485,7 +481,7 @@ fn run(
             Some((a.unit.clone(), v))
         })
         .collect();
-    let mut done = systemd::block_on(sd.run_jobs(&jobs, limit))?.into_iter();
+    let mut done = systemd::block_on(sd.run_jobs_afresh(&jobs, limit))?.into_iter();
     Ok(actions
         .iter()
         .map(|a| match a.verb {

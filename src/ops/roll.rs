@@ -114,8 +114,10 @@ pub fn roll(sd: &Systemd, r: &Roll, opts: RollOptions) -> Result<RollReport, sys
         let running = state
             .get(&u)
             .is_some_and(|l| l.active == ActiveState::Active);
+        // Forgotten first, running or not: a deliberate restart is not counted against the
+        // start limit systemd keeps for crash loops.
+        sd_reset(sd, &u);
         let verb = if !running {
-            sd_reset(sd, &u);
             Verb::Start
         } else if r.in_place {
             Verb::Reload
