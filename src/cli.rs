@@ -229,22 +229,12 @@ pub struct ManArgs {
 /// `apply`.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Ecosystem files (TOML), one namespace each; `-` reads one from standard input.
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-    /// With FILE `-`: the path the file stands for (diagnostics name it; relative paths in it
-    /// start from its directory) [default: stdin.toml in the current directory].
-    #[arg(long = "as", value_name = "PATH")]
-    pub stdin_as: Option<PathBuf>,
-    /// Apply on this machine, even if the file lists `hosts`.
-    #[arg(long, conflicts_with = "hosts")]
-    pub local: bool,
+    /// The files, and where they go.
+    #[command(flatten)]
+    pub input: FileArgs,
     /// Print what was done as JSON, for scripts (and for `--host`, which runs this remotely).
     #[arg(long)]
     pub json: bool,
-    /// The hosts.
-    #[command(flatten)]
-    pub remote: HostArgs,
     /// How the rollout across hosts goes.
     #[command(flatten)]
     pub rollout: RolloutArgs,
@@ -266,13 +256,22 @@ pub struct ApplyArgs {
 /// `plan`.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
+    /// The files, and where they go.
+    #[command(flatten)]
+    pub input: FileArgs,
+}
+
+/// The ecosystem files of `apply` and `plan`, and the hosts they go to.
+#[derive(Debug, Args)]
+pub struct FileArgs {
     /// Ecosystem files (TOML), one namespace each; `-` reads one from standard input.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
-    /// With FILE `-`: the path the file stands for (see `apply --as`).
+    /// With FILE `-`: the path the file stands for (diagnostics name it; relative paths in it
+    /// start from its directory) [default: stdin.toml in the current directory].
     #[arg(long = "as", value_name = "PATH")]
     pub stdin_as: Option<PathBuf>,
-    /// Plan for this machine, even if the file lists `hosts`.
+    /// Run on this machine, even if the file lists `hosts`.
     #[arg(long, conflicts_with = "hosts")]
     pub local: bool,
     /// The hosts.

@@ -15,8 +15,8 @@ use crate::ops::apply::{self, ApplyOptions, Report};
 /// Apply every file; exit 1 if any unit did not reach its wanted state.
 pub fn run(g: &Global, a: &ApplyArgs) -> Result<(), Failure> {
     let printer = g.printer();
-    let texts = read_files(&a.files, a.stdin_as.as_deref())?;
-    let hosts = super::fleet::hosts_for(&a.remote, a.local, &texts)?;
+    let texts = read_files(&a.input.files, a.input.stdin_as.as_deref())?;
+    let hosts = super::fleet::hosts_for(&a.input.remote, a.input.local, &texts)?;
     if !hosts.is_empty() {
         return super::fleet::apply(g, a, &texts, &hosts);
     }

@@ -232,9 +232,9 @@ pub fn apply(
 ) -> Result<(), Failure> {
     let printer = g.printer();
     if a.dry_run {
-        return plan(g, &a.remote, texts, hosts);
+        return plan(g, &a.input.remote, texts, hosts);
     }
-    let remote = remote(g, &a.remote)?;
+    let remote = remote(g, &a.input.remote)?;
     let (abs, text) = one_file(texts)?;
     let input = Some(text.as_bytes());
     let (go, mut outcomes, _) = preflight(

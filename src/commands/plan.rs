@@ -10,10 +10,10 @@ use crate::ops::apply::{self, ApplyOptions};
 
 /// Print the plan of every namespace, here or on each host.
 pub fn run(g: &Global, a: &PlanArgs) -> Result<(), Failure> {
-    let texts = read_files(&a.files, a.stdin_as.as_deref())?;
-    let hosts = super::fleet::hosts_for(&a.remote, a.local, &texts)?;
+    let texts = read_files(&a.input.files, a.input.stdin_as.as_deref())?;
+    let hosts = super::fleet::hosts_for(&a.input.remote, a.input.local, &texts)?;
     if !hosts.is_empty() {
-        return super::fleet::plan(g, &a.remote, &texts, &hosts);
+        return super::fleet::plan(g, &a.input.remote, &texts, &hosts);
     }
     local(g, &texts)
 }
