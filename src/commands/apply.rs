@@ -13,40 +13,43 @@ use crate::cli::{ApplyArgs, Global};
 use crate::ops::apply::{self, ApplyOptions, Report};
 
 /// Apply every file; exit 1 if any unit did not reach its wanted state.
-pub fn run(g: &Global, a: &ApplyArgs) -> Result<(), Failure> {
-    let printer = g.printer();
-    let texts = read_files(&a.input.files, a.input.stdin_as.as_deref())?;
-    let hosts = super::fleet::hosts_for(&a.input.remote, a.input.local, &texts)?;
+pub fn run(global: &Global, args: &ApplyArgs) -> Result<(), Failure> {
+    let printer = global.printer();
+    let texts = read_files(&args.input.files, args.input.stdin_as.as_deref())?;
+    let hosts = super::fleet::hosts_for(&args.input.remote, args.input.local, &texts)?;
     if !hosts.is_empty() {
-        return super::fleet::apply(g, a, &texts, &hosts);
+        return super::fleet::apply(global, args, &texts, &hosts);
     }
-    if a.dry_run {
-        return super::plan::local(g, &texts);
+    if args.dry_run {
+        return super::plan::local(global, &texts);
     }
-    let limit = Duration::from_secs(a.timeout);
+    let limit = Duration::from_secs(args.timeout);
     // Check the files before waiting for any lock: a bad file is said at once.
-    let mut names: Vec<String> = resolve(g, &texts)?.into_iter().map(|n| n.name).collect();
+    let mut names: Vec<String> = resolve(global, &texts)?
+        .into_iter()
+        .map(|n| n.name)
+        .collect();
     names.sort();
     let _locks = names
         .iter()
-        .map(|n| crate::adapters::lock::namespace(n, g.user, limit))
+        .map(|n| crate::adapters::lock::namespace(n, global.user, limit))
         .collect::<Result<Vec<_>, _>>()?;
-    let claims = crate::adapters::lock::claims(g.user, limit)?;
+    let claims = crate::adapters::lock::claims(global.user, limit)?;
     // Again under the lock: the ports other namespaces claim are now what is on disk.
-    let namespaces = resolve(g, &texts)?;
+    let namespaces = resolve(global, &texts)?;
     let opts = ApplyOptions {
-        target: target(g),
-        dir: unit_dir(g),
-        env_dir: crate::adapters::unit_dir::EnvDir::new(target(g).env_dir),
-        default_dir: g.unit_dir.is_none(),
-        start: !a.no_start,
+        target: target(global),
+        dir: unit_dir(global),
+        env_dir: crate::adapters::unit_dir::EnvDir::new(target(global).env_dir),
+        default_dir: global.unit_dir.is_none(),
+        start: !args.no_start,
         timeout: limit,
-        settle: Duration::from_millis(a.settle),
+        settle: Duration::from_millis(args.settle),
     };
-    let sd = block_on(Systemd::connect_within(g.user, limit))?;
+    let sd = block_on(Systemd::connect_within(global.user, limit))?;
     let planned = apply::plan_all(Some(&sd), namespaces, &opts)?;
     let reports = apply::apply(&sd, &planned, &opts, Some(claims))?;
-    if a.json {
+    if args.json {
         println!(
             "{}",
             serde_json::to_string(&reports).map_err(anyhow::Error::from)?
@@ -54,7 +57,7 @@ pub fn run(g: &Global, a: &ApplyArgs) -> Result<(), Failure> {
     }
     let mut failures = Vec::new();
     for r in &reports {
-        if !a.json {
+        if !args.json {
             printer.text(describe(r));
         }
         failures.extend(Failure::units(&r.namespace, &r.failures));

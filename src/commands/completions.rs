@@ -18,8 +18,8 @@ fn visible() -> clap::Command {
         .about(full.get_about().cloned().unwrap_or_default())
         .version(env!("CARGO_PKG_VERSION"))
         .propagate_version(true);
-    for a in full.get_arguments() {
-        cmd = cmd.arg(a.clone());
+    for args in full.get_arguments() {
+        cmd = cmd.arg(args.clone());
     }
     cmd.subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned())
 }
@@ -136,8 +136,8 @@ complete -c unitgen -n "__fish_seen_subcommand_from @APP_COMMANDS@" -s n -l name
 
 /// `unitgen __complete apps|namespaces`: one name a line; nothing (and success) when the unit
 /// directory cannot be read, so that a Tab never prints an error.
-pub fn words(g: &Global, what: CompleteWhat) -> Result<(), Failure> {
-    let Ok(installed) = crate::selector::installed(&unit_dir(g)) else {
+pub fn words(global: &Global, what: CompleteWhat) -> Result<(), Failure> {
+    let Ok(installed) = crate::selector::installed(&unit_dir(global)) else {
         return Ok(());
     };
     let names = match what {

@@ -10,35 +10,35 @@ use crate::ops::delete::{delete, DeleteOptions};
 use crate::selector::select;
 
 /// Stop the selected apps' units, remove their files and reload.
-pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
-    let printer = g.printer();
-    let hosts = super::fleet::hosts_of(&a.remote)?;
+pub fn run(global: &Global, args: &TargetArgs) -> Result<(), Failure> {
+    let printer = global.printer();
+    let hosts = super::fleet::hosts_of(&args.remote)?;
     if !hosts.is_empty() {
-        return super::fleet::act(g, "delete", a, &hosts);
+        return super::fleet::act(global, "delete", args, &hosts);
     }
-    if a.namespace.is_none() && !a.name.contains('/') {
+    if args.namespace.is_none() && !args.name.contains('/') {
         return Err(Failure::Usage(
             Problem::new(
                 "delete needs the namespace, so that it never hits another environment's apps",
             )
-            .help(format!("unitgen delete {} -n NS", a.name)),
+            .help(format!("unitgen delete {} -n NS", args.name)),
         ));
     }
-    let dir = unit_dir(g);
+    let dir = unit_dir(global);
     let selected =
-        select(&dir, Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::usage)?;
-    let ns = match (&a.namespace, a.name.split_once('/')) {
+        select(&dir, Some(&args.name), args.namespace.as_deref(), true).map_err(Failure::usage)?;
+    let ns = match (&args.namespace, args.name.split_once('/')) {
         (_, Some((n, _))) => n.to_string(),
         (Some(n), None) => n.clone(),
         (None, None) => unreachable!("checked above"),
     };
-    let whole = a.name == "all" || a.name.ends_with("/all");
-    let limit = Duration::from_secs(a.timeout);
-    let _lock = crate::adapters::lock::namespace(&ns, g.user, limit)?;
-    let sd = block_on(Systemd::connect_within(g.user, limit))?;
+    let whole = args.name == "all" || args.name.ends_with("/all");
+    let limit = Duration::from_secs(args.timeout);
+    let _lock = crate::adapters::lock::namespace(&ns, global.user, limit)?;
+    let sd = block_on(Systemd::connect_within(global.user, limit))?;
     let opts = DeleteOptions {
         dir,
-        env_dir: crate::adapters::unit_dir::EnvDir::new(target(g).env_dir),
+        env_dir: crate::adapters::unit_dir::EnvDir::new(target(global).env_dir),
         namespace: ns.clone(),
         apps: selected.iter().map(|s| s.app.clone()).collect(),
         whole,

@@ -48,8 +48,8 @@ pub fn hosts_of(h: &HostArgs) -> Result<Vec<Host>, Failure> {
     Ok(fleet::dedup(hosts))
 }
 
-fn remote(g: &Global, h: &HostArgs) -> Result<Remote, Failure> {
-    if g.unit_dir.is_some() {
+fn remote(global: &Global, h: &HostArgs) -> Result<Remote, Failure> {
+    if global.unit_dir.is_some() {
         return Err(Failure::Usage(
             Problem::new("--unit-dir is a directory of this machine, and --host runs on others")
                 .help("leave --unit-dir out; each host uses its own systemd's directory"),
@@ -60,7 +60,7 @@ fn remote(g: &Global, h: &HostArgs) -> Result<Remote, Failure> {
     }
     Ok(Remote {
         command: h.remote_command.clone(),
-        user: g.user,
+        user: global.user,
     })
 }
 
@@ -97,17 +97,17 @@ fn one_file(texts: &[(PathBuf, String)]) -> Result<(String, &str), Failure> {
     }
 }
 
-/// Check every host at once with `args` (their version in the same connection), before
+/// Check every host at once with `words` (their version in the same connection), before
 /// anything changes. The hosts to go on with, or the failure that stops everything.
 fn preflight(
     remote: &Remote,
     hosts: &[Host],
-    args: &[String],
+    words: &[String],
     input: Option<&[u8]>,
     skip_unreachable: bool,
     quiet: bool,
 ) -> Result<(Vec<Host>, Vec<Outcome>, String), Failure> {
-    let checks = each(hosts, |h| call(remote, h, args, input, READ_LIMIT));
+    let checks = each(hosts, |h| call(remote, h, words, input, READ_LIMIT));
     let mut go = Vec::new();
     let mut skipped = Vec::new();
     let mut errors = Vec::new();
@@ -148,24 +148,24 @@ fn preflight(
 
 /// `plan --host`: each host's plan, from its own state, under its name.
 pub fn plan(
-    g: &Global,
+    global: &Global,
     h: &HostArgs,
     texts: &[(PathBuf, String)],
     hosts: &[Host],
 ) -> Result<(), Failure> {
-    let remote = remote(g, h)?;
+    let remote = remote(global, h)?;
     let (abs, text) = one_file(texts)?;
     per_host(&remote, hosts, &plan_args(&abs), Some(text.as_bytes()))
 }
 
-/// `args` on every host at once; each host's output under its name, in the hosts' order.
+/// `words` on every host at once; each host's output under its name, in the hosts' order.
 fn per_host(
     remote: &Remote,
     hosts: &[Host],
-    args: &[String],
+    words: &[String],
     input: Option<&[u8]>,
 ) -> Result<(), Failure> {
-    let replies = each(hosts, |host| call(remote, host, args, input, READ_LIMIT));
+    let replies = each(hosts, |host| call(remote, host, words, input, READ_LIMIT));
     let mut outcomes = Vec::new();
     let mut errors = Vec::new();
     for (host, r) in &replies {
@@ -225,16 +225,16 @@ struct HostApplyJson<'a> {
 /// `apply --host`: check the file on every host (validation against its own state), then
 /// apply it host after host (`--parallel` at a time), stopping at the first that fails.
 pub fn apply(
-    g: &Global,
-    a: &ApplyArgs,
+    global: &Global,
+    args: &ApplyArgs,
     texts: &[(PathBuf, String)],
     hosts: &[Host],
 ) -> Result<(), Failure> {
-    let printer = g.printer();
-    if a.dry_run {
-        return plan(g, &a.input.remote, texts, hosts);
+    let printer = global.printer();
+    if args.dry_run {
+        return plan(global, &args.input.remote, texts, hosts);
     }
-    let remote = remote(g, &a.input.remote)?;
+    let remote = remote(global, &args.input.remote)?;
     let (abs, text) = one_file(texts)?;
     let input = Some(text.as_bytes());
     let (go, mut outcomes, _) = preflight(
@@ -242,35 +242,35 @@ pub fn apply(
         hosts,
         &plan_args(&abs),
         input,
-        a.rollout.skip_unreachable,
-        g.quiet,
+        args.rollout.skip_unreachable,
+        global.quiet,
     )?;
-    let mut args: Vec<String> = ["apply", "--local", "--json", "--as", &abs]
+    let mut words: Vec<String> = ["apply", "--local", "--json", "--as", &abs]
         .map(String::from)
         .to_vec();
-    args.extend([
+    words.extend([
         "--timeout".into(),
-        a.timeout.to_string(),
+        args.timeout.to_string(),
         "--settle".into(),
-        a.settle.to_string(),
+        args.settle.to_string(),
     ]);
-    if a.no_start {
-        args.push("--no-start".into());
+    if args.no_start {
+        words.push("--no-start".into());
     }
-    args.push("-".into());
+    words.push("-".into());
     // Bounded: an apply waits at most --timeout per round of jobs, and rolls instance by
     // instance; past this, the host is taken as failed.
-    let limit = Duration::from_secs(a.timeout.saturating_mul(10).saturating_add(60));
+    let limit = Duration::from_secs(args.timeout.saturating_mul(10).saturating_add(60));
     let mut errors = Vec::new();
     let mut json = Vec::new();
     let mut stopped_at = None;
     let rolled = roll(
         &go,
-        a.rollout.parallel as usize,
-        Duration::from_secs(a.rollout.pause),
-        |host| apply_one(&remote, host, &args, input, limit),
+        args.rollout.parallel as usize,
+        Duration::from_secs(args.rollout.pause),
+        |host| apply_one(&remote, host, &words, input, limit),
         |host, outcome, r| {
-            if a.json {
+            if args.json {
                 json.push(serde_json::json!(HostApplyJson {
                     host,
                     outcome,
@@ -289,7 +289,7 @@ pub fn apply(
         },
     );
     let not_tried = not_tried(&rolled);
-    if a.json {
+    if args.json {
         for (h, _) in rolled.iter().filter(|(_, o)| *o == Outcome::NotTried) {
             json.push(serde_json::json!(HostApplyJson {
                 host: h,
@@ -327,11 +327,11 @@ fn not_tried(rolled: &[(Host, Outcome)]) -> Vec<String> {
 fn apply_one(
     remote: &Remote,
     host: &Host,
-    args: &[String],
+    words: &[String],
     input: Option<&[u8]>,
     limit: Duration,
 ) -> (Outcome, HostApply) {
-    let reply = match call(remote, host, args, input, limit) {
+    let reply = match call(remote, host, words, input, limit) {
         Ok(r) => r,
         Err(e) => {
             return (
@@ -370,14 +370,14 @@ struct HostInstance<'a> {
 }
 
 /// `status --host`: every host at once; one table with a HOST column.
-pub fn status(g: &Global, a: &StatusArgs, hosts: &[Host]) -> Result<(), Failure> {
-    let remote = remote(g, &a.remote)?;
-    let mut args: Vec<String> = vec!["status".into(), "--json".into()];
-    args.extend(a.name.clone());
-    if let Some(ns) = &a.namespace {
-        args.extend(["-n".into(), ns.clone()]);
+pub fn status(global: &Global, args: &StatusArgs, hosts: &[Host]) -> Result<(), Failure> {
+    let remote = remote(global, &args.remote)?;
+    let mut words: Vec<String> = vec!["status".into(), "--json".into()];
+    words.extend(args.name.clone());
+    if let Some(ns) = &args.namespace {
+        words.extend(["-n".into(), ns.clone()]);
     }
-    let replies = each(hosts, |h| call(&remote, h, &args, None, READ_LIMIT));
+    let replies = each(hosts, |h| call(&remote, h, &words, None, READ_LIMIT));
     let mut rows: Vec<(Host, crate::status::Instance)> = Vec::new();
     let mut errors = Vec::new();
     let mut outcomes = Vec::new();
@@ -408,41 +408,41 @@ pub fn status(g: &Global, a: &StatusArgs, hosts: &[Host]) -> Result<(), Failure>
             }
         }
     }
-    if a.json {
+    if args.json {
         let list: Vec<HostInstance> = rows
             .iter()
             .map(|(host, instance)| HostInstance { host, instance })
             .collect();
-        g.printer().json(&list)?;
+        global.printer().json(&list)?;
     } else {
         let hosts_col: Vec<Host> = rows.iter().map(|(h, _)| h.clone()).collect();
         let instances: Vec<crate::status::Instance> = rows.into_iter().map(|(_, i)| i).collect();
-        super::status::print_table(&instances, &[], Some(&hosts_col), g.printer().color());
+        super::status::print_table(&instances, &[], Some(&hosts_col), global.printer().color());
     }
     finish(errors, &outcomes)
 }
 
 /// `logs --host`: every host's lines in time order, each prefixed with its host; with
 /// `--follow`, then each new line as it comes.
-pub fn logs(g: &Global, a: &LogsArgs, hosts: &[Host]) -> Result<(), Failure> {
-    let remote = remote(g, &a.remote)?;
+pub fn logs(global: &Global, args: &LogsArgs, hosts: &[Host]) -> Result<(), Failure> {
+    let remote = remote(global, &args.remote)?;
     let tty = std::io::stdout().is_terminal();
-    let follow = a.follow || (tty && !a.nostream);
-    let color = g.colored(tty);
-    let mut args: Vec<String> = vec!["logs".into(), "--json".into()];
-    args.extend(a.name.clone());
-    if let Some(ns) = &a.namespace {
-        args.extend(["-n".into(), ns.clone()]);
+    let follow = args.follow || (tty && !args.nostream);
+    let color = global.colored(tty);
+    let mut words: Vec<String> = vec!["logs".into(), "--json".into()];
+    words.extend(args.name.clone());
+    if let Some(ns) = &args.namespace {
+        words.extend(["-n".into(), ns.clone()]);
     }
-    args.extend(["--lines".into(), a.lines.to_string()]);
-    if a.err {
-        args.push("--err".into());
+    words.extend(["--lines".into(), args.lines.to_string()]);
+    if args.err {
+        words.push("--err".into());
     }
-    if let Some(since) = &a.since {
-        args.extend(["--since".into(), since.clone()]);
+    if let Some(since) = &args.since {
+        words.extend(["--since".into(), since.clone()]);
     }
     let print = |out: &mut std::io::StdoutLock, l: &LogLine| -> std::io::Result<()> {
-        if a.json {
+        if args.json {
             let mut v: serde_json::Value =
                 serde_json::from_str(&l.json).unwrap_or(serde_json::Value::Null);
             if let Some(o) = v.as_object_mut() {
@@ -454,15 +454,15 @@ pub fn logs(g: &Global, a: &LogsArgs, hosts: &[Host]) -> Result<(), Failure> {
                 out,
                 "{} {}",
                 l.host,
-                super::logs::format(&l.json, g.user, color)
+                super::logs::format(&l.json, global.user, color)
             )
         }
     };
     if follow {
-        return follow_logs(&remote, hosts, &args, print);
+        return follow_logs(&remote, hosts, &words, print);
     }
-    args.push("--nostream".into());
-    let replies = each(hosts, |h| call(&remote, h, &args, None, READ_LIMIT));
+    words.push("--nostream".into());
+    let replies = each(hosts, |h| call(&remote, h, &words, None, READ_LIMIT));
     let mut per_host = Vec::new();
     let mut errors = Vec::new();
     let mut outcomes = Vec::new();
@@ -502,16 +502,16 @@ pub fn logs(g: &Global, a: &LogsArgs, hosts: &[Host]) -> Result<(), Failure> {
 fn follow_logs(
     remote: &Remote,
     hosts: &[Host],
-    args: &[String],
+    words: &[String],
     print: impl Fn(&mut std::io::StdoutLock, &LogLine) -> std::io::Result<()>,
 ) -> Result<(), Failure> {
-    let mut args = args.to_vec();
-    args.push("--follow".into());
+    let mut words = words.to_vec();
+    words.push("--follow".into());
     let (tx, rx) = std::sync::mpsc::channel::<Result<LogLine, String>>();
     let mut children = Vec::new();
     for h in hosts {
         let mut child = remote
-            .spawn(h, &args, true)
+            .spawn(h, &words, true)
             .map_err(|e| Failure::failed(format!("{h}: {e}")))?;
         let stdout = child.stdout.take().expect("piped");
         let stderr = child.stderr.take().expect("piped");
@@ -566,48 +566,62 @@ fn follow_logs(
 
 /// `reload --host`: host after host (`--parallel` at a time), each reloading its instances
 /// one by one; the first host that fails stops it.
-pub fn reload(g: &Global, a: &ReloadArgs, hosts: &[Host]) -> Result<(), Failure> {
-    let mut args: Vec<String> = vec!["reload".into(), a.name.clone()];
-    if let Some(ns) = &a.namespace {
-        args.extend(["-n".into(), ns.clone()]);
+pub fn reload(global: &Global, args: &ReloadArgs, hosts: &[Host]) -> Result<(), Failure> {
+    let mut words: Vec<String> = vec!["reload".into(), args.name.clone()];
+    if let Some(ns) = &args.namespace {
+        words.extend(["-n".into(), ns.clone()]);
     }
-    args.extend([
+    words.extend([
         "--settle".into(),
-        a.settle.to_string(),
+        args.settle.to_string(),
         "--timeout".into(),
-        a.timeout.to_string(),
+        args.timeout.to_string(),
     ]);
-    rolling(g, &a.remote, &a.rollout, hosts, &args, a.timeout)
+    rolling(
+        global,
+        &args.remote,
+        &args.rollout,
+        hosts,
+        &words,
+        args.timeout,
+    )
 }
 
 /// `start|stop|restart|delete --host`: host after host, the first that fails stops it.
-pub fn act(g: &Global, verb: &str, a: &TargetArgs, hosts: &[Host]) -> Result<(), Failure> {
-    let mut args: Vec<String> = vec![verb.into(), a.name.clone()];
-    if let Some(ns) = &a.namespace {
-        args.extend(["-n".into(), ns.clone()]);
+pub fn act(global: &Global, verb: &str, args: &TargetArgs, hosts: &[Host]) -> Result<(), Failure> {
+    let mut words: Vec<String> = vec![verb.into(), args.name.clone()];
+    if let Some(ns) = &args.namespace {
+        words.extend(["-n".into(), ns.clone()]);
     }
-    args.extend(["--timeout".into(), a.timeout.to_string()]);
-    rolling(g, &a.remote, &a.rollout, hosts, &args, a.timeout)
+    words.extend(["--timeout".into(), args.timeout.to_string()]);
+    rolling(
+        global,
+        &args.remote,
+        &args.rollout,
+        hosts,
+        &words,
+        args.timeout,
+    )
 }
 
-/// Run `args` on every host, batch after batch, after checking that every host answers.
+/// Run `words` on every host, batch after batch, after checking that every host answers.
 fn rolling(
-    g: &Global,
+    global: &Global,
     h: &HostArgs,
     rollout: &crate::cli::RolloutArgs,
     hosts: &[Host],
-    args: &[String],
+    words: &[String],
     timeout: u64,
 ) -> Result<(), Failure> {
-    let printer = g.printer();
-    let remote = remote(g, h)?;
+    let printer = global.printer();
+    let remote = remote(global, h)?;
     let (go, mut outcomes, _) = preflight(
         &remote,
         hosts,
         &["--version".to_string()],
         None,
         rollout.skip_unreachable,
-        g.quiet,
+        global.quiet,
     )?;
     let limit = Duration::from_secs(timeout.saturating_mul(10).saturating_add(60));
     let mut errors = Vec::new();
@@ -616,7 +630,7 @@ fn rolling(
         &go,
         rollout.parallel as usize,
         Duration::from_secs(rollout.pause),
-        |host| match call(&remote, host, args, None, limit) {
+        |host| match call(&remote, host, words, None, limit) {
             Ok(reply) => (outcome_of(&reply), Ok(reply)),
             Err(e) => (Outcome::Unreachable, Err(e)),
         },
@@ -647,11 +661,11 @@ fn rolling(
 }
 
 /// `show --host`: each host's view of the app, under its name.
-pub fn show(g: &Global, a: &TargetArgs, hosts: &[Host]) -> Result<(), Failure> {
-    let remote = remote(g, &a.remote)?;
-    let mut args: Vec<String> = vec!["show".into(), a.name.clone()];
-    if let Some(ns) = &a.namespace {
-        args.extend(["-n".into(), ns.clone()]);
+pub fn show(global: &Global, args: &TargetArgs, hosts: &[Host]) -> Result<(), Failure> {
+    let remote = remote(global, &args.remote)?;
+    let mut words: Vec<String> = vec!["show".into(), args.name.clone()];
+    if let Some(ns) = &args.namespace {
+        words.extend(["-n".into(), ns.clone()]);
     }
-    per_host(&remote, hosts, &args, None)
+    per_host(&remote, hosts, &words, None)
 }

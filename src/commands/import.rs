@@ -36,14 +36,19 @@ struct Out {
 }
 
 /// Where `-o` (or its absence) sends the files.
-fn destination(a: &ImportArgs) -> Result<Out, Failure> {
-    let dest = match &a.output {
+fn destination(args: &ImportArgs) -> Result<Out, Failure> {
+    let dest = match &args.output {
         Some(p) if p.as_os_str() == "-" => Dest::Stdout,
         Some(p) if p.is_dir() || p.as_os_str().to_string_lossy().ends_with('/') => {
             Dest::Dir(p.clone())
         }
         Some(p) => Dest::File(p.clone()),
-        None => Dest::Dir(a.file.parent().map(Path::to_path_buf).unwrap_or_default()),
+        None => Dest::Dir(
+            args.file
+                .parent()
+                .map(Path::to_path_buf)
+                .unwrap_or_default(),
+        ),
     };
     let dir = match &dest {
         Dest::Stdout => PathBuf::from("."),
@@ -79,14 +84,14 @@ fn destination(a: &ImportArgs) -> Result<Out, Failure> {
 
 /// Who runs the imported apps: `--run-as`, else the owner of the PM2 file when that is an
 /// ordinary user (PM2 ran apps as the user who ran it, and the deploy user owns the checkout).
-fn run_as(a: &ImportArgs, host: &dyn Host) -> (Option<String>, String) {
-    if let Some(u) = &a.run_as {
+fn run_as(args: &ImportArgs, host: &dyn Host) -> (Option<String>, String) {
+    if let Some(u) = &args.run_as {
         return (
             Some(u.clone()),
             format!("who runs the apps, as `unitgen import --run-as {u}` said"),
         );
     }
-    let owner = std::path::absolute(&a.file)
+    let owner = std::path::absolute(&args.file)
         .ok()
         .and_then(|p| host.owner(&p))
         .filter(|&uid| uid != 0)
@@ -105,11 +110,11 @@ fn run_as(a: &ImportArgs, host: &dyn Host) -> (Option<String>, String) {
 }
 
 /// Import a PM2 ecosystem file.
-pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
-    let out = destination(a)?;
-    let claims = super::unit_dir(g)
+pub fn run(global: &Global, args: &ImportArgs) -> Result<(), Failure> {
+    let out = destination(args)?;
+    let claims = super::unit_dir(global)
         .claims(&crate::adapters::unit_dir::EnvDir::new(
-            super::target(g).env_dir,
+            super::target(global).env_dir,
         ))
         .unwrap_or_default();
     let host = SystemHost::new(claims);
@@ -119,17 +124,17 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
             .map(|d| d.join(prog))
             .find(|p| host.is_executable(p))
     };
-    let (run_as, why) = run_as(a, &host);
+    let (run_as, why) = run_as(args, &host);
     let req = Request {
-        file: &a.file,
-        env: a.env.as_deref(),
-        namespace: a.namespace.as_deref(),
+        file: &args.file,
+        env: args.env.as_deref(),
+        namespace: args.namespace.as_deref(),
         out_dir: &out.abs,
         which: &which,
         run_as: run_as.as_deref().map(|u| (u, why.as_str())),
     };
     let outcome = import::import(&req)?;
-    let targets = targets(a, &out, &outcome)?;
+    let targets = targets(args, &out, &outcome)?;
 
     // Check the files as they will be, where they will be.
     let texts: Vec<(PathBuf, String)> = targets
@@ -138,15 +143,15 @@ pub fn run(g: &Global, a: &ImportArgs) -> Result<(), Failure> {
         .collect();
     let checked = config::load_all(&texts, &host);
     write(&out, &targets)?;
-    report(a, &out, &outcome, &targets);
+    report(args, &out, &outcome, &targets);
 
     let diags = checked.err().map(|d| d.0).unwrap_or_default();
-    verdict(g, &out, &targets, &diags)
+    verdict(global, &out, &targets, &diags)
 }
 
 /// Where each file goes: one per namespace; refuse what would lose a file the user wrote.
 fn targets<'a>(
-    a: &ImportArgs,
+    args: &ImportArgs,
     out: &Out,
     outcome: &'a import::Outcome,
 ) -> Result<Vec<(PathBuf, &'a Imported)>, Failure> {
@@ -160,7 +165,7 @@ fn targets<'a>(
         return Err(Failure::Usage(
             Problem::new(format!(
                 "{} holds {} namespaces ({}), and a unitgen file holds one",
-                a.file.display(),
+                args.file.display(),
                 list.len(),
                 list.join(", "),
             ))
@@ -236,14 +241,19 @@ fn shown(out: &Out, p: &Path) -> String {
 }
 
 /// Say what happened, on stderr.
-fn report(a: &ImportArgs, out: &Out, outcome: &import::Outcome, targets: &[(PathBuf, &Imported)]) {
+fn report(
+    args: &ImportArgs,
+    out: &Out,
+    outcome: &import::Outcome,
+    targets: &[(PathBuf, &Imported)],
+) {
     let mut err = std::io::stderr().lock();
-    let env = a
+    let env = args
         .env
         .as_deref()
         .map(|e| format!(" --env {e}"))
         .unwrap_or_default();
-    let _ = writeln!(err, "unitgen import {}{env}:", a.file.display());
+    let _ = writeln!(err, "unitgen import {}{env}:", args.file.display());
     for r in &outcome.remarks {
         let _ = writeln!(err, "  {r}");
     }
@@ -269,12 +279,12 @@ fn report(a: &ImportArgs, out: &Out, outcome: &import::Outcome, targets: &[(Path
 
 /// Exit 0 when the files validate here and every script is here; else say what is missing.
 fn verdict(
-    g: &Global,
+    global: &Global,
     out: &Out,
     targets: &[(PathBuf, &Imported)],
     diags: &[crate::core::diagnostic::Diagnostic],
 ) -> Result<(), Failure> {
-    let printer = g.printer();
+    let printer = global.printer();
     let problems: Vec<&String> = targets.iter().flat_map(|(_, f)| &f.problems).collect();
     if diags.is_empty() && problems.is_empty() {
         let files: Vec<String> = targets

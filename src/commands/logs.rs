@@ -17,27 +17,27 @@ use crate::cli::{Global, LogsArgs};
 use crate::selector::select;
 
 /// Print (and maybe follow) the logs.
-pub fn run(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
-    let hosts = super::fleet::hosts_of(&a.remote)?;
+pub fn run(global: &Global, args: &LogsArgs) -> Result<(), Failure> {
+    let hosts = super::fleet::hosts_of(&args.remote)?;
     if !hosts.is_empty() {
-        return super::fleet::logs(g, a, &hosts);
+        return super::fleet::logs(global, args, &hosts);
     }
-    let units = units(g, a)?;
-    if let Some(why) = journal::unreadable(g.user) {
+    let units = units(global, args)?;
+    if let Some(why) = journal::unreadable(global.user) {
         return Err(Failure::Failed(why));
     }
     let tty = std::io::stdout().is_terminal();
-    let follow = a.follow || (tty && !a.nostream);
-    let color = g.colored(tty);
+    let follow = args.follow || (tty && !args.nostream);
+    let color = global.colored(tty);
     // The apps' own lines (what they wrote), not systemd's messages about the units: those
     // are in `unitgen show` and `journalctl -u`. With `--err`, those at priority "err" (what
     // the apps wrote to standard error, see unitgen.toml(5)). And journald's notes that it
     // dropped lines of theirs: no line is lost without a word.
-    let matches = journal::log_matches(&units, g.user, a.err);
-    let newest_first = window(a, &matches)?;
+    let matches = journal::log_matches(&units, global.user, args.err);
+    let newest_first = window(args, &matches)?;
     let mut out = std::io::stdout().lock();
     for line in newest_first.iter().rev() {
-        if print(&mut out, line, a.json, g.user, color).is_err() {
+        if print(&mut out, line, args.json, global.user, color).is_err() {
             return Ok(()); // the reader went away (a closed pipe)
         }
     }
@@ -51,18 +51,18 @@ pub fn run(g: &Global, a: &LogsArgs) -> Result<(), Failure> {
         .map(|v| journal::field(&v, "__CURSOR"))
         .filter(|c| !c.is_empty());
     let mut more = journalctl();
-    more.args(follow_args(a, cursor)).args(&matches);
+    more.args(follow_args(args, cursor)).args(&matches);
     follow_lines(more, &mut out, |out, line| {
-        print(out, line, a.json, g.user, color)
+        print(out, line, args.json, global.user, color)
     })
 }
 
 /// The instance units of the selected apps; an error when there are none.
-fn units(g: &Global, a: &LogsArgs) -> Result<Vec<String>, Failure> {
+fn units(global: &Global, args: &LogsArgs) -> Result<Vec<String>, Failure> {
     let selected = select(
-        &unit_dir(g),
-        a.name.as_deref(),
-        a.namespace.as_deref(),
+        &unit_dir(global),
+        args.name.as_deref(),
+        args.namespace.as_deref(),
         false,
     )
     .map_err(Failure::usage)?;
@@ -93,10 +93,10 @@ fn journalctl() -> Command {
 }
 
 /// The window: its newest `--lines` lines (JSON), newest first.
-fn window(a: &LogsArgs, matches: &[String]) -> Result<Vec<String>, Failure> {
+fn window(args: &LogsArgs, matches: &[String]) -> Result<Vec<String>, Failure> {
     let mut window = journalctl();
-    window.args(["-r", "-n", &a.lines.to_string()]);
-    if let Some(since) = &a.since {
+    window.args(["-r", "-n", &args.lines.to_string()]);
+    if let Some(since) = &args.since {
         window.arg("--since").arg(since);
     }
     let got = window
@@ -105,7 +105,10 @@ fn window(a: &LogsArgs, matches: &[String]) -> Result<Vec<String>, Failure> {
         .output()
         .map_err(|e| Failure::failed(format!("cannot run journalctl: {e}")))?;
     if !got.status.success() {
-        return Err(journalctl_failed(a, &String::from_utf8_lossy(&got.stderr)));
+        return Err(journalctl_failed(
+            args,
+            &String::from_utf8_lossy(&got.stderr),
+        ));
     }
     Ok(String::from_utf8_lossy(&got.stdout)
         .lines()
@@ -115,19 +118,19 @@ fn window(a: &LogsArgs, matches: &[String]) -> Result<Vec<String>, Failure> {
 
 /// What to follow: after the last line shown (its cursor), or every line of the window if
 /// none was.
-fn follow_args(a: &LogsArgs, cursor: Option<String>) -> Vec<String> {
-    let mut args: Vec<String> = vec!["-f".into()];
+fn follow_args(args: &LogsArgs, cursor: Option<String>) -> Vec<String> {
+    let mut flags: Vec<String> = vec!["-f".into()];
     match cursor {
-        _ if a.lines == 0 => args.extend(["-n".into(), "0".into()]),
-        Some(c) => args.extend(["-n".into(), "all".into(), "--after-cursor".into(), c]),
+        _ if args.lines == 0 => flags.extend(["-n".into(), "0".into()]),
+        Some(c) => flags.extend(["-n".into(), "all".into(), "--after-cursor".into(), c]),
         None => {
-            args.extend(["-n".into(), "all".into()]);
-            if let Some(since) = &a.since {
-                args.extend(["--since".into(), since.clone()]);
+            flags.extend(["-n".into(), "all".into()]);
+            if let Some(since) = &args.since {
+                flags.extend(["--since".into(), since.clone()]);
             }
         }
     }
-    args
+    flags
 }
 
 /// Run `journalctl -f` and print its lines until it ends or the reader goes away.
@@ -163,9 +166,9 @@ fn follow_lines<W: Write>(
 }
 
 /// What went wrong when journalctl refused: a `--since` it cannot read is bad usage (exit 2).
-fn journalctl_failed(a: &LogsArgs, stderr: &str) -> Failure {
+fn journalctl_failed(args: &LogsArgs, stderr: &str) -> Failure {
     let said = stderr.trim();
-    match &a.since {
+    match &args.since {
         Some(since) if said.contains("timestamp") => Failure::Usage(
             Problem::new(format!(
                 "--since {since:?} is not a time journalctl can read ({said})"

@@ -32,43 +32,44 @@ pub use crate::error::{Failure, Problem};
 
 /// Run the command the user asked for.
 pub fn run(cli: Cli) -> Result<(), Failure> {
-    let g = &cli.global;
+    let global = &cli.global;
     match cli.command {
-        Command::Validate(a) => validate::run(g, &a.files),
-        Command::Render(a) => render::run(g, &a.files, &a.out),
-        Command::Plan(a) => plan::run(g, &a),
-        Command::Apply(a) => apply::run(g, &a),
-        Command::Status(a) => status::run(g, &a),
-        Command::Show(a) => show::run(g, &a),
-        Command::Start(a) => start::run(g, &a),
-        Command::Stop(a) => stop::run(g, &a),
-        Command::Restart(a) => restart::run(g, &a),
-        Command::Reload(a) => reload::run(g, &a),
-        Command::Scale(a) => scale::run(g, &a),
-        Command::Logs(a) => logs::run(g, &a),
-        Command::Monit(a) => monit::run(g, &a),
-        Command::Signal(a) => signal::run(g, &a),
-        Command::Delete(a) => delete::run(g, &a),
-        Command::Import(a) => import::run(g, &a),
-        Command::Completions(a) => completions::run(a.shell),
-        Command::Complete(a) => completions::words(g, a.what),
-        Command::Man(a) => man::run(&a.out),
-        Command::Watch(a) => watch::run(g, &a),
+        Command::Validate(args) => validate::run(global, &args.files),
+        Command::Render(args) => render::run(global, &args.files, &args.out),
+        Command::Plan(args) => plan::run(global, &args),
+        Command::Apply(args) => apply::run(global, &args),
+        Command::Status(args) => status::run(global, &args),
+        Command::Show(args) => show::run(global, &args),
+        Command::Start(args) => start::run(global, &args),
+        Command::Stop(args) => stop::run(global, &args),
+        Command::Restart(args) => restart::run(global, &args),
+        Command::Reload(args) => reload::run(global, &args),
+        Command::Scale(args) => scale::run(global, &args),
+        Command::Logs(args) => logs::run(global, &args),
+        Command::Monit(args) => monit::run(global, &args),
+        Command::Signal(args) => signal::run(global, &args),
+        Command::Delete(args) => delete::run(global, &args),
+        Command::Import(args) => import::run(global, &args),
+        Command::Completions(args) => completions::run(args.shell),
+        Command::Complete(args) => completions::words(global, args.what),
+        Command::Man(args) => man::run(&args.out),
+        Command::Watch(args) => watch::run(global, &args),
     }
 }
 
 /// The unit directory the global options point at.
-pub fn unit_dir(g: &Global) -> UnitDir {
+pub fn unit_dir(global: &Global) -> UnitDir {
     UnitDir::new(
-        g.unit_dir
+        global
+            .unit_dir
             .clone()
-            .unwrap_or_else(|| unit_dir::default_dir(g.user)),
+            .unwrap_or_else(|| unit_dir::default_dir(global.user)),
     )
 }
 
 /// The compile scope the global options ask for.
-pub fn scope(g: &Global) -> crate::core::compile::Scope {
-    if g.user {
+pub fn scope(global: &Global) -> crate::core::compile::Scope {
+    if global.user {
         crate::core::compile::Scope::User
     } else {
         crate::core::compile::Scope::System
@@ -76,18 +77,18 @@ pub fn scope(g: &Global) -> crate::core::compile::Scope {
 }
 
 /// Where the units go and what they refer to, as the global options say.
-pub fn target(g: &Global) -> crate::core::compile::Target {
-    target_for(g, &unit_dir(g).path)
+pub fn target(global: &Global) -> crate::core::compile::Target {
+    target_for(global, &unit_dir(global).path)
 }
 
 /// The same, for units written into `dir`.
-pub fn target_for(g: &Global, dir: &std::path::Path) -> crate::core::compile::Target {
+pub fn target_for(global: &Global, dir: &std::path::Path) -> crate::core::compile::Target {
     crate::core::compile::Target {
-        scope: scope(g),
-        env_dir: unit_dir::env_dir(dir, g.user),
-        preload: crate::preload::path(g.user),
+        scope: scope(global),
+        env_dir: unit_dir::env_dir(dir, global.user),
+        preload: crate::preload::path(global.user),
         exe: this_program(),
-        unit_dir: (dir != unit_dir::default_dir(g.user))
+        unit_dir: (dir != unit_dir::default_dir(global.user))
             .then(|| std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())),
     }
 }
@@ -102,8 +103,8 @@ fn this_program() -> std::path::PathBuf {
 }
 
 /// Read and resolve ecosystem files against this machine and its unit directory.
-pub fn load(g: &Global, files: &[PathBuf]) -> Result<Vec<Namespace>, Failure> {
-    resolve(g, &read_files(files, None)?)
+pub fn load(global: &Global, files: &[PathBuf]) -> Result<Vec<Namespace>, Failure> {
+    resolve(global, &read_files(files, None)?)
 }
 
 /// Read ecosystem files, each once; `-` is standard input, taken as the file `stdin_as` names
@@ -173,15 +174,15 @@ fn read_stdin(name: &std::path::Path) -> Result<String, Diagnostics> {
 }
 
 /// Resolve ecosystem files already read against this machine and its unit directory.
-pub fn resolve(g: &Global, texts: &[(PathBuf, String)]) -> Result<Vec<Namespace>, Failure> {
-    let env = unit_dir::EnvDir::new(target(g).env_dir);
-    let claims = unit_dir(g).claims(&env).map_err(|e| {
+pub fn resolve(global: &Global, texts: &[(PathBuf, String)]) -> Result<Vec<Namespace>, Failure> {
+    let env = unit_dir::EnvDir::new(target(global).env_dir);
+    let claims = unit_dir(global).claims(&env).map_err(|e| {
         anyhow::anyhow!(
             "cannot read the unit directory {}: {e}",
-            unit_dir(g).path.display()
+            unit_dir(global).path.display()
         )
     })?;
-    let host = SystemHost::new(claims).for_manager(g.user);
+    let host = SystemHost::new(claims).for_manager(global.user);
     config::load_all(texts, &host).map_err(Failure::Config)
 }
 
@@ -264,28 +265,36 @@ pub fn read_ecosystem_file(path: &std::path::Path) -> Result<String, Diagnostics
 /// Run jobs on the units of the selected apps, wait for them, report, and fail with the last
 /// log lines of any unit that did not reach its goal.
 pub fn act(
-    g: &Global,
-    a: &crate::cli::TargetArgs,
+    global: &Global,
+    args: &crate::cli::TargetArgs,
     units: impl Fn(&crate::selector::Selected) -> Vec<(String, crate::adapters::systemd::Verb)>,
 ) -> Result<(), Failure> {
-    let printer = g.printer();
+    let printer = global.printer();
     use crate::adapters::systemd::{block_on, Systemd, Verb};
-    let selected =
-        crate::selector::select(&unit_dir(g), Some(&a.name), a.namespace.as_deref(), true)
-            .map_err(Failure::usage)?;
+    let selected = crate::selector::select(
+        &unit_dir(global),
+        Some(&args.name),
+        args.namespace.as_deref(),
+        true,
+    )
+    .map_err(Failure::usage)?;
     let jobs: Vec<(String, Verb)> = selected.iter().flat_map(&units).collect();
     let sd = block_on(Systemd::connect_within(
-        g.user,
-        std::time::Duration::from_secs(a.timeout),
+        global.user,
+        std::time::Duration::from_secs(args.timeout),
     ))?;
-    let results = block_on(sd.run_jobs_afresh(&jobs, std::time::Duration::from_secs(a.timeout)))?;
+    let results =
+        block_on(sd.run_jobs_afresh(&jobs, std::time::Duration::from_secs(args.timeout)))?;
     let mut failures = Vec::new();
     for r in &results {
         if r.ok() {
             printer.line(format!("{} {}: {}", r.verb.as_str(), r.unit, r.result));
         } else {
-            let logs =
-                crate::adapters::journal::last_lines(std::slice::from_ref(&r.unit), 10, g.user);
+            let logs = crate::adapters::journal::last_lines(
+                std::slice::from_ref(&r.unit),
+                10,
+                global.user,
+            );
             failures.push(Failure::Failed(
                 Problem::new(format!("{} {}: job {}", r.verb.as_str(), r.unit, r.result))
                     .logs(&logs),

@@ -94,8 +94,8 @@ impl Drop for Screen {
     }
 }
 
-fn scope(selected: &[Selected], a: &MonitArgs) -> String {
-    match (&a.name, &a.namespace, selected) {
+fn scope(selected: &[Selected], args: &MonitArgs) -> String {
+    match (&args.name, &args.namespace, selected) {
         (Some(_), _, [one]) => match one.instance {
             Some(i) => format!("{}/{}@{i}", one.namespace, one.app),
             None => format!("{}/{}", one.namespace, one.app),
@@ -107,15 +107,15 @@ fn scope(selected: &[Selected], a: &MonitArgs) -> String {
 }
 
 /// Run the view until a key, a signal or a closed terminal ends it.
-pub fn run(g: &Global, a: &MonitArgs) -> Result<(), Failure> {
+pub fn run(global: &Global, args: &MonitArgs) -> Result<(), Failure> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(Failure::usage(
             "monit needs a terminal; `unitgen status` prints the same rows once (--json for scripts)",
         ));
     }
-    let dir = unit_dir(g);
-    let selected =
-        select(&dir, a.name.as_deref(), a.namespace.as_deref(), false).map_err(Failure::usage)?;
+    let dir = unit_dir(global);
+    let selected = select(&dir, args.name.as_deref(), args.namespace.as_deref(), false)
+        .map_err(Failure::usage)?;
     // The signals that end monit go to one thread that waits for them: blocked here, before
     // any other thread exists, so that every thread inherits the mask (children get a clean
     // mask from std's spawn).
@@ -130,7 +130,10 @@ pub fn run(g: &Global, a: &MonitArgs) -> Result<(), Failure> {
     signals
         .thread_block()
         .map_err(|e| anyhow::anyhow!("cannot block signals: {e}"))?;
-    let sd = block_on(Systemd::connect_within(g.user, Duration::from_secs(10)))?;
+    let sd = block_on(Systemd::connect_within(
+        global.user,
+        Duration::from_secs(10),
+    ))?;
     let (tx, rx) = mpsc::channel();
     {
         let tx = tx.clone();
@@ -177,16 +180,16 @@ pub fn run(g: &Global, a: &MonitArgs) -> Result<(), Failure> {
         let tx = tx.clone();
         let sampler = Sampler {
             sd,
-            user: g.user,
+            user: global.user,
             dir: dir.clone(),
-            name: a.name.clone(),
-            namespace: a.namespace.clone(),
+            name: args.name.clone(),
+            namespace: args.namespace.clone(),
             apps: selected.clone(),
         };
         std::thread::spawn(move || sampler.run(tx, poked));
     }
-    let mut m = Model::new(scope(&selected, a), INTERVAL, g.colored(true));
-    let ended = main_loop(g.user, &mut term, &mut m, &rx, &tx, &poke);
+    let mut m = Model::new(scope(&selected, args), INTERVAL, global.colored(true));
+    let ended = main_loop(global.user, &mut term, &mut m, &rx, &tx, &poke);
     drop(term);
     drop(screen);
     match ended {
@@ -229,8 +232,8 @@ fn main_loop(
             let left = (last_draw + FRAME).saturating_duration_since(Instant::now());
             if left.is_zero() {
                 term.draw(|f| {
-                    let a = view::areas(f.area(), m.rows.len());
-                    m.keep_visible(a.page());
+                    let args = view::areas(f.area(), m.rows.len());
+                    m.keep_visible(args.page());
                     view::draw(f, m);
                 })
                 .map_err(|e| format!("the terminal: {e}"))?;

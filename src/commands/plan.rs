@@ -9,28 +9,28 @@ use crate::cli::{Global, PlanArgs};
 use crate::ops::apply::{self, ApplyOptions};
 
 /// Print the plan of every namespace, here or on each host.
-pub fn run(g: &Global, a: &PlanArgs) -> Result<(), Failure> {
-    let texts = read_files(&a.input.files, a.input.stdin_as.as_deref())?;
-    let hosts = super::fleet::hosts_for(&a.input.remote, a.input.local, &texts)?;
+pub fn run(global: &Global, args: &PlanArgs) -> Result<(), Failure> {
+    let texts = read_files(&args.input.files, args.input.stdin_as.as_deref())?;
+    let hosts = super::fleet::hosts_for(&args.input.remote, args.input.local, &texts)?;
     if !hosts.is_empty() {
-        return super::fleet::plan(g, &a.input.remote, &texts, &hosts);
+        return super::fleet::plan(global, &args.input.remote, &texts, &hosts);
     }
-    local(g, &texts)
+    local(global, &texts)
 }
 
 /// Print the plan of every namespace on this machine.
-pub fn local(g: &Global, texts: &[(PathBuf, String)]) -> Result<(), Failure> {
-    let namespaces = resolve(g, texts)?;
+pub fn local(global: &Global, texts: &[(PathBuf, String)]) -> Result<(), Failure> {
+    let namespaces = resolve(global, texts)?;
     let opts = ApplyOptions {
-        target: target(g),
-        dir: unit_dir(g),
-        env_dir: crate::adapters::unit_dir::EnvDir::new(target(g).env_dir),
-        default_dir: g.unit_dir.is_none(),
+        target: target(global),
+        dir: unit_dir(global),
+        env_dir: crate::adapters::unit_dir::EnvDir::new(target(global).env_dir),
+        default_dir: global.unit_dir.is_none(),
         start: true,
         timeout: std::time::Duration::from_secs(10),
         settle: std::time::Duration::ZERO,
     };
-    let planned = match block_on(Systemd::connect_within(g.user, opts.timeout)) {
+    let planned = match block_on(Systemd::connect_within(global.user, opts.timeout)) {
         Ok(sd) => apply::plan_all(Some(&sd), namespaces, &opts)?,
         // Without a manager (a build machine, a container): the files alone, said so.
         Err(e) => {

@@ -12,19 +12,24 @@ use crate::ops::roll::{roll, Roll, RollOptions};
 use crate::selector::select;
 
 /// Reload the selected apps, instance by instance.
-pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
-    let printer = g.printer();
-    let hosts = super::fleet::hosts_of(&a.remote)?;
+pub fn run(global: &Global, args: &ReloadArgs) -> Result<(), Failure> {
+    let printer = global.printer();
+    let hosts = super::fleet::hosts_of(&args.remote)?;
     if !hosts.is_empty() {
-        return super::fleet::reload(g, a, &hosts);
+        return super::fleet::reload(global, args, &hosts);
     }
-    let limit = Duration::from_secs(a.timeout);
-    let selected = select(&unit_dir(g), Some(&a.name), a.namespace.as_deref(), true)
-        .map_err(Failure::usage)?;
-    let sd = block_on(Systemd::connect_within(g.user, limit))?;
+    let limit = Duration::from_secs(args.timeout);
+    let selected = select(
+        &unit_dir(global),
+        Some(&args.name),
+        args.namespace.as_deref(),
+        true,
+    )
+    .map_err(Failure::usage)?;
+    let sd = block_on(Systemd::connect_within(global.user, limit))?;
     let opts = RollOptions {
         timeout: limit,
-        settle: Duration::from_millis(a.settle),
+        settle: Duration::from_millis(args.settle),
     };
     let mut namespaces: Vec<&str> = selected.iter().map(|s| s.namespace.as_str()).collect();
     namespaces.sort_unstable();
@@ -32,7 +37,7 @@ pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
     // The spare instance is the namespace's to take: no apply or scale at the same time.
     let _locks = namespaces
         .iter()
-        .map(|n| crate::adapters::lock::namespace(n, g.user, limit))
+        .map(|n| crate::adapters::lock::namespace(n, global.user, limit))
         .collect::<Result<Vec<_>, _>>()?;
     for s in &selected {
         let r = Roll {
@@ -48,7 +53,7 @@ pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
         let report = roll(&sd, &r, opts)?;
         for d in &report.done {
             let pids = match d.pids {
-                (Some(a), Some(b)) if a != b => format!("pid {a} -> {b}"),
+                (Some(args), Some(b)) if args != b => format!("pid {args} -> {b}"),
                 (_, Some(b)) => format!("pid {b}"),
                 _ => String::new(),
             };
@@ -68,7 +73,7 @@ pub fn run(g: &Global, a: &ReloadArgs) -> Result<(), Failure> {
             let props = block_on(sd.unit(&f.unit)).unwrap_or_default();
             let logs = crate::adapters::journal::failure_lines(
                 &f.unit,
-                g.user,
+                global.user,
                 crate::adapters::systemd::num(&props, "ExecMainStartTimestamp"),
             );
             let serving = if f.serving.is_empty() {

@@ -11,12 +11,12 @@ use crate::core::render::Renderer;
 /// Write every namespace's units into `out`, and their environment files where those units
 /// look for them (`/etc/unitgen/env` when `out` is systemd's own directory, else
 /// `out/unitgen-env`).
-pub fn run(g: &Global, files: &[PathBuf], out: &Path) -> Result<(), Failure> {
-    let printer = g.printer();
-    let namespaces = load(g, files)?;
+pub fn run(global: &Global, files: &[PathBuf], out: &Path) -> Result<(), Failure> {
+    let printer = global.printer();
+    let namespaces = load(global, files)?;
     let r = Renderer::new();
     let dir = UnitDir::new(out);
-    let target = super::target_for(g, out);
+    let target = super::target_for(global, out);
     let env_dir = EnvDir::new(target.env_dir.clone());
     for ns in &namespaces {
         for unit in compile(ns, &target, &r) {

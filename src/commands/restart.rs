@@ -5,12 +5,12 @@ use crate::adapters::systemd::Verb;
 use crate::cli::{Global, TargetArgs};
 
 /// Restart the instances of the selected apps.
-pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
-    let hosts = super::fleet::hosts_of(&a.remote)?;
+pub fn run(global: &Global, args: &TargetArgs) -> Result<(), Failure> {
+    let hosts = super::fleet::hosts_of(&args.remote)?;
     if !hosts.is_empty() {
-        return super::fleet::act(g, "restart", a, &hosts);
+        return super::fleet::act(global, "restart", args, &hosts);
     }
-    act(g, a, |s| {
+    act(global, args, |s| {
         s.instance_units()
             .into_iter()
             .map(|u| (u, Verb::Restart))

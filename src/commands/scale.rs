@@ -14,25 +14,25 @@ use crate::ops::scale::{self, ScaleOptions};
 use crate::selector::select;
 
 /// Scale one app.
-pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
-    let printer = g.printer();
-    if a.count == 0 || a.count > 1024 {
+pub fn run(global: &Global, args: &ScaleArgs) -> Result<(), Failure> {
+    let printer = global.printer();
+    if args.count == 0 || args.count > 1024 {
         return Err(Failure::usage(
             "the number of instances is from 1 to 1024 (use `unitgen stop NAME` to stop an app)",
         ));
     }
-    if a.name == "all" || a.name.contains('@') {
+    if args.name == "all" || args.name.contains('@') {
         return Err(Failure::usage(
             "scale takes one app, such as `unitgen scale api 4`",
         ));
     }
-    let limit = Duration::from_secs(a.timeout);
-    let dir = unit_dir(g);
+    let limit = Duration::from_secs(args.timeout);
+    let dir = unit_dir(global);
     let first =
-        select(&dir, Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::usage)?;
+        select(&dir, Some(&args.name), args.namespace.as_deref(), true).map_err(Failure::usage)?;
     let ns = first[0].namespace.clone();
-    let _lock = crate::adapters::lock::namespace(&ns, g.user, limit)?;
-    let claims = crate::adapters::lock::claims(g.user, limit)?;
+    let _lock = crate::adapters::lock::namespace(&ns, global.user, limit)?;
+    let claims = crate::adapters::lock::claims(global.user, limit)?;
     // Read again under the lock.
     let s = select(&dir, Some(&first[0].app), Some(&ns), true)
         .map_err(Failure::usage)?
@@ -48,7 +48,7 @@ pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
                 s.app
             ))
         })?;
-    let loaded = load(g, std::slice::from_ref(&source))?.remove(0);
+    let loaded = load(global, std::slice::from_ref(&source))?.remove(0);
     if loaded.name != ns {
         return Err(Failure::failed(format!(
             "{} now describes namespace {}, not {ns}: set `instances` in the file of {ns} and apply it",
@@ -58,26 +58,26 @@ pub fn run(g: &Global, a: &ScaleArgs) -> Result<(), Failure> {
     }
     let opts = ScaleOptions {
         apply: ApplyOptions {
-            target: target(g),
+            target: target(global),
             dir,
-            env_dir: crate::adapters::unit_dir::EnvDir::new(target(g).env_dir),
-            default_dir: g.unit_dir.is_none(),
+            env_dir: crate::adapters::unit_dir::EnvDir::new(target(global).env_dir),
+            default_dir: global.unit_dir.is_none(),
             start: true,
             timeout: limit,
-            settle: Duration::from_millis(a.settle),
+            settle: Duration::from_millis(args.settle),
         },
         source: source.clone(),
         app: s.app.clone(),
         from: s.installed.instances.len() as u32,
-        to: a.count,
+        to: args.count,
     };
-    let sd = block_on(Systemd::connect_within(g.user, limit))?;
+    let sd = block_on(Systemd::connect_within(global.user, limit))?;
     let done = scale::scale(&sd, loaded, &opts, Some(claims))?;
     printer.line(format!(
         "{ns}/{}: {} -> {} instances",
-        s.app, opts.from, a.count
+        s.app, opts.from, args.count
     ));
-    printer.line(format!("  the next `unitgen apply` resets it to what the file says: to keep it, set `instances = {}` in [apps.{}] of {}", a.count, s.app, source.display()));
+    printer.line(format!("  the next `unitgen apply` resets it to what the file says: to keep it, set `instances = {}` in [apps.{}] of {}", args.count, s.app, source.display()));
 
     Failure::all(Failure::units(&ns, &done.failures))
 }

@@ -19,20 +19,20 @@ use crate::status::Figures;
 /// Print each selected app: with a failing one, the reason of its last exit and its last error
 /// lines first; then its command, files, environment (secrets masked), limits, instances and
 /// recent logs.
-pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
-    let hosts = super::fleet::hosts_of(&a.remote)?;
+pub fn run(global: &Global, args: &TargetArgs) -> Result<(), Failure> {
+    let hosts = super::fleet::hosts_of(&args.remote)?;
     if !hosts.is_empty() {
-        return super::fleet::show(g, a, &hosts);
+        return super::fleet::show(global, args, &hosts);
     }
-    let printer = g.printer();
-    let dir = unit_dir(g);
+    let printer = global.printer();
+    let dir = unit_dir(global);
     let selected =
-        select(&dir, Some(&a.name), a.namespace.as_deref(), true).map_err(Failure::usage)?;
+        select(&dir, Some(&args.name), args.namespace.as_deref(), true).map_err(Failure::usage)?;
     let sd = block_on(Systemd::connect_within(
-        g.user,
+        global.user,
         std::time::Duration::from_secs(10),
     ))?;
-    let env_dir = super::target(g).env_dir;
+    let env_dir = super::target(global).env_dir;
     let figures = Figures {
         cpu_window: Some(crate::status::CPU_WINDOW),
         all_restarts: true,

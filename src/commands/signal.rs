@@ -7,9 +7,9 @@ use crate::core::config::Signal;
 use crate::selector::select;
 
 /// Send the signal to the main process of each selected instance.
-pub fn run(g: &Global, a: &SignalArgs) -> Result<(), Failure> {
-    let printer = g.printer();
-    let sig = Signal::parse(&a.signal).map_err(|(m, h)| {
+pub fn run(global: &Global, args: &SignalArgs) -> Result<(), Failure> {
+    let printer = global.printer();
+    let sig = Signal::parse(&args.signal).map_err(|(m, h)| {
         let mut p = Problem::new(format!("expected {m}"));
         p.help = h.map(|h| h.to_string());
         Failure::Usage(p)
@@ -18,10 +18,15 @@ pub fn run(g: &Global, a: &SignalArgs) -> Result<(), Failure> {
         .0
         .parse::<nix::sys::signal::Signal>()
         .map_err(|e| Failure::usage(format!("{e}")))? as i32;
-    let selected = select(&unit_dir(g), Some(&a.name), a.namespace.as_deref(), true)
-        .map_err(Failure::usage)?;
+    let selected = select(
+        &unit_dir(global),
+        Some(&args.name),
+        args.namespace.as_deref(),
+        true,
+    )
+    .map_err(Failure::usage)?;
     let sd = block_on(Systemd::connect_within(
-        g.user,
+        global.user,
         std::time::Duration::from_secs(10),
     ))?;
     let mut errors = Vec::new();

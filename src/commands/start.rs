@@ -5,12 +5,12 @@ use crate::adapters::systemd::Verb;
 use crate::cli::{Global, TargetArgs};
 
 /// Start the sockets, instances and watchers of the selected apps.
-pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
-    let hosts = super::fleet::hosts_of(&a.remote)?;
+pub fn run(global: &Global, args: &TargetArgs) -> Result<(), Failure> {
+    let hosts = super::fleet::hosts_of(&args.remote)?;
     if !hosts.is_empty() {
-        return super::fleet::act(g, "start", a, &hosts);
+        return super::fleet::act(global, "start", args, &hosts);
     }
-    act(g, a, |s| {
+    act(global, args, |s| {
         let mut units: Vec<(String, Verb)> = s
             .installed
             .socket

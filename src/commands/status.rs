@@ -9,22 +9,22 @@ use crate::status::{
 };
 
 /// Print the table, or with `--json` one JSON array for scripts.
-pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
-    let hosts = super::fleet::hosts_of(&a.remote)?;
+pub fn run(global: &Global, args: &StatusArgs) -> Result<(), Failure> {
+    let hosts = super::fleet::hosts_of(&args.remote)?;
     if !hosts.is_empty() {
-        return super::fleet::status(g, a, &hosts);
+        return super::fleet::status(global, args, &hosts);
     }
     let selected = select(
-        &unit_dir(g),
-        a.name.as_deref(),
-        a.namespace.as_deref(),
+        &unit_dir(global),
+        args.name.as_deref(),
+        args.namespace.as_deref(),
         false,
     )
     .map_err(Failure::usage)?;
     let t0 = std::time::Instant::now();
     tracing::debug!("selected {} apps", selected.len());
     let sd = block_on(Systemd::connect_within(
-        g.user,
+        global.user,
         std::time::Duration::from_secs(10),
     ))?;
     tracing::debug!("connected by {:?}", t0.elapsed());
@@ -33,8 +33,8 @@ pub fn run(g: &Global, a: &StatusArgs) -> Result<(), Failure> {
         all_restarts: true,
     };
     let report = block_on(collect_figures(&sd, &selected, figures))?;
-    let printer = g.printer();
-    if a.json {
+    let printer = global.printer();
+    if args.json {
         return printer.json(&report.instances);
     }
     print_table(&report.instances, &notes(&report), None, printer.color());

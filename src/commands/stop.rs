@@ -6,12 +6,12 @@ use crate::cli::{Global, TargetArgs};
 
 /// Stop the instances of the selected apps, their socket (else a connection would start the
 /// app again) and their watcher (else an edit would), unless only one instance was named.
-pub fn run(g: &Global, a: &TargetArgs) -> Result<(), Failure> {
-    let hosts = super::fleet::hosts_of(&a.remote)?;
+pub fn run(global: &Global, args: &TargetArgs) -> Result<(), Failure> {
+    let hosts = super::fleet::hosts_of(&args.remote)?;
     if !hosts.is_empty() {
-        return super::fleet::act(g, "stop", a, &hosts);
+        return super::fleet::act(global, "stop", args, &hosts);
     }
-    act(g, a, |s| {
+    act(global, args, |s| {
         // The watcher first: a stopped app is not restarted by the next edit.
         let mut units: Vec<(String, Verb)> = s
             .installed

@@ -6,11 +6,11 @@ use super::{load, Failure};
 use crate::cli::Global;
 
 /// Check the files and say so.
-pub fn run(g: &Global, files: &[PathBuf]) -> Result<(), Failure> {
-    let printer = g.printer();
-    let namespaces = load(g, files)?;
+pub fn run(global: &Global, files: &[PathBuf]) -> Result<(), Failure> {
+    let printer = global.printer();
+    let namespaces = load(global, files)?;
     for ns in &namespaces {
-        let instances: u32 = ns.apps.iter().map(|a| a.instances).sum();
+        let instances: u32 = ns.apps.iter().map(|args| args.instances).sum();
         printer.line(format!(
             "{}: ok (namespace {}, {} app{}, {} instance{})",
             ns.source.display(),

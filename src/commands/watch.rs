@@ -10,29 +10,29 @@ use crate::ops::watch::{restart, watch, Report, WatchOptions};
 use crate::watch::Ignore;
 
 /// Watch until stopped.
-pub fn run(g: &Global, a: &WatchArgs) -> Result<(), Failure> {
-    let Some((ns, app)) = a.app.split_once('/') else {
-        return Err(Failure::usage(format!("{:?} is not NS/APP", a.app)));
+pub fn run(global: &Global, args: &WatchArgs) -> Result<(), Failure> {
+    let Some((ns, app)) = args.app.split_once('/') else {
+        return Err(Failure::usage(format!("{:?} is not NS/APP", args.app)));
     };
-    let ignore =
-        Ignore::new(&a.cwd, &a.ignore).map_err(|e| Failure::usage(format!("--ignore {e}")))?;
+    let ignore = Ignore::new(&args.cwd, &args.ignore)
+        .map_err(|e| Failure::usage(format!("--ignore {e}")))?;
     let opts = WatchOptions {
-        paths: a.paths.clone(),
+        paths: args.paths.clone(),
         ignore,
-        delay: a.delay,
+        delay: args.delay,
     };
-    let dir = unit_dir(g);
-    let shown: Vec<String> = a.paths.iter().map(|p| p.display().to_string()).collect();
+    let dir = unit_dir(global);
+    let shown: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
     let mut report = |r: Report| match r {
         Report::Watching(n) => println!(
             "watching {} ({n} directories) for {ns}/{app}; ignoring: {}; delay {} ms",
             shown.join(", "),
-            if a.ignore.is_empty() {
+            if args.ignore.is_empty() {
                 "nothing".to_string()
             } else {
-                a.ignore.join(" ")
+                args.ignore.join(" ")
             },
-            a.delay.as_millis()
+            args.delay.as_millis()
         ),
         Report::Warning(w) => eprintln!("warning: {w}"),
         Report::Settled(p, n) => println!(
@@ -43,7 +43,7 @@ pub fn run(g: &Global, a: &WatchArgs) -> Result<(), Failure> {
             if n > 1 { " first" } else { "" }
         ),
     };
-    let mut again = || match restart(g.user, &dir, ns, app, Duration::from_secs(120)) {
+    let mut again = || match restart(global.user, &dir, ns, app, Duration::from_secs(120)) {
         Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
         Err(e) => eprintln!("error: {e}"),
     };

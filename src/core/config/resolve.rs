@@ -67,9 +67,9 @@ impl Ctx<'_> {
         message: String,
         help: impl Into<Option<String>>,
     ) {
-        let mut d = self.src.diag(span, key, message);
-        d.help = help.into();
-        self.diags.push(d);
+        let mut shared = self.src.diag(span, key, message);
+        shared.help = help.into();
+        self.diags.push(shared);
     }
 
     /// A path from the file, made absolute against `base` and normalized, or an error if it
@@ -254,44 +254,44 @@ fn resolve_app(
     c: &mut Ctx<'_>,
     ns: &str,
     name: &Sp<String>,
-    a: &AppSpec,
-    d: &AppSpec,
+    own: &AppSpec,
+    shared: &AppSpec,
     claims: &mut Vec<Claim>,
 ) -> Option<App> {
     let errors_before = c.diags.len();
     check_app_name(c, ns, name);
-    let description = pick(&a.description, &d.description).and_then(|s| c.text(&s));
-    let identity = resolve_identity(c, name, a, d);
-    let (cwd, cwd_exists) = resolve_cwd(c, a, d);
-    let mut env = resolve_env(c, a, d);
+    let description = pick(&own.description, &shared.description).and_then(|s| c.text(&s));
+    let identity = resolve_identity(c, name, own, shared);
+    let (cwd, cwd_exists) = resolve_cwd(c, own, shared);
+    let mut env = resolve_env(c, own, shared);
     // What is looked for inside a missing cwd is not another error.
     let base = cwd.as_deref().filter(|_| cwd_exists);
-    let exec = resolve_exec(c, name, a, d, base, &env, identity.as_ref());
-    let instances = resolve_instances(c, a, d);
-    let listen = resolve_listen(c, name, a, d, claims);
-    let increment = resolve_increment(c, a, d, &env, instances, &listen);
+    let exec = resolve_exec(c, name, own, shared, base, &env, identity.as_ref());
+    let instances = resolve_instances(c, own, shared);
+    let listen = resolve_listen(c, name, own, shared, claims);
+    let increment = resolve_increment(c, own, shared, &env, instances, &listen);
     let port_env = claim_port_env(
         c,
         name,
-        a,
-        d,
+        own,
+        shared,
         instances,
         &listen,
         increment.as_ref(),
         claims,
     );
-    let ready = resolve_ready(c, a, d, &listen, port_env);
-    let env_files = resolve_env_files(c, a, d, cwd.as_deref(), cwd_exists);
-    let read_write_paths = resolve_read_write_paths(c, a, d, cwd.as_deref(), cwd_exists);
-    let after = unit_names(c, &pick(&a.after, &d.after));
-    let requires = unit_names(c, &pick(&a.requires, &d.requires));
-    let wants = unit_names(c, &pick(&a.wants, &d.wants));
-    let instance_var = resolve_instance_var(c, a, d);
-    let watch = resolve_watch(c, a, d, cwd.as_deref(), cwd_exists);
-    check_restart_limits(c, a, d);
+    let ready = resolve_ready(c, own, shared, &listen, port_env);
+    let env_files = resolve_env_files(c, own, shared, cwd.as_deref(), cwd_exists);
+    let read_write_paths = resolve_read_write_paths(c, own, shared, cwd.as_deref(), cwd_exists);
+    let after = unit_names(c, &pick(&own.after, &shared.after));
+    let requires = unit_names(c, &pick(&own.requires, &shared.requires));
+    let wants = unit_names(c, &pick(&own.wants, &shared.wants));
+    let instance_var = resolve_instance_var(c, own, shared);
+    let watch = resolve_watch(c, own, shared, cwd.as_deref(), cwd_exists);
+    check_restart_limits(c, own, shared);
     let reach = match (&exec, base, &identity) {
         (Some((cmd, e)), Some(dir), Some(id)) => {
-            let place = pick(&a.cwd, &d.cwd).map_or_else(
+            let place = pick(&own.cwd, &shared.cwd).map_or_else(
                 || Place {
                     span: name.span.clone(),
                     key: format!("{}.cwd", name.key),
@@ -311,7 +311,7 @@ fn resolve_app(
     // A Node app with `listen` is up when its own server listens (through the preload).
     let default_ready = if !listen.is_empty()
         && runtime == Runtime::Node
-        && pick(&a.node_preload, &d.node_preload).is_none_or(|s| s.v)
+        && pick(&own.node_preload, &shared.node_preload).is_none_or(|s| s.v)
     {
         Ready::Listen
     } else {
@@ -330,19 +330,19 @@ fn resolve_app(
         instances,
         listen,
         ready: ready.unwrap_or(default_ready),
-        start_timeout: pick(&a.start_timeout, &d.start_timeout).map(|s| s.v),
-        stop_timeout: pick(&a.stop_timeout, &d.stop_timeout).map(|s| s.v),
-        stop_signal: pick(&a.stop_signal, &d.stop_signal).map(|s| s.v),
-        reload_signal: pick(&a.reload_signal, &d.reload_signal).map(|s| s.v),
-        restart: pick(&a.restart, &d.restart).map_or(Restart::Always, |s| s.v),
-        restart_delay: pick(&a.restart_delay, &d.restart_delay).map(|s| s.v),
-        max_restarts: pick(&a.max_restarts, &d.max_restarts).map(|s| s.v),
-        restart_window: pick(&a.restart_window, &d.restart_window).map(|s| s.v),
+        start_timeout: pick(&own.start_timeout, &shared.start_timeout).map(|s| s.v),
+        stop_timeout: pick(&own.stop_timeout, &shared.stop_timeout).map(|s| s.v),
+        stop_signal: pick(&own.stop_signal, &shared.stop_signal).map(|s| s.v),
+        reload_signal: pick(&own.reload_signal, &shared.reload_signal).map(|s| s.v),
+        restart: pick(&own.restart, &shared.restart).map_or(Restart::Always, |s| s.v),
+        restart_delay: pick(&own.restart_delay, &shared.restart_delay).map(|s| s.v),
+        max_restarts: pick(&own.max_restarts, &shared.max_restarts).map(|s| s.v),
+        restart_window: pick(&own.restart_window, &shared.restart_window).map(|s| s.v),
         limits: Limits {
-            memory_max: pick(&a.memory_max, &d.memory_max).map(|s| s.v),
-            memory_high: pick(&a.memory_high, &d.memory_high).map(|s| s.v),
-            cpu_quota: pick(&a.cpu_quota, &d.cpu_quota).map(|s| s.v),
-            tasks_max: pick(&a.tasks_max, &d.tasks_max).map(|s| s.v),
+            memory_max: pick(&own.memory_max, &shared.memory_max).map(|s| s.v),
+            memory_high: pick(&own.memory_high, &shared.memory_high).map(|s| s.v),
+            cpu_quota: pick(&own.cpu_quota, &shared.cpu_quota).map(|s| s.v),
+            tasks_max: pick(&own.tasks_max, &shared.tasks_max).map(|s| s.v),
         },
         env,
         env_files,
@@ -351,21 +351,21 @@ fn resolve_app(
         after,
         requires,
         wants,
-        depends_on: pick(&a.depends_on, &d.depends_on)
+        depends_on: pick(&own.depends_on, &shared.depends_on)
             .map(|l| l.v.into_iter().map(|s| s.v).collect())
             .unwrap_or_default(),
-        cron_restart: pick(&a.cron_restart, &d.cron_restart).map(|s| s.v),
-        hardening: pick(&a.hardening, &d.hardening).map_or(Hardening::Default, |s| s.v),
+        cron_restart: pick(&own.cron_restart, &shared.cron_restart).map(|s| s.v),
+        hardening: pick(&own.hardening, &shared.hardening).map_or(Hardening::Default, |s| s.v),
         read_write_paths,
-        log_level_prefix: pick(&a.log_level_prefix, &d.log_level_prefix).map(|s| s.v),
+        log_level_prefix: pick(&own.log_level_prefix, &shared.log_level_prefix).map(|s| s.v),
         instance_var,
         increment,
-        node_preload: pick(&a.node_preload, &d.node_preload).is_none_or(|s| s.v),
+        node_preload: pick(&own.node_preload, &shared.node_preload).is_none_or(|s| s.v),
         runtime,
         programs: reach.programs,
         real_cwd: reach.real_cwd,
         watch,
-        log_rate_limit: pick(&a.log_rate_limit, &d.log_rate_limit)
+        log_rate_limit: pick(&own.log_rate_limit, &shared.log_rate_limit)
             .map_or_else(LogRateLimit::default, |s| s.v),
     })
 }
@@ -377,12 +377,12 @@ const MAX_WATCH_DELAY: Duration = Duration(3_600_000);
 /// there), relative ones are taken from the app's cwd; the patterns must compile.
 fn resolve_watch(
     c: &mut Ctx<'_>,
-    a: &AppSpec,
-    d: &AppSpec,
+    own: &AppSpec,
+    shared: &AppSpec,
     cwd: Option<&Path>,
     cwd_exists: bool,
 ) -> Option<Watch> {
-    let spec = pick(&a.watch, &d.watch)?;
+    let spec = pick(&own.watch, &shared.watch)?;
     let base = cwd.map_or_else(|| c.dir.clone(), Path::to_path_buf);
     let mut paths = Vec::new();
     match &spec.v {
@@ -398,7 +398,7 @@ fn resolve_watch(
             }
         }
     }
-    let ignore = match pick(&a.ignore_watch, &d.ignore_watch) {
+    let ignore = match pick(&own.ignore_watch, &shared.ignore_watch) {
         None => crate::watch::DEFAULT_IGNORE
             .iter()
             .map(|s| s.to_string())
@@ -419,7 +419,7 @@ fn resolve_watch(
             out
         }
     };
-    let delay = pick(&a.watch_delay, &d.watch_delay);
+    let delay = pick(&own.watch_delay, &shared.watch_delay);
     if let Some(dl) = delay.as_ref().filter(|dl| dl.v > MAX_WATCH_DELAY) {
         c.error(
             dl.span.clone(),
@@ -440,15 +440,15 @@ fn resolve_watch(
 fn resolve_exec(
     c: &mut Ctx<'_>,
     name: &Sp<String>,
-    a: &AppSpec,
-    d: &AppSpec,
+    own: &AppSpec,
+    shared: &AppSpec,
     cwd: Option<&Path>,
     env: &BTreeMap<String, String>,
     identity: Option<&Identity>,
 ) -> Option<(Sp<Vec<String>>, Vec<String>)> {
-    let Some(cmd) = pick(&a.command, &d.command) else {
+    let Some(cmd) = pick(&own.command, &shared.command) else {
         // Written, but with a bad value: that has its own error.
-        if !a.has("command") && !d.has("command") {
+        if !own.has("command") && !shared.has("command") {
             c.error(
                 name.span.clone(),
                 &name.key,
@@ -491,18 +491,18 @@ fn check_app_name(c: &mut Ctx<'_>, ns: &str, name: &Sp<String>) {
 fn resolve_identity(
     c: &mut Ctx<'_>,
     name: &Sp<String>,
-    a: &AppSpec,
-    d: &AppSpec,
+    own: &AppSpec,
+    shared: &AppSpec,
 ) -> Option<Identity> {
-    let user = pick(&a.user, &d.user);
-    let group = pick(&a.group, &d.group);
+    let user = pick(&own.user, &shared.user);
+    let group = pick(&own.group, &shared.group);
     if c.host.user_manager() {
         return user_manager_identity(c, [user, group]);
     }
     let gid = group.as_ref().map(|g| resolve_group(c, g));
     let found = match &user {
         Some(u) => named_user(c, u, gid.flatten()),
-        None if a.has("user") || d.has("user") => None,
+        None if own.has("user") || shared.has("user") => None,
         None => match &c.owner {
             Owner::User(acct) => Some((
                 User::Named(acct.name.clone()),
@@ -625,9 +625,9 @@ fn resolve_group(c: &mut Ctx<'_>, g: &Sp<String>) -> Option<u32> {
 
 /// `cwd`: made absolute and checked to be a directory; the file's folder by default. The
 /// flag says whether it exists (what is looked for inside a missing one is not another error).
-fn resolve_cwd(c: &mut Ctx<'_>, a: &AppSpec, d: &AppSpec) -> (Option<PathBuf>, bool) {
+fn resolve_cwd(c: &mut Ctx<'_>, own: &AppSpec, shared: &AppSpec) -> (Option<PathBuf>, bool) {
     let dir = c.dir.clone();
-    match pick(&a.cwd, &d.cwd) {
+    match pick(&own.cwd, &shared.cwd) {
         Some(s) => {
             let Some(p) = c.path(&s, &dir, true) else {
                 return (None, true);
@@ -646,16 +646,16 @@ fn resolve_cwd(c: &mut Ctx<'_>, a: &AppSpec, d: &AppSpec) -> (Option<PathBuf>, b
             c.error(s.span.clone(), &s.key, message, help.to_string());
             (Some(p), false)
         }
-        None if a.has("cwd") || d.has("cwd") => (None, true),
+        None if own.has("cwd") || shared.has("cwd") => (None, true),
         None => (Some(dir), true),
     }
 }
 
 /// `env`, merged over `[defaults]`: each name and value must reach the app intact and within
 /// the kernel's limits, and `PATH` must not make the app's directory a place to look.
-fn resolve_env(c: &mut Ctx<'_>, a: &AppSpec, d: &AppSpec) -> BTreeMap<String, String> {
+fn resolve_env(c: &mut Ctx<'_>, own: &AppSpec, shared: &AppSpec) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
-    for (k, v) in d.env.iter().chain(a.env.iter()) {
+    for (k, v) in shared.env.iter().chain(own.env.iter()) {
         if !names::is_env_name(&k.v) {
             c.error(
                 k.span.clone(),
@@ -696,7 +696,7 @@ fn bad_env_value(name: &str, value: &str) -> Option<(String, &'static str)> {
             ),
             "keep large data in a file the app reads, and pass its path",
         ))
-    } else if name == "PATH" && value.split(':').any(|d| !d.starts_with('/')) {
+    } else if name == "PATH" && value.split(':').any(|shared| !shared.starts_with('/')) {
         Some((
             format!("PATH {value:?} has an empty or relative entry, which env and shells read as the working directory: a program planted there would run"),
             "list absolute directories only, like PATH = \"/opt/node/bin:/usr/bin:/bin\"",
@@ -707,8 +707,8 @@ fn bad_env_value(name: &str, value: &str) -> Option<(String, &'static str)> {
 }
 
 /// `instances`: a count, or one per CPU of this machine.
-fn resolve_instances(c: &mut Ctx<'_>, a: &AppSpec, d: &AppSpec) -> u32 {
-    match pick(&a.instances, &d.instances) {
+fn resolve_instances(c: &mut Ctx<'_>, own: &AppSpec, shared: &AppSpec) -> u32 {
+    match pick(&own.instances, &shared.instances) {
         None => 1,
         Some(Sp {
             v: Instances::Count(n),
@@ -724,12 +724,15 @@ fn resolve_instances(c: &mut Ctx<'_>, a: &AppSpec, d: &AppSpec) -> u32 {
 fn resolve_listen(
     c: &mut Ctx<'_>,
     name: &Sp<String>,
-    a: &AppSpec,
-    d: &AppSpec,
+    own: &AppSpec,
+    shared: &AppSpec,
     claims: &mut Vec<Claim>,
 ) -> Vec<Listen> {
     let mut out = Vec::new();
-    for s in pick(&a.listen, &d.listen).map(|l| l.v).unwrap_or_default() {
+    for s in pick(&own.listen, &shared.listen)
+        .map(|l| l.v)
+        .unwrap_or_default()
+    {
         if let Listen::Unix(p) = &s.v {
             check_socket_path(c, &s, p);
         }
@@ -773,17 +776,17 @@ fn check_socket_path(c: &mut Ctx<'_>, s: &Sp<Listen>, p: &str) {
 fn claim_port_env(
     c: &mut Ctx<'_>,
     name: &Sp<String>,
-    a: &AppSpec,
-    d: &AppSpec,
+    own: &AppSpec,
+    shared: &AppSpec,
     instances: u32,
     listen: &[Listen],
     increment: Option<&Increment>,
     claims: &mut Vec<Claim>,
 ) -> Option<u16> {
-    let pv = a
+    let pv = own
         .env
         .iter()
-        .chain(d.env.iter())
+        .chain(shared.env.iter())
         .find(|(k, _)| k.v == "PORT")
         .map(|(_, v)| v.clone())?;
     let p = pv.v.trim().parse::<u16>().ok()?;
@@ -815,12 +818,12 @@ fn claim_port_env(
 /// `ready`, as written (`None` when it is not): "listen" needs a port to watch.
 fn resolve_ready(
     c: &mut Ctx<'_>,
-    a: &AppSpec,
-    d: &AppSpec,
+    own: &AppSpec,
+    shared: &AppSpec,
     listen: &[Listen],
     port_env: Option<u16>,
 ) -> Option<Ready> {
-    let r = pick(&a.ready, &d.ready)?;
+    let r = pick(&own.ready, &shared.ready)?;
     if r.v == Ready::Listen && listen.is_empty() && port_env.is_none() {
         c.error(
             r.span.clone(),
@@ -837,14 +840,14 @@ fn resolve_ready(
 /// set up, so neither the profile nor the app's user matters for them.
 fn resolve_env_files(
     c: &mut Ctx<'_>,
-    a: &AppSpec,
-    d: &AppSpec,
+    own: &AppSpec,
+    shared: &AppSpec,
     cwd: Option<&Path>,
     cwd_exists: bool,
 ) -> Vec<PathBuf> {
     let base = cwd.map_or_else(|| c.dir.clone(), Path::to_path_buf);
     let mut out = Vec::new();
-    for s in pick(&a.env_file, &d.env_file)
+    for s in pick(&own.env_file, &shared.env_file)
         .map(|l| l.v)
         .unwrap_or_default()
     {
@@ -868,14 +871,14 @@ fn resolve_env_files(
 /// `read_write_paths`: each must exist (systemd cannot make a missing path writable).
 fn resolve_read_write_paths(
     c: &mut Ctx<'_>,
-    a: &AppSpec,
-    d: &AppSpec,
+    own: &AppSpec,
+    shared: &AppSpec,
     cwd: Option<&Path>,
     cwd_exists: bool,
 ) -> Vec<PathBuf> {
     let base = cwd.map_or_else(|| c.dir.clone(), Path::to_path_buf);
     let mut out = Vec::new();
-    for s in pick(&a.read_write_paths, &d.read_write_paths)
+    for s in pick(&own.read_write_paths, &shared.read_write_paths)
         .map(|l| l.v)
         .unwrap_or_default()
     {
@@ -889,8 +892,8 @@ fn resolve_read_write_paths(
 }
 
 /// `instance_var`: a variable name, `""` for none, `NODE_APP_INSTANCE` by default.
-fn resolve_instance_var(c: &mut Ctx<'_>, a: &AppSpec, d: &AppSpec) -> Option<String> {
-    match pick(&a.instance_var, &d.instance_var) {
+fn resolve_instance_var(c: &mut Ctx<'_>, own: &AppSpec, shared: &AppSpec) -> Option<String> {
+    match pick(&own.instance_var, &shared.instance_var) {
         None => Some("NODE_APP_INSTANCE".to_string()),
         Some(s) if s.v.is_empty() => None,
         Some(s) if names::is_env_name(&s.v) => Some(s.v),
@@ -908,8 +911,8 @@ fn resolve_instance_var(c: &mut Ctx<'_>, a: &AppSpec, d: &AppSpec) -> Option<Str
 
 /// `restart_window` must be a window systemd keeps: 0 turns its start limit off, and the
 /// default window ((restart_delay + 1 s) × max_restarts) must be a duration it can hold.
-fn check_restart_limits(c: &mut Ctx<'_>, a: &AppSpec, d: &AppSpec) {
-    let window = pick(&a.restart_window, &d.restart_window);
+fn check_restart_limits(c: &mut Ctx<'_>, own: &AppSpec, shared: &AppSpec) {
+    let window = pick(&own.restart_window, &shared.restart_window);
     if let Some(w) = window.as_ref().filter(|w| w.v.0 == 0) {
         c.error(
             w.span.clone(),
@@ -918,14 +921,14 @@ fn check_restart_limits(c: &mut Ctx<'_>, a: &AppSpec, d: &AppSpec) {
             "give the window max_restarts counts starts in, like restart_window = \"60s\"; leave out max_restarts for no limit".to_string(),
         );
     }
-    let restart = pick(&a.restart, &d.restart).map_or(Restart::Always, |s| s.v);
-    let Some(n) = pick(&a.max_restarts, &d.max_restarts) else {
+    let restart = pick(&own.restart, &shared.restart).map_or(Restart::Always, |s| s.v);
+    let Some(n) = pick(&own.max_restarts, &shared.max_restarts) else {
         return;
     };
     if window.is_some() || restart == Restart::Never {
         return;
     }
-    let delay = pick(&a.restart_delay, &d.restart_delay);
+    let delay = pick(&own.restart_delay, &shared.restart_delay);
     let per = u128::from(delay.as_ref().map_or(100, |s| s.v.0)) + 1_000;
     let ms = per * u128::from(n.v);
     let fits = u64::try_from(ms).is_ok_and(|ms| Duration(ms).fits_systemd());
@@ -971,13 +974,13 @@ fn runtime_of(host: &dyn Host, program: &Path) -> Runtime {
 /// port the instances would share through `listen`.
 fn resolve_increment(
     c: &mut Ctx<'_>,
-    a: &AppSpec,
-    d: &AppSpec,
+    own: &AppSpec,
+    shared: &AppSpec,
     env: &BTreeMap<String, String>,
     instances: u32,
     listen: &[Listen],
 ) -> Option<Increment> {
-    let s = pick(&a.increment_var, &d.increment_var)?;
+    let s = pick(&own.increment_var, &shared.increment_var)?;
     if !names::is_env_name(&s.v) {
         c.error(
             s.span.clone(),
@@ -1042,8 +1045,8 @@ fn check_depends(c: &mut Ctx<'_>, apps: &[(Sp<String>, AppSpec)], defaults: &App
     let known: Vec<&str> = apps.iter().map(|(n, _)| n.v.as_str()).collect();
     let set: BTreeSet<&str> = known.iter().copied().collect();
     let mut graph: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for (name, a) in apps {
-        let deps = a.depends_on.as_ref().or(defaults.depends_on.as_ref());
+    for (name, own) in apps {
+        let deps = own.depends_on.as_ref().or(defaults.depends_on.as_ref());
         for dep in deps.iter().flat_map(|l| l.v.iter()) {
             if set.contains(dep.v.as_str()) {
                 graph
@@ -1136,9 +1139,9 @@ fn report_cycle(
         Some(list) => list
             .v
             .iter()
-            .find(|d| d.v == cycle[1])
-            .map_or((list.span.clone(), list.key.clone()), |d| {
-                (d.span.clone(), d.key.clone())
+            .find(|shared| shared.v == cycle[1])
+            .map_or((list.span.clone(), list.key.clone()), |shared| {
+                (shared.span.clone(), shared.key.clone())
             }),
         None => (first.span.clone(), first.key.clone()),
     };
@@ -1165,9 +1168,9 @@ fn report_cycle(
 /// Two names that turn into the same unit names, or into each other's.
 fn check_collisions(c: &mut Ctx<'_>, ns: &str, apps: &[(Sp<String>, AppSpec)], defaults: &AppSpec) {
     let mut stems: BTreeMap<String, String> = BTreeMap::new();
-    for (name, a) in apps {
+    for (name, own) in apps {
         let mut mine = vec![(names::app_stem(ns, &name.v), format!("app {:?}", name.v))];
-        if a.cron_restart.is_some() || defaults.cron_restart.is_some() {
+        if own.cron_restart.is_some() || defaults.cron_restart.is_some() {
             mine.push((
                 names::restart_stem(ns, &name.v),
                 format!("the restart timer of app {:?}", name.v),
