@@ -19,23 +19,30 @@ pub enum HostError {
     TooOld(String),
 }
 
-impl std::fmt::Display for HostError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl HostError {
+    /// What went wrong on the host, and what to do.
+    pub fn problem(&self) -> crate::error::Problem {
+        use crate::error::Problem;
         let (a, b, c) = fleet::MIN_REMOTE_VERSION;
         match self {
-            HostError::Unreachable(why) => write!(
-                f,
-                "unreachable: {why}\n  = help: check that `ssh -o BatchMode=yes HOST true` works (keys, known_hosts, ~/.ssh/config)"
+            HostError::Unreachable(why) => Problem::new(format!("unreachable: {why}")).help(
+                "check that `ssh -o BatchMode=yes HOST true` works (keys, known_hosts, ~/.ssh/config)",
             ),
-            HostError::Missing(said) => write!(
-                f,
-                "unitgen is not installed there ({said})\n  = help: install the unitgen .deb on that host, or name the command with --remote-command"
-            ),
-            HostError::TooOld(v) => write!(
-                f,
-                "unitgen there is too old ({v}); --host needs {a}.{b}.{c} or newer\n  = help: install this version's .deb on that host"
-            ),
+            HostError::Missing(said) => Problem::new(format!(
+                "unitgen is not installed there ({said})"
+            ))
+            .help("install the unitgen .deb on that host, or name the command with --remote-command"),
+            HostError::TooOld(v) => Problem::new(format!(
+                "unitgen there is too old ({v}); --host needs {a}.{b}.{c} or newer"
+            ))
+            .help("install this version's .deb on that host"),
         }
+    }
+}
+
+impl std::fmt::Display for HostError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.problem())
     }
 }
 
