@@ -372,11 +372,7 @@ struct HostInstance<'a> {
 /// `status --host`: every host at once; one table with a HOST column.
 pub fn status(global: &Global, args: &StatusArgs, hosts: &[Host]) -> Result<(), Failure> {
     let remote = remote(global, &args.remote)?;
-    let mut words: Vec<String> = vec!["status".into(), "--json".into()];
-    words.extend(args.name.clone());
-    if let Some(ns) = &args.namespace {
-        words.extend(["-n".into(), ns.clone()]);
-    }
+    let words = selection(&["status", "--json"], args.name.as_deref(), &args.namespace);
     let replies = each(hosts, |h| call(&remote, h, &words, None, READ_LIMIT));
     let mut rows: Vec<(Host, crate::status::Instance)> = Vec::new();
     let mut errors = Vec::new();
@@ -429,11 +425,7 @@ pub fn logs(global: &Global, args: &LogsArgs, hosts: &[Host]) -> Result<(), Fail
     let tty = std::io::stdout().is_terminal();
     let follow = args.follow || (tty && !args.nostream);
     let color = global.colored(tty);
-    let mut words: Vec<String> = vec!["logs".into(), "--json".into()];
-    words.extend(args.name.clone());
-    if let Some(ns) = &args.namespace {
-        words.extend(["-n".into(), ns.clone()]);
-    }
+    let mut words = selection(&["logs", "--json"], args.name.as_deref(), &args.namespace);
     words.extend(["--lines".into(), args.lines.to_string()]);
     if args.err {
         words.push("--err".into());
@@ -567,10 +559,7 @@ fn follow_logs(
 /// `reload --host`: host after host (`--parallel` at a time), each reloading its instances
 /// one by one; the first host that fails stops it.
 pub fn reload(global: &Global, args: &ReloadArgs, hosts: &[Host]) -> Result<(), Failure> {
-    let mut words: Vec<String> = vec!["reload".into(), args.name.clone()];
-    if let Some(ns) = &args.namespace {
-        words.extend(["-n".into(), ns.clone()]);
-    }
+    let mut words = selection(&["reload"], Some(&args.name), &args.namespace);
     words.extend([
         "--settle".into(),
         args.settle.to_string(),
@@ -589,10 +578,7 @@ pub fn reload(global: &Global, args: &ReloadArgs, hosts: &[Host]) -> Result<(), 
 
 /// `start|stop|restart|delete --host`: host after host, the first that fails stops it.
 pub fn act(global: &Global, verb: &str, args: &TargetArgs, hosts: &[Host]) -> Result<(), Failure> {
-    let mut words: Vec<String> = vec![verb.into(), args.name.clone()];
-    if let Some(ns) = &args.namespace {
-        words.extend(["-n".into(), ns.clone()]);
-    }
+    let mut words = selection(&[verb], Some(&args.name), &args.namespace);
     words.extend(["--timeout".into(), args.timeout.to_string()]);
     rolling(
         global,
@@ -602,6 +588,16 @@ pub fn act(global: &Global, verb: &str, args: &TargetArgs, hosts: &[Host]) -> Re
         &words,
         args.timeout,
     )
+}
+
+/// The remote command `command NAME -n NS` for the apps the user selected.
+fn selection(command: &[&str], name: Option<&str>, namespace: &Option<String>) -> Vec<String> {
+    let mut words: Vec<String> = command.iter().map(|w| w.to_string()).collect();
+    words.extend(name.map(str::to_string));
+    if let Some(ns) = namespace {
+        words.extend(["-n".into(), ns.clone()]);
+    }
+    words
 }
 
 /// Run `words` on every host, batch after batch, after checking that every host answers.
@@ -663,9 +659,6 @@ fn rolling(
 /// `show --host`: each host's view of the app, under its name.
 pub fn show(global: &Global, args: &TargetArgs, hosts: &[Host]) -> Result<(), Failure> {
     let remote = remote(global, &args.remote)?;
-    let mut words: Vec<String> = vec!["show".into(), args.name.clone()];
-    if let Some(ns) = &args.namespace {
-        words.extend(["-n".into(), ns.clone()]);
-    }
+    let words = selection(&["show"], Some(&args.name), &args.namespace);
     per_host(&remote, hosts, &words, None)
 }
