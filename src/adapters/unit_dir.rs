@@ -137,12 +137,7 @@ impl UnitDir {
     /// Every unit file and link at the top of the directory. A missing directory is empty.
     pub fn scan(&self) -> io::Result<Installed> {
         let mut out = BTreeMap::new();
-        let entries = match fs::read_dir(&self.path) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(e),
-        };
-        for entry in entries {
+        for entry in entries_of(&self.path)? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if !SUFFIXES.iter().any(|s| name.ends_with(s)) || name.starts_with('.') {
@@ -475,12 +470,7 @@ impl EnvDir {
     /// Every file of namespace `ns`, by name (`NS/APP.env`). A missing directory is empty.
     pub fn scan(&self, ns: &str) -> io::Result<BTreeMap<String, InstalledFile>> {
         let mut out = BTreeMap::new();
-        let entries = match fs::read_dir(self.path.join(ns)) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(out),
-            Err(e) => return Err(e),
-        };
-        for entry in entries {
+        for entry in entries_of(&self.path.join(ns))? {
             let entry = entry?;
             let name = entry.file_name().to_string_lossy().into_owned();
             if !name.ends_with(".env") || name.starts_with('.') || !entry.file_type()?.is_file() {
@@ -562,5 +552,14 @@ impl EnvDir {
             }
         }
         Ok(removed)
+    }
+}
+
+/// The entries of a directory; none when it does not exist.
+fn entries_of(dir: &Path) -> io::Result<impl Iterator<Item = io::Result<fs::DirEntry>>> {
+    match fs::read_dir(dir) {
+        Ok(e) => Ok(Some(e).into_iter().flatten()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None.into_iter().flatten()),
+        Err(e) => Err(e),
     }
 }
