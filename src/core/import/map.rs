@@ -426,6 +426,62 @@ pub fn convert(app: &Js, index: usize, ctx: &Ctx<'_>) -> Result<AppOut, Error> {
     Ok(c.finish(namespace))
 }
 
+/// PM2 options with no equivalent here, in groups: the note for those of a group that an app
+/// sets (`{keys}`: them; `{name}`: the app) and, for some, a line of the summary.
+const WITHOUT_EQUIVALENT: &[(&[&str], &str, Option<&str>)] = &[
+    (
+        &[
+            "out_file",
+            "error_file",
+            "log_file",
+            "merge_logs",
+            "log_date_format",
+            "time",
+            "log_type",
+            "disable_logs",
+        ],
+        "PM2 {keys}: journald keeps the logs of every instance: `unitgen logs {name}` (--err, --lines N, --follow); retention is set in journald.conf (SystemMaxUse=), not per app.",
+        Some("log options: journald keeps the logs (see the comment)"),
+    ),
+    (
+        &["pid_file"],
+        "PM2 {keys}: systemd tracks the main process itself: `systemctl show -p MainPID UNIT` or `unitgen status {name}`.",
+        Some("pid_file: systemd tracks the PID (see the comment)"),
+    ),
+    (
+        &[
+            "pmx",
+            "automation",
+            "trace",
+            "disable_trace",
+            "deep_monitoring",
+            "v8",
+            "event_loop_inspector",
+            "io",
+            "vizion",
+            "post_update",
+            "install_url",
+        ],
+        "PM2 {keys}: PM2 Plus (keymetrics) features have no equivalent; `unitgen status` shows CPU, memory and restarts from systemd's accounting.",
+        Some("PM2 Plus options: no equivalent (see the comment)"),
+    ),
+    (
+        &["source_map_support", "disable_source_map_support"],
+        "PM2 {keys}: PM2 loaded source-map-support into the app; with Node 12.12 or later put --enable-source-maps after node in command.",
+        Some("source_map_support: add --enable-source-maps to the command"),
+    ),
+    (
+        &["treekill", "kill_retry_time"],
+        "PM2 {keys}: systemd signals every process of the app's cgroup, then sends SIGKILL once stop_timeout has passed.",
+        None,
+    ),
+    (
+        &["filter_env"],
+        "PM2 {keys}: nothing to filter: systemd never passes its own environment to apps, only env and env_file.",
+        None,
+    ),
+];
+
 impl Conv<'_> {
     fn line(&mut self, key: &'static str, value: toml::Value, comment: Option<String>) {
         self.lines.push(Line {
@@ -1901,76 +1957,18 @@ impl Conv<'_> {
 
     fn without_equivalent(&mut self) {
         let name = self.pm2_name.clone();
-        let logs = self.group(&[
-            "out_file",
-            "error_file",
-            "log_file",
-            "merge_logs",
-            "log_date_format",
-            "time",
-            "log_type",
-            "disable_logs",
-        ]);
-        if !logs.is_empty() {
-            self.notes.push(format!(
-                "PM2 {}: journald keeps the logs of every instance: `unitgen logs {name}` (--err, --lines N, --follow); retention is set in journald.conf (SystemMaxUse=), not per app.",
-                logs.join(", ")
-            ));
-            self.summary
-                .push("log options: journald keeps the logs (see the comment)".into());
-        }
-        let pid = self.group(&["pid_file"]);
-        if !pid.is_empty() {
-            self.notes.push(format!(
-                "PM2 {}: systemd tracks the main process itself: `systemctl show -p MainPID UNIT` or `unitgen status {name}`.",
-                pid.join(", ")
-            ));
-            self.summary
-                .push("pid_file: systemd tracks the PID (see the comment)".into());
-        }
-        let monitoring = self.group(&[
-            "pmx",
-            "automation",
-            "trace",
-            "disable_trace",
-            "deep_monitoring",
-            "v8",
-            "event_loop_inspector",
-            "io",
-            "vizion",
-            "post_update",
-            "install_url",
-        ]);
-        if !monitoring.is_empty() {
-            self.notes.push(format!(
-                "PM2 {}: PM2 Plus (keymetrics) features have no equivalent; `unitgen status` shows CPU, memory and restarts from systemd's accounting.",
-                monitoring.join(", ")
-            ));
-            self.summary
-                .push("PM2 Plus options: no equivalent (see the comment)".into());
-        }
-        let maps = self.group(&["source_map_support", "disable_source_map_support"]);
-        if !maps.is_empty() {
-            self.notes.push(format!(
-                "PM2 {}: PM2 loaded source-map-support into the app; with Node 12.12 or later put --enable-source-maps after node in command.",
-                maps.join(", ")
-            ));
-            self.summary
-                .push("source_map_support: add --enable-source-maps to the command".into());
-        }
-        let kill = self.group(&["treekill", "kill_retry_time"]);
-        if !kill.is_empty() {
-            self.notes.push(format!(
-                "PM2 {}: systemd signals every process of the app's cgroup, then sends SIGKILL once stop_timeout has passed.",
-                kill.join(", ")
-            ));
-        }
-        let filter = self.group(&["filter_env"]);
-        if !filter.is_empty() {
-            self.notes.push(format!(
-                "PM2 {}: nothing to filter: systemd never passes its own environment to apps, only env and env_file.",
-                filter.join(", ")
-            ));
+        for (keys, note, summary) in WITHOUT_EQUIVALENT {
+            let found = self.group(keys);
+            if found.is_empty() {
+                continue;
+            }
+            self.notes.push(
+                note.replace("{keys}", &found.join(", "))
+                    .replace("{name}", &name),
+            );
+            if let Some(line) = summary {
+                self.summary.push(line.to_string());
+            }
         }
         let misc = self.group(&[
             "windowsHide",
