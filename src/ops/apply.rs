@@ -521,7 +521,14 @@ fn collect_failures(
     for (a, r) in actions.iter().zip(results) {
         if !r.ok() {
             let mut f = failure(sd, opts, a, format!("job {}", r.result));
-            if f.result.as_deref() == Some("timeout") {
+            if matches!(
+                f.result.as_deref(),
+                Some("exit-code" | "signal" | "core-dump")
+            ) {
+                // The process died before systemd counted it as started: the same crash at
+                // start that `settle` finds when it dies a moment later.
+                f.what = "did not stay up: it exited while it started".to_string();
+            } else if f.result.as_deref() == Some("timeout") {
                 let app = planned.iter().find_map(|p| {
                     p.ns.apps
                         .iter()
