@@ -845,15 +845,9 @@ fn resolve_env_files(
     cwd: Option<&Path>,
     cwd_exists: bool,
 ) -> Vec<PathBuf> {
-    let base = cwd.map_or_else(|| c.dir.clone(), Path::to_path_buf);
-    let mut out = Vec::new();
-    for s in pick(&own.env_file, &shared.env_file)
-        .map(|l| l.v)
-        .unwrap_or_default()
-    {
-        let Some(p) = c.path(&s, &base, true) else {
-            continue;
-        };
+    let list = pick(&own.env_file, &shared.env_file).map(|l| l.v);
+    resolve_paths(c, list, cwd, |c, s, base| {
+        let p = c.path(s, base, true)?;
         let under_missing_cwd = !cwd_exists && Path::new(&s.v).is_relative();
         if !under_missing_cwd && !c.host.is_file(&p) {
             c.error(
@@ -863,9 +857,8 @@ fn resolve_env_files(
                 "create it (it may be empty), or fix the path (relative to cwd)".to_string(),
             );
         }
-        out.push(p);
-    }
-    out
+        Some(p)
+    })
 }
 
 /// `read_write_paths`: each must exist (systemd cannot make a missing path writable).
@@ -876,19 +869,27 @@ fn resolve_read_write_paths(
     cwd: Option<&Path>,
     cwd_exists: bool,
 ) -> Vec<PathBuf> {
-    let base = cwd.map_or_else(|| c.dir.clone(), Path::to_path_buf);
-    let mut out = Vec::new();
-    for s in pick(&own.read_write_paths, &shared.read_write_paths)
-        .map(|l| l.v)
-        .unwrap_or_default()
-    {
+    let list = pick(&own.read_write_paths, &shared.read_write_paths).map(|l| l.v);
+    resolve_paths(c, list, cwd, |c, s, base| {
         let help =
             "create it (systemd cannot make a missing path writable and would not start the app)";
-        if let Some(p) = c.existing_path(&s, &base, cwd_exists, "writable", help) {
-            out.push(p);
-        }
-    }
-    out
+        c.existing_path(s, base, cwd_exists, "writable", help)
+    })
+}
+
+/// The paths of a list key, relative to `cwd` (or the file's directory), each checked and
+/// made absolute by `each`, which leaves out the ones it reported.
+fn resolve_paths(
+    c: &mut Ctx<'_>,
+    list: Option<Vec<Sp<String>>>,
+    cwd: Option<&Path>,
+    mut each: impl FnMut(&mut Ctx<'_>, &Sp<String>, &Path) -> Option<PathBuf>,
+) -> Vec<PathBuf> {
+    let base = cwd.map_or_else(|| c.dir.clone(), Path::to_path_buf);
+    list.unwrap_or_default()
+        .iter()
+        .filter_map(|s| each(c, s, &base))
+        .collect()
 }
 
 /// `instance_var`: a variable name, `""` for none, `NODE_APP_INSTANCE` by default.
