@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::core::config::{App, Namespace, Ready, Restart, Runtime, User};
+use crate::core::config::{App, Cron, Namespace, Ready, Restart, Runtime, User, Watch};
 use crate::core::names;
 use crate::core::render::Renderer;
 
@@ -483,123 +483,113 @@ pub fn env_files(ns: &Namespace, target: &Target) -> Vec<EnvFile> {
 
 /// Compile a namespace into its unit files, sorted by name.
 pub fn compile(ns: &Namespace, target: &Target, r: &Renderer) -> Vec<UnitFile> {
-    let scope = target.scope;
-    let mut out = Vec::new();
     let description = ns
         .description
         .clone()
         .unwrap_or_else(|| format!("unitgen namespace {}", ns.name));
-    out.push(UnitFile {
-        name: names::slice(&ns.name),
-        content: render(
-            r,
-            "slice",
-            &SliceView {
-                head: head(ns, ""),
-                description: description.clone(),
-                limits: limit_lines(&ns.limits),
-            },
-        ),
-    });
-    let mut wants: Vec<String> = instances(ns).collect();
+    let slice = SliceView {
+        head: head(ns, ""),
+        description: description.clone(),
+        limits: limit_lines(&ns.limits),
+    };
+    let mut out = vec![unit(r, names::slice(&ns.name), "slice", &slice)];
+    // What the target starts: the instances, and each app's socket, watcher and timer.
+    let mut wanted = Vec::new();
     for app in &ns.apps {
         out.push(service(ns, app, target, r));
         if !app.listen.is_empty() {
-            wants.push(names::socket(&ns.name, &app.name));
-            out.push(UnitFile {
-                name: names::socket(&ns.name, &app.name),
-                content: render(
-                    r,
-                    "socket",
-                    &SocketView {
-                        head: head(ns, &app.name),
-                        listen: app.listen.iter().map(|l| l.to_string()).collect(),
-                        service: names::instance(&ns.name, &app.name, 1),
-                    },
-                ),
-            });
+            wanted.push(socket_unit(ns, app, r));
         }
         if let Some(w) = &app.watch {
-            let unit = names::watch_service(&ns.name, &app.name);
-            wants.push(unit.clone());
-            out.push(UnitFile {
-                name: unit,
-                content: render(
-                    r,
-                    "watch",
-                    &WatchView {
-                        head: head(ns, &app.name),
-                        paths: w
-                            .paths
-                            .iter()
-                            .map(|p| p.display().to_string())
-                            .collect::<Vec<_>>()
-                            .join(" "),
-                        slice: names::slice(&ns.name),
-                        exec: watch_command(ns, app, w, target),
-                    },
-                ),
-            });
+            wanted.push(watch_unit(ns, app, w, target, r));
         }
         if let Some(cron) = &app.cron_restart {
-            let timer = names::restart_timer(&ns.name, &app.name);
-            wants.push(timer.clone());
-            out.push(UnitFile {
-                name: timer,
-                content: render(
-                    r,
-                    "timer",
-                    &TimerView {
-                        head: head(ns, &app.name),
-                        cron: &cron.source,
-                        on_calendar: &cron.on_calendar,
-                    },
-                ),
-            });
-            let systemctl = |unit: String| {
-                let mut c = vec!["/usr/bin/systemctl".to_string()];
-                if scope == Scope::User {
-                    c.push("--user".into());
-                }
-                // try-restart: an instance that an operator stopped, or that went down for
-                // good after max_restarts, stays down; the schedule only renews running ones.
-                c.extend(["try-restart".to_string(), unit]);
-                c
-            };
-            out.push(UnitFile {
-                name: names::restart_service(&ns.name, &app.name),
-                content: render(
-                    r,
-                    "restart",
-                    &RestartView {
-                        head: head(ns, &app.name),
-                        cron: &cron.source,
-                        // One instance after the other: each restart waits for readiness.
-                        commands: (1..=app.instances)
-                            .map(|i| systemctl(names::instance(&ns.name, &app.name, i)))
-                            .collect(),
-                    },
-                ),
-            });
+            wanted.push(timer_unit(ns, app, cron, r));
+            out.push(restart_unit(ns, app, cron, target.scope, r));
         }
     }
-    out.push(UnitFile {
-        name: names::target(&ns.name),
-        content: render(
-            r,
-            "target",
-            &TargetView {
-                head: head(ns, ""),
-                description,
-                wants,
-                wanted_by: if scope == Scope::User {
-                    "default.target"
-                } else {
-                    "multi-user.target"
-                },
-            },
-        ),
-    });
+    let wants = instances(ns)
+        .chain(wanted.iter().map(|u| u.name.clone()))
+        .collect();
+    out.extend(wanted);
+    let target_view = TargetView {
+        head: head(ns, ""),
+        description,
+        wants,
+        wanted_by: if target.scope == Scope::User {
+            "default.target"
+        } else {
+            "multi-user.target"
+        },
+    };
+    out.push(unit(r, names::target(&ns.name), "target", &target_view));
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
+}
+
+/// A unit file named `name`, rendered from `template` with `view`.
+fn unit<T: Serialize>(r: &Renderer, name: String, template: &str, view: &T) -> UnitFile {
+    UnitFile {
+        name,
+        content: render(r, template, view),
+    }
+}
+
+/// The socket systemd holds for an app with `listen`.
+fn socket_unit(ns: &Namespace, app: &App, r: &Renderer) -> UnitFile {
+    let view = SocketView {
+        head: head(ns, &app.name),
+        listen: app.listen.iter().map(|l| l.to_string()).collect(),
+        service: names::instance(&ns.name, &app.name, 1),
+    };
+    unit(r, names::socket(&ns.name, &app.name), "socket", &view)
+}
+
+/// The watcher of an app with `watch`.
+fn watch_unit(ns: &Namespace, app: &App, w: &Watch, target: &Target, r: &Renderer) -> UnitFile {
+    let paths: Vec<String> = w.paths.iter().map(|p| p.display().to_string()).collect();
+    let view = WatchView {
+        head: head(ns, &app.name),
+        paths: paths.join(" "),
+        slice: names::slice(&ns.name),
+        exec: watch_command(ns, app, w, target),
+    };
+    unit(r, names::watch_service(&ns.name, &app.name), "watch", &view)
+}
+
+/// The timer of an app with `cron_restart`.
+fn timer_unit(ns: &Namespace, app: &App, cron: &Cron, r: &Renderer) -> UnitFile {
+    let view = TimerView {
+        head: head(ns, &app.name),
+        cron: &cron.source,
+        on_calendar: &cron.on_calendar,
+    };
+    unit(r, names::restart_timer(&ns.name, &app.name), "timer", &view)
+}
+
+/// The service the timer starts: it restarts the instances one after the other, each waiting
+/// for readiness. `try-restart`: an instance that an operator stopped, or that went down for
+/// good after max_restarts, stays down; the schedule only renews running ones.
+fn restart_unit(ns: &Namespace, app: &App, cron: &Cron, scope: Scope, r: &Renderer) -> UnitFile {
+    let systemctl = |unit: String| {
+        let mut c = vec!["/usr/bin/systemctl".to_string()];
+        if scope == Scope::User {
+            c.push("--user".into());
+        }
+        c.extend(["try-restart".to_string(), unit]);
+        c
+    };
+    let view = RestartView {
+        head: head(ns, &app.name),
+        cron: &cron.source,
+        commands: (1..=app.instances)
+            .map(|i| systemctl(names::instance(&ns.name, &app.name, i)))
+            .collect(),
+    };
+    unit(
+        r,
+        names::restart_service(&ns.name, &app.name),
+        "restart",
+        &view,
+    )
 }
