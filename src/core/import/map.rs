@@ -1236,15 +1236,11 @@ impl Conv<'_> {
         let addr = Addr::Tcp(host, p);
         comment.push(' ');
         comment.push_str(&host_sentence(&addr, &from));
-        self.line(
-            "listen",
-            toml::Value::Array(vec![addr.listen_value()]),
-            Some(comment),
+        self.listen_line(
+            &[addr],
+            comment,
+            "systemd holds the socket; the app runs unchanged (unitgen's Node preload hands it to its listen())",
         );
-        self.summary.push(format!(
-            "listen = [{}]: systemd holds the socket; the app runs unchanged (unitgen's Node preload hands it to its listen())",
-            addr.listen_value()
-        ));
         Listening::Node
     }
 
@@ -1283,16 +1279,7 @@ impl Conv<'_> {
             comment.push(' ');
             comment.push_str(&host_sentence(a, &from));
         }
-        self.line(
-            "listen",
-            toml::Value::Array(addrs.iter().map(Addr::listen_value).collect()),
-            Some(comment),
-        );
-        let values: Vec<String> = addrs.iter().map(|a| a.listen_value().to_string()).collect();
-        self.summary.push(format!(
-            "listen = [{}]: gunicorn takes systemd's socket itself",
-            values.join(", ")
-        ));
+        self.listen_line(&addrs, comment, "gunicorn takes systemd's socket itself");
         Listening::Other
     }
 
@@ -1326,16 +1313,21 @@ impl Conv<'_> {
             "{before} Here systemd holds the socket and uvicorn takes it with --fd 3 (see command): the app runs unchanged, and a restart refuses no connection. {}",
                         host_sentence(&addr, from)
         );
-        self.line(
-            "listen",
-            toml::Value::Array(vec![addr.listen_value()]),
-            Some(comment),
+        self.listen_line(
+            &[addr],
+            comment,
+            "uvicorn takes systemd's socket with --fd 3 (command rewritten)",
         );
-        self.summary.push(format!(
-            "listen = [{}]: uvicorn takes systemd's socket with --fd 3 (command rewritten)",
-            addr.listen_value()
-        ));
         Listening::Other
+    }
+
+    /// The `listen` line, with its comment, and its summary line: `listen = [...]: {how}`.
+    fn listen_line(&mut self, addrs: &[Addr], comment: String, how: &str) {
+        let values: Vec<toml::Value> = addrs.iter().map(Addr::listen_value).collect();
+        let shown: Vec<String> = values.iter().map(ToString::to_string).collect();
+        self.line("listen", toml::Value::Array(values), Some(comment));
+        self.summary
+            .push(format!("listen = [{}]: {how}", shown.join(", ")));
     }
 
     /// No `listen`: the app binds its port itself, as under PM2. Say what that means.
