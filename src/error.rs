@@ -220,6 +220,17 @@ impl From<crate::adapters::systemd::Error> for Failure {
     }
 }
 
+impl From<crate::core::import::Errors> for Failure {
+    /// Each a problem found by a check, as [`Problem`]'s.
+    fn from(e: crate::core::import::Errors) -> Self {
+        let mut all: Vec<Failure> = e.0.into_iter().map(Failure::from).collect();
+        match all.len() {
+            1 => all.remove(0),
+            _ => Failure::Several(all),
+        }
+    }
+}
+
 impl From<crate::adapters::lock::LockError> for Failure {
     fn from(e: crate::adapters::lock::LockError) -> Self {
         let p = Problem::new(e.to_string());

@@ -54,6 +54,16 @@ node for a .js file): nothing written.";
 /// Why an import cannot go on. Nothing has been written when one is returned.
 pub type Error = crate::error::Problem;
 
+/// Why a PM2 file cannot be imported: one problem, or one for each app that cannot be.
+#[derive(Debug)]
+pub struct Errors(pub Vec<Error>);
+
+impl From<Error> for Errors {
+    fn from(e: Error) -> Self {
+        Errors(vec![e])
+    }
+}
+
 /// What to import and where the result will live.
 pub struct Request<'a> {
     /// The PM2 file, as the user named it.
@@ -258,7 +268,7 @@ fn app_of_path(path: &str, t: &Top<'_>) -> Option<usize> {
 }
 
 /// Read the PM2 file and make the TOML files. Nothing is written here.
-pub fn import(req: &Request<'_>) -> Result<Outcome, Error> {
+pub fn import(req: &Request<'_>) -> Result<Outcome, Errors> {
     let shown = req.file.display().to_string();
     let loaded = read::load(req.file)?;
     let t = top(&shown, &loaded.value)?;
@@ -330,9 +340,9 @@ pub fn import(req: &Request<'_>) -> Result<Outcome, Error> {
         })
         .collect();
     if files.is_empty() {
-        return Err(
-            Error::new(format!("{shown}: no app could be imported")).help("see the notes above")
-        );
+        return Err(Error::new(format!("{shown}: no app could be imported"))
+            .help("see the notes above")
+            .into());
     }
     Ok(Outcome {
         files,
@@ -347,6 +357,14 @@ struct FileNotes {
     remarks: Vec<String>,
 }
 
+impl FileNotes {
+    /// A comment for the top of the files, and its line in the summary.
+    fn add(&mut self, note: String, remark: String) {
+        self.notes.push(note);
+        self.remarks.push(remark);
+    }
+}
+
 /// Convert every app, reporting every bad one at once (as validate does). PM2's static file
 /// server (`script: "serve"`) is not an app here. Returns the apps, and whether any app was
 /// left out (then app indices no longer match).
@@ -355,7 +373,7 @@ fn convert_apps(
     ctx: &map::Ctx<'_>,
     shown: &str,
     notes: &mut FileNotes,
-) -> Result<(Vec<AppOut>, bool), Error> {
+) -> Result<(Vec<AppOut>, bool), Errors> {
     let mut apps: Vec<AppOut> = Vec::new();
     let mut errors: Vec<Error> = Vec::new();
     let mut serve: Vec<String> = Vec::new();
@@ -374,25 +392,23 @@ fn convert_apps(
             Err(e) => errors.push(e),
         }
     }
-    if let Some(first) = errors.first() {
-        let mut msg = first.message.clone();
-        for e in &errors[1..] {
-            msg.push_str("\nerror: ");
-            msg.push_str(&e.message);
-        }
-        let mut e = Error::new(msg).detail(format!("--> {shown}"));
-        e.help = first.help.clone();
-        return Err(e);
+    if !errors.is_empty() {
+        let at = format!("--> {shown}");
+        return Err(Errors(
+            errors.into_iter().map(|e| e.detail(at.clone())).collect(),
+        ));
     }
     if !serve.is_empty() {
-        notes.notes.push(format!(
-            "Not imported: PM2's built-in static file server (script = \"serve\"): {}. Serve those files with your web server (nginx, caddy), or add an app that runs one, e.g. command = \"npx serve -l 8080 dist\".",
-            serve.join("; ")
-        ));
-        notes.remarks.push(format!(
-            "{} static server app(s) (script \"serve\") not imported: see the comment at the top",
-            serve.len()
-        ));
+        notes.add(
+            format!(
+                "Not imported: PM2's built-in static file server (script = \"serve\"): {}. Serve those files with your web server (nginx, caddy), or add an app that runs one, e.g. command = \"npx serve -l 8080 dist\".",
+                serve.join("; ")
+            ),
+            format!(
+                "{} static server app(s) (script \"serve\") not imported: see the comment at the top",
+                serve.len()
+            ),
+        );
     }
     Ok((apps, !serve.is_empty()))
 }
@@ -416,8 +432,7 @@ fn dropped_value(d: &str, t: &Top<'_>, skipped: bool, apps: &mut [AppOut], notes
             a.summary.push(format!("{d}: not imported"));
         }
         None => {
-            notes.notes.push(note);
-            notes.remarks.push(format!("{d}: not imported"));
+            notes.add(note, format!("{d}: not imported"));
         }
     }
 }
@@ -559,10 +574,10 @@ fn deploy_note(
             what.join(", ")
         ));
     }
-    notes.notes.push(text);
-    notes
-        .remarks
-        .push("deploy section not imported: see the comment at the top".into());
+    notes.add(
+        text,
+        "deploy section not imported: see the comment at the top".into(),
+    );
 }
 
 /// Top-level keys besides apps, deploy and namespace: PM2's static servers, or nothing PM2
@@ -572,28 +587,30 @@ fn other_top_keys(others: &[(&str, &Js)], notes: &mut FileNotes) {
     let mut keys: Vec<&str> = Vec::new();
     for (k, v) in others {
         if *k == "static" {
-            notes.notes.push(format!(
-                "Not imported: PM2 static = {}: PM2's built-in static file servers. Serve those files with your web server (nginx, caddy).",
-                v.brief(80)
-            ));
-            notes
-                .remarks
-                .push("static servers not imported: see the comment at the top".into());
+            notes.add(
+                format!(
+                    "Not imported: PM2 static = {}: PM2's built-in static file servers. Serve those files with your web server (nginx, caddy).",
+                    v.brief(80)
+                ),
+                "static servers not imported: see the comment at the top".into(),
+            );
         } else {
             unknown.push(format!("{k} = {}", v.brief(40)));
             keys.push(k);
         }
     }
     if !unknown.is_empty() {
-        notes.notes.push(format!(
-            "Not imported, not PM2 keys (PM2 ignores them too): {}.",
-            unknown.join(", ")
-        ));
-        notes.remarks.push(format!(
-            "top-level {} {}: not imported",
-            if keys.len() == 1 { "key" } else { "keys" },
-            keys.join(", ")
-        ));
+        notes.add(
+            format!(
+                "Not imported, not PM2 keys (PM2 ignores them too): {}.",
+                unknown.join(", ")
+            ),
+            format!(
+                "top-level {} {}: not imported",
+                if keys.len() == 1 { "key" } else { "keys" },
+                keys.join(", ")
+            ),
+        );
     }
 }
 
