@@ -550,7 +550,7 @@ fn follow_logs(
         }
     }
     for c in &mut children {
-        crate::adapters::ssh::kill_group(c);
+        crate::adapters::process::kill_group(c);
         let _ = c.wait();
     }
     Ok(())
@@ -559,35 +559,27 @@ fn follow_logs(
 /// `reload --host`: host after host (`--parallel` at a time), each reloading its instances
 /// one by one; the first host that fails stops it.
 pub fn reload(global: &Global, args: &ReloadArgs, hosts: &[Host]) -> Result<(), Failure> {
+    let ReloadArgs {
+        remote,
+        rollout,
+        timeout,
+        ..
+    } = args;
     let mut words = selection(&["reload"], Some(&args.name), &args.namespace);
-    words.extend([
-        "--settle".into(),
-        args.settle.to_string(),
-        "--timeout".into(),
-        args.timeout.to_string(),
-    ]);
-    rolling(
-        global,
-        &args.remote,
-        &args.rollout,
-        hosts,
-        &words,
-        args.timeout,
-    )
+    words.extend(["--settle".into(), args.settle.to_string()]);
+    rolling(global, remote, rollout, hosts, words, *timeout)
 }
 
 /// `start|stop|restart|delete --host`: host after host, the first that fails stops it.
 pub fn act(global: &Global, verb: &str, args: &TargetArgs, hosts: &[Host]) -> Result<(), Failure> {
-    let mut words = selection(&[verb], Some(&args.name), &args.namespace);
-    words.extend(["--timeout".into(), args.timeout.to_string()]);
-    rolling(
-        global,
-        &args.remote,
-        &args.rollout,
-        hosts,
-        &words,
-        args.timeout,
-    )
+    let TargetArgs {
+        remote,
+        rollout,
+        timeout,
+        ..
+    } = args;
+    let words = selection(&[verb], Some(&args.name), &args.namespace);
+    rolling(global, remote, rollout, hosts, words, *timeout)
 }
 
 /// The remote command `command NAME -n NS` for the apps the user selected.
@@ -600,15 +592,18 @@ fn selection(command: &[&str], name: Option<&str>, namespace: &Option<String>) -
     words
 }
 
-/// Run `words` on every host, batch after batch, after checking that every host answers.
+/// Run `words --timeout TIMEOUT` on every host, batch after batch, after checking that every
+/// host answers.
 fn rolling(
     global: &Global,
     h: &HostArgs,
     rollout: &crate::cli::RolloutArgs,
     hosts: &[Host],
-    words: &[String],
+    mut words: Vec<String>,
     timeout: u64,
 ) -> Result<(), Failure> {
+    words.extend(["--timeout".into(), timeout.to_string()]);
+    let words = &words;
     let printer = global.printer();
     let remote = remote(global, h)?;
     let (go, mut outcomes, _) = preflight(
