@@ -2,11 +2,11 @@
 //! user's `~/.ssh/config`, keys, agent, `known_hosts` and `ProxyJump` all apply) runs
 //! `unitgen` there. Every call is bounded in time and in what it reads back.
 
-use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use super::process;
 use crate::core::fleet::Host;
 
 /// The most read back from one call (a `status --json` of thousands of instances is far less).
@@ -114,29 +114,12 @@ impl Remote {
         input: Option<&[u8]>,
         limit: Duration,
     ) -> Result<Reply, CallError> {
-        let mut cmd = self.command(host, args, versioned);
-        cmd.stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-        let mut child = cmd.spawn().map_err(|e| CallError::NoSsh(e.to_string()))?;
-        if let Some(bytes) = input {
-            let mut pipe = child.stdin.take().expect("piped");
-            let bytes = bytes.to_vec();
-            std::thread::spawn(move || {
-                let _ = pipe.write_all(&bytes);
-            });
-        }
-        let out = reader(child.stdout.take());
-        let err = reader(child.stderr.take());
-        let status = wait_bounded(&mut child, limit);
-        let stdout = out.join().unwrap_or_default();
-        let stderr = err.join().unwrap_or_default();
-        let Some(status) = status else {
+        let cmd = self.command(host, args, versioned);
+        let ran = process::run(cmd, input, limit, MAX_REPLY)
+            .map_err(|e| CallError::NoSsh(e.to_string()))?;
+        let stdout = String::from_utf8_lossy(&ran.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&ran.stderr).into_owned();
+        let Some(status) = ran.status else {
             return Err(CallError::TimedOut(limit));
         };
         let code = status.code().unwrap_or(255);
@@ -165,40 +148,6 @@ impl Remote {
             .process_group(0);
         cmd.spawn().map_err(|e| CallError::NoSsh(e.to_string()))
     }
-}
-
-/// Read a pipe to its end (at most [`MAX_REPLY`] bytes) on a thread of its own.
-fn reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut v = Vec::new();
-        if let Some(p) = pipe {
-            let _ = p.take(MAX_REPLY).read_to_end(&mut v);
-        }
-        String::from_utf8_lossy(&v).into_owned()
-    })
-}
-
-/// Wait for `child` at most `limit`; past it, kill its process group and say `None`.
-fn wait_bounded(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(st)) => return Some(st),
-            Ok(None) if start.elapsed() > limit => {
-                kill_group(child);
-                let _ = child.wait();
-                return None;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(_) => return None,
-        }
-    }
-}
-
-/// Stop a child started by this module, and what it started.
-pub fn kill_group(child: &Child) {
-    let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
 }
 
 #[cfg(test)]

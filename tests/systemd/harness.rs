@@ -8,7 +8,6 @@
 #![allow(dead_code)] // a toolbox: not every test module uses every helper
 
 use std::ffi::OsStr;
-use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -158,59 +157,21 @@ pub fn describe(out: &Output) -> String {
 }
 
 /// Runs `cmd` with `stdin` as input; kills its whole process group and panics after `timeout`.
-pub fn run_with_timeout(mut cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
+pub fn run_with_timeout(cmd: Command, stdin: Option<&[u8]>, timeout: Duration) -> Output {
     let shown = format!("{cmd:?}");
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .process_group(0);
-    let mut child = cmd
-        .spawn()
+    let ran = unitgen::adapters::process::run(cmd, stdin, timeout, u64::MAX)
         .unwrap_or_else(|e| panic!("cannot run {shown}: {e}"));
-    if let Some(input) = stdin {
-        let mut pipe = child.stdin.take().unwrap();
-        let input = input.to_vec();
-        std::thread::spawn(move || {
-            let _ = pipe.write_all(&input);
-        });
-    }
-    let mut so = child.stdout.take().unwrap();
-    let mut se = child.stderr.take().unwrap();
-    let t_out = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = so.read_to_end(&mut v);
-        v
-    });
-    let t_err = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        let _ = se.read_to_end(&mut v);
-        v
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(st) = child.try_wait().expect("wait for child") {
-            break st;
-        }
-        if start.elapsed() > timeout {
-            let pgid = nix::unistd::Pid::from_raw(child.id() as i32);
-            let _ = nix::sys::signal::killpg(pgid, nix::sys::signal::Signal::SIGKILL);
-            let out = Output {
-                status: child.wait().expect("wait for child"),
-                stdout: t_out.join().unwrap(),
-                stderr: t_err.join().unwrap(),
-            };
-            panic!("timed out after {timeout:?}: {shown}\n{}", describe(&out));
-        }
-        std::thread::sleep(Duration::from_millis(5));
+    let Some(status) = ran.status else {
+        panic!(
+            "timed out after {timeout:?}: {shown}\nstdout:\n{}\nstderr:\n{}",
+            String::from_utf8_lossy(&ran.stdout),
+            String::from_utf8_lossy(&ran.stderr)
+        );
     };
     Output {
         status,
-        stdout: t_out.join().unwrap(),
-        stderr: t_err.join().unwrap(),
+        stdout: ran.stdout,
+        stderr: ran.stderr,
     }
 }
 
@@ -600,6 +561,17 @@ pub fn apply(sb: &Sandbox, file: &str) -> String {
 /// `unitgen status -n NS --json`: one JSON object per instance.
 pub fn rows(sb: &Sandbox, ns: &str) -> Vec<serde_json::Value> {
     serde_json::from_str(&unitgen_ok(sb, &["status", "-n", ns, "--json"])).expect("json")
+}
+
+/// `unitgen status -n NS`'s table, and its line that starts with `start` (`ns/app@1 `, say).
+pub fn status_line(sb: &Sandbox, ns: &str, start: &str) -> (String, String) {
+    let table = unitgen_ok(sb, &["status", "-n", ns]);
+    let line = table
+        .lines()
+        .find(|l| l.starts_with(start))
+        .unwrap_or_else(|| panic!("no line starting with {start:?} in:\n{table}"))
+        .to_string();
+    (table, line)
 }
 
 /// Wait until `count` instances of `ns` are online.
