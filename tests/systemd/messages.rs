@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::harness::{demo, eco, rows, unitgen_ok};
+use crate::harness::{demo, eco, rows, status_line, unitgen_ok};
 use crate::harness::{describe, unitgen_bin, wait_until, Sandbox, Test};
 use crate::tests;
 
@@ -69,20 +69,16 @@ fn wait_for_line(sb: &Sandbox, unit: &str, line: &str) {
 /// `-n` with `--since` gives the first 5 of the window, which is what unitgen printed.
 fn logs_since_prints_the_newest_lines_of_the_window_in_time_order(sb: &Sandbox) {
     counting_namespace(sb, "msg1", 40);
-    let out = unitgen_ok(
-        sb,
-        &[
-            "logs",
-            "count",
-            "-n",
-            "msg1",
-            "--nostream",
-            "--since",
-            "10 min ago",
-            "--lines",
-            "5",
-        ],
-    );
+    // `unitgen logs -n msg1 --nostream` and more.
+    let logs = |more: &[&str]| {
+        let args: Vec<&str> = ["logs", "-n", "msg1", "--nostream"]
+            .iter()
+            .chain(more)
+            .copied()
+            .collect();
+        unitgen_ok(sb, &args)
+    };
+    let out = logs(&["count", "--since", "10 min ago", "--lines", "5"]);
     assert_eq!(
         messages(&out),
         ["line36", "line37", "line38", "line39", "line40"],
@@ -90,36 +86,12 @@ fn logs_since_prints_the_newest_lines_of_the_window_in_time_order(sb: &Sandbox) 
     );
     assert!(out.lines().all(|l| l.contains(" msg1/count@1 | ")), "{out}");
     // The window still bounds what is shown: a window after every line holds none.
-    let out = unitgen_ok(
-        sb,
-        &[
-            "logs",
-            "count",
-            "-n",
-            "msg1",
-            "--nostream",
-            "--since",
-            "+1h",
-        ],
-    );
+    let out = logs(&["count", "--since", "+1h"]);
     assert_eq!(out, "", "lines from before --since");
     // Without --since, the same newest lines; with --json, the same entries.
-    let out = unitgen_ok(sb, &["logs", "-n", "msg1", "--nostream", "--lines", "3"]);
+    let out = logs(&["--lines", "3"]);
     assert_eq!(messages(&out), ["line38", "line39", "line40"], "{out}");
-    let out = unitgen_ok(
-        sb,
-        &[
-            "logs",
-            "-n",
-            "msg1",
-            "--nostream",
-            "--lines",
-            "2",
-            "--since",
-            "1 hour ago",
-            "--json",
-        ],
-    );
+    let out = logs(&["--lines", "2", "--since", "1 hour ago", "--json"]);
     let got: Vec<String> = out
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["MESSAGE"].to_string())
@@ -406,11 +378,7 @@ restart_window = "120s"
         seen.join("\n")
     );
     assert!(seen[0].starts_with("\"crashing\""), "{}", seen.join("\n"));
-    let table = unitgen_ok(sb, &["status", "-n", "msg7"]);
-    let line = table
-        .lines()
-        .find(|l| l.starts_with("msg7/loop@"))
-        .unwrap_or_else(|| panic!("{table}"));
+    let (table, line) = status_line(sb, "msg7", "msg7/loop@");
     assert!(
         line.contains(" crashing ") || line.contains(" errored "),
         "{table}"

@@ -4,7 +4,9 @@
 
 use std::time::Duration;
 
-use crate::harness::{demo, eco, rows, unitgen_ok, wait_online, wait_until, Sandbox, Test};
+use crate::harness::{
+    demo, eco, rows, status_line, unitgen_ok, wait_online, wait_until, Sandbox, Test,
+};
 use crate::tests;
 
 pub fn tests() -> Vec<Test> {
@@ -90,11 +92,7 @@ fn status_cpu_tells_a_busy_instance_from_an_idle_one(sb: &Sandbox) {
         "busy not what the kernel says, or not near 100%: {seen:?}"
     );
     // The table shows it as a percentage, and the namespace's summary adds it up.
-    let table = unitgen_ok(sb, &["status", "-n", "sta1"]);
-    let line = table
-        .lines()
-        .find(|l| l.starts_with("sta1/busy@1 "))
-        .unwrap_or_else(|| panic!("{table}"));
+    let (table, line) = status_line(sb, "sta1", "sta1/busy@1 ");
     assert!(line.contains('%'), "{table}");
     assert!(
         table
@@ -138,11 +136,7 @@ fn restarts_count_restart_and_reload(sb: &Sandbox) {
     let (after_reload, auto) = count();
     assert_eq!(after_reload, before + 2, "after `unitgen reload`");
     assert_eq!(auto, 0);
-    let table = unitgen_ok(sb, &["status", "-n", "sta2"]);
-    let line = table
-        .lines()
-        .find(|l| l.starts_with("sta2/web@1 "))
-        .unwrap_or_else(|| panic!("{table}"));
+    let (table, line) = status_line(sb, "sta2", "sta2/web@1 ");
     assert!(
         line.split_whitespace()
             .any(|w| w == after_reload.to_string()),

@@ -56,6 +56,23 @@ fn users(sb: &Sandbox) {
     });
 }
 
+/// An app of `nvmu` in `/home/nvmu/NAME` as `npm start` runs it (server.js, package.json),
+/// with the ecosystem file `eco`, all owned by nvmu. Returns the file's path.
+fn npm_app(sb: &Sandbox, name: &str, eco: String) -> String {
+    users(sb);
+    let dir = format!("/home/nvmu/{name}");
+    sb.write(&format!("{dir}/server.js"), SERVER_JS);
+    sb.write(
+        &format!("{dir}/package.json"),
+        format!(
+            r#"{{"name": "{name}", "private": true, "scripts": {{"start": "node server.js"}}}}"#
+        ),
+    );
+    sb.write(&format!("{dir}/eco.toml"), eco);
+    sb.ok(&["chown", "-R", "nvmu:", &dir]);
+    format!("{dir}/eco.toml")
+}
+
 /// A JSON answer on the port, once something serves it.
 fn answer(sb: &Sandbox, port: u16) -> serde_json::Value {
     let body = sb.wait_http(port, Duration::from_secs(30));
@@ -105,18 +122,12 @@ fn a_node_planted_in_cwd_never_runs(sb: &Sandbox) {
 /// runs as that user, with nvm's node (found by npm's `#!/usr/bin/env node` through the PATH
 /// unitgen gives the app).
 fn a_node_under_nvm_of_its_user_serves_npm_start_as_that_user(sb: &Sandbox) {
-    users(sb);
-    sb.write("/home/nvmu/app/server.js", SERVER_JS);
-    sb.write(
-        "/home/nvmu/app/package.json",
-        r#"{"name": "app", "private": true, "scripts": {"start": "node server.js"}}"#,
-    );
-    sb.write(
-        "/home/nvmu/app/eco.toml",
+    let f = npm_app(
+        sb,
+        "app",
         format!("namespace = \"tnvm\"\n[apps.web]\ncommand = \"{NVM}/bin/npm start\"\nenv = {{ PORT = \"3302\" }}\n"),
     );
-    sb.ok(&["chown", "-R", "nvmu:", "/home/nvmu/app"]);
-    unitgen_ok(sb, &["apply", "/home/nvmu/app/eco.toml"]);
+    unitgen_ok(sb, &["apply", &f]);
     let v = answer(sb, 3302);
     let uid = uid_of(sb, "nvmu");
     assert_eq!(v["uid"], uid, "{v}");
@@ -129,20 +140,14 @@ fn a_node_under_nvm_of_its_user_serves_npm_start_as_that_user(sb: &Sandbox) {
 /// directory and nvm's installation, bound in. (V8 needs `--jitless` under strict's
 /// MemoryDenyWriteExecute=.) `npm` is a bare name here, found in the app's own PATH.
 fn a_node_under_nvm_serves_npm_start_under_strict(sb: &Sandbox) {
-    users(sb);
-    sb.write("/home/nvmu/strict/server.js", SERVER_JS);
-    sb.write(
-        "/home/nvmu/strict/package.json",
-        r#"{"name": "strict", "private": true, "scripts": {"start": "node server.js"}}"#,
-    );
-    sb.write(
-        "/home/nvmu/strict/eco.toml",
+    let f = npm_app(
+        sb,
+        "strict",
         format!(
             "namespace = \"tstrict\"\n[apps.web]\ncommand = \"npm start\"\nhardening = \"strict\"\nenv = {{ PORT = \"3303\", PATH = \"{NVM}/bin:/usr/bin:/bin\", NODE_OPTIONS = \"--jitless\" }}\n"
         ),
     );
-    sb.ok(&["chown", "-R", "nvmu:", "/home/nvmu/strict"]);
-    unitgen_ok(sb, &["apply", "/home/nvmu/strict/eco.toml"]);
+    unitgen_ok(sb, &["apply", &f]);
     let v = answer(sb, 3303);
     assert_eq!(v["uid"], uid_of(sb, "nvmu"), "{v}");
     assert_eq!(v["node"], format!("{NVM}/bin/node"), "{v}");
