@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use super::{read_files, resolve, target, unit_dir, Failure};
-use crate::adapters::systemd::{block_on, Systemd};
 use crate::cli::{ApplyArgs, Global};
 use crate::ops::apply::{self, ApplyOptions, Report};
 
@@ -46,7 +45,7 @@ pub fn run(global: &Global, args: &ApplyArgs) -> Result<(), Failure> {
         timeout: limit,
         settle: Duration::from_millis(args.settle),
     };
-    let sd = block_on(Systemd::connect_within(global.user, limit))?;
+    let sd = super::connect(global, limit)?;
     let planned = apply::plan_all(Some(&sd), namespaces, &opts)?;
     let reports = apply::apply(&sd, &planned, &opts, Some(claims))?;
     if args.json {

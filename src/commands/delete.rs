@@ -4,10 +4,8 @@
 use std::time::Duration;
 
 use super::{target, unit_dir, Failure, Problem};
-use crate::adapters::systemd::{block_on, Systemd};
 use crate::cli::{Global, TargetArgs};
 use crate::ops::delete::{delete, DeleteOptions};
-use crate::selector::select;
 
 /// Stop the selected apps' units, remove their files and reload.
 pub fn run(global: &Global, args: &TargetArgs) -> Result<(), Failure> {
@@ -25,8 +23,7 @@ pub fn run(global: &Global, args: &TargetArgs) -> Result<(), Failure> {
         ));
     }
     let dir = unit_dir(global);
-    let selected =
-        select(&dir, Some(&args.name), args.namespace.as_deref(), true).map_err(Failure::usage)?;
+    let selected = super::selected(global, Some(&args.name), args.namespace.as_deref(), true)?;
     let ns = match (&args.namespace, args.name.split_once('/')) {
         (_, Some((n, _))) => n.to_string(),
         (Some(n), None) => n.clone(),
@@ -35,7 +32,7 @@ pub fn run(global: &Global, args: &TargetArgs) -> Result<(), Failure> {
     let whole = args.name == "all" || args.name.ends_with("/all");
     let limit = Duration::from_secs(args.timeout);
     let _lock = crate::adapters::lock::namespace(&ns, global.user, limit)?;
-    let sd = block_on(Systemd::connect_within(global.user, limit))?;
+    let sd = super::connect(global, limit)?;
     let opts = DeleteOptions {
         dir,
         env_dir: crate::adapters::unit_dir::EnvDir::new(target(global).env_dir),

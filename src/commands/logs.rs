@@ -11,10 +11,9 @@
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::process::{Command, Stdio};
 
-use super::{unit_dir, Failure, Problem};
+use super::{Failure, Problem};
 use crate::adapters::journal;
 use crate::cli::{Global, LogsArgs};
-use crate::selector::select;
 
 /// Print (and maybe follow) the logs.
 pub fn run(global: &Global, args: &LogsArgs) -> Result<(), Failure> {
@@ -59,13 +58,12 @@ pub fn run(global: &Global, args: &LogsArgs) -> Result<(), Failure> {
 
 /// The instance units of the selected apps; an error when there are none.
 fn units(global: &Global, args: &LogsArgs) -> Result<Vec<String>, Failure> {
-    let selected = select(
-        &unit_dir(global),
+    let selected = super::selected(
+        global,
         args.name.as_deref(),
         args.namespace.as_deref(),
         false,
-    )
-    .map_err(Failure::usage)?;
+    )?;
     if selected.is_empty() {
         return Err(Failure::usage("no apps are installed"));
     }

@@ -67,6 +67,27 @@ pub fn unit_dir(global: &Global) -> UnitDir {
     )
 }
 
+/// The installed apps that `name` (every one with `None`) names under `namespace`; see
+/// [`crate::selector::select`] for `all_needs_ns`.
+pub fn selected(
+    global: &Global,
+    name: Option<&str>,
+    namespace: Option<&str>,
+    all_needs_ns: bool,
+) -> Result<Vec<crate::selector::Selected>, Failure> {
+    crate::selector::select(&unit_dir(global), name, namespace, all_needs_ns)
+        .map_err(Failure::usage)
+}
+
+/// The systemd instance the global options point at, waited for at most `limit`.
+pub fn connect(
+    global: &Global,
+    limit: std::time::Duration,
+) -> Result<crate::adapters::systemd::Systemd, Failure> {
+    use crate::adapters::systemd::{block_on, Systemd};
+    Ok(block_on(Systemd::connect_within(global.user, limit))?)
+}
+
 /// The compile scope the global options ask for.
 pub fn scope(global: &Global) -> crate::core::compile::Scope {
     if global.user {
@@ -270,19 +291,10 @@ pub fn act(
     units: impl Fn(&crate::selector::Selected) -> Vec<(String, crate::adapters::systemd::Verb)>,
 ) -> Result<(), Failure> {
     let printer = global.printer();
-    use crate::adapters::systemd::{block_on, Systemd, Verb};
-    let selected = crate::selector::select(
-        &unit_dir(global),
-        Some(&args.name),
-        args.namespace.as_deref(),
-        true,
-    )
-    .map_err(Failure::usage)?;
+    use crate::adapters::systemd::{block_on, Verb};
+    let selected = selected(global, Some(&args.name), args.namespace.as_deref(), true)?;
     let jobs: Vec<(String, Verb)> = selected.iter().flat_map(&units).collect();
-    let sd = block_on(Systemd::connect_within(
-        global.user,
-        std::time::Duration::from_secs(args.timeout),
-    ))?;
+    let sd = connect(global, std::time::Duration::from_secs(args.timeout))?;
     let results =
         block_on(sd.run_jobs_afresh(&jobs, std::time::Duration::from_secs(args.timeout)))?;
     let mut failures = Vec::new();

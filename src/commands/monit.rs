@@ -114,8 +114,12 @@ pub fn run(global: &Global, args: &MonitArgs) -> Result<(), Failure> {
         ));
     }
     let dir = unit_dir(global);
-    let selected = select(&dir, args.name.as_deref(), args.namespace.as_deref(), false)
-        .map_err(Failure::usage)?;
+    let selected = super::selected(
+        global,
+        args.name.as_deref(),
+        args.namespace.as_deref(),
+        false,
+    )?;
     // The signals that end monit go to one thread that waits for them: blocked here, before
     // any other thread exists, so that every thread inherits the mask (children get a clean
     // mask from std's spawn).
@@ -130,10 +134,7 @@ pub fn run(global: &Global, args: &MonitArgs) -> Result<(), Failure> {
     signals
         .thread_block()
         .map_err(|e| anyhow::anyhow!("cannot block signals: {e}"))?;
-    let sd = block_on(Systemd::connect_within(
-        global.user,
-        Duration::from_secs(10),
-    ))?;
+    let sd = super::connect(global, Duration::from_secs(10))?;
     let (tx, rx) = mpsc::channel();
     {
         let tx = tx.clone();

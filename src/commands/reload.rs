@@ -5,11 +5,10 @@
 
 use std::time::Duration;
 
-use super::{unit_dir, Failure, Problem};
-use crate::adapters::systemd::{block_on, Systemd};
+use super::{Failure, Problem};
+use crate::adapters::systemd::block_on;
 use crate::cli::{Global, ReloadArgs};
 use crate::ops::roll::{roll, Roll, RollOptions};
-use crate::selector::select;
 
 /// Reload the selected apps, instance by instance.
 pub fn run(global: &Global, args: &ReloadArgs) -> Result<(), Failure> {
@@ -19,14 +18,8 @@ pub fn run(global: &Global, args: &ReloadArgs) -> Result<(), Failure> {
         return super::fleet::reload(global, args, &hosts);
     }
     let limit = Duration::from_secs(args.timeout);
-    let selected = select(
-        &unit_dir(global),
-        Some(&args.name),
-        args.namespace.as_deref(),
-        true,
-    )
-    .map_err(Failure::usage)?;
-    let sd = block_on(Systemd::connect_within(global.user, limit))?;
+    let selected = super::selected(global, Some(&args.name), args.namespace.as_deref(), true)?;
+    let sd = super::connect(global, limit)?;
     let opts = RollOptions {
         timeout: limit,
         settle: Duration::from_millis(args.settle),

@@ -7,11 +7,9 @@
 use std::time::Duration;
 
 use super::{load, target, unit_dir, Failure};
-use crate::adapters::systemd::{block_on, Systemd};
 use crate::cli::{Global, ScaleArgs};
 use crate::ops::apply::ApplyOptions;
 use crate::ops::scale::{self, ScaleOptions};
-use crate::selector::select;
 
 /// Scale one app.
 pub fn run(global: &Global, args: &ScaleArgs) -> Result<(), Failure> {
@@ -28,15 +26,12 @@ pub fn run(global: &Global, args: &ScaleArgs) -> Result<(), Failure> {
     }
     let limit = Duration::from_secs(args.timeout);
     let dir = unit_dir(global);
-    let first =
-        select(&dir, Some(&args.name), args.namespace.as_deref(), true).map_err(Failure::usage)?;
+    let first = super::selected(global, Some(&args.name), args.namespace.as_deref(), true)?;
     let ns = first[0].namespace.clone();
     let _lock = crate::adapters::lock::namespace(&ns, global.user, limit)?;
     let claims = crate::adapters::lock::claims(global.user, limit)?;
     // Read again under the lock.
-    let s = select(&dir, Some(&first[0].app), Some(&ns), true)
-        .map_err(Failure::usage)?
-        .remove(0);
+    let s = super::selected(global, Some(&first[0].app), Some(&ns), true)?.remove(0);
     let owned = dir.owned(&ns).map_err(|e| Failure::io(&dir.path, e))?;
     let source = owned
         .get(&crate::core::names::template(&ns, &s.app))
@@ -71,7 +66,7 @@ pub fn run(global: &Global, args: &ScaleArgs) -> Result<(), Failure> {
         from: s.installed.instances.len() as u32,
         to: args.count,
     };
-    let sd = block_on(Systemd::connect_within(global.user, limit))?;
+    let sd = super::connect(global, limit)?;
     let done = scale::scale(&sd, loaded, &opts, Some(claims))?;
     printer.line(format!(
         "{ns}/{}: {} -> {} instances",

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{unit_dir, Failure};
+use super::Failure;
 
 /// A line into the text (writing to a `String` cannot fail).
 macro_rules! w {
@@ -10,9 +10,8 @@ macro_rules! w {
         let _ = writeln!($o, $($arg)*);
     }};
 }
-use crate::adapters::systemd::{block_on, Systemd};
+use crate::adapters::systemd::block_on;
 use crate::cli::{Global, TargetArgs};
-use crate::selector::select;
 use crate::show::{gather, AppDetails};
 use crate::status::Figures;
 
@@ -25,13 +24,8 @@ pub fn run(global: &Global, args: &TargetArgs) -> Result<(), Failure> {
         return super::fleet::show(global, args, &hosts);
     }
     let printer = global.printer();
-    let dir = unit_dir(global);
-    let selected =
-        select(&dir, Some(&args.name), args.namespace.as_deref(), true).map_err(Failure::usage)?;
-    let sd = block_on(Systemd::connect_within(
-        global.user,
-        std::time::Duration::from_secs(10),
-    ))?;
+    let selected = super::selected(global, Some(&args.name), args.namespace.as_deref(), true)?;
+    let sd = super::connect(global, std::time::Duration::from_secs(10))?;
     let env_dir = super::target(global).env_dir;
     let figures = Figures {
         cpu_window: Some(crate::status::CPU_WINDOW),

@@ -1,10 +1,9 @@
 //! `unitgen signal SIG NAME [-n NS]`.
 
-use super::{unit_dir, Failure, Problem};
-use crate::adapters::systemd::{block_on, Systemd};
+use super::{Failure, Problem};
+use crate::adapters::systemd::block_on;
 use crate::cli::{Global, SignalArgs};
 use crate::core::config::Signal;
-use crate::selector::select;
 
 /// Send the signal to the main process of each selected instance.
 pub fn run(global: &Global, args: &SignalArgs) -> Result<(), Failure> {
@@ -18,17 +17,8 @@ pub fn run(global: &Global, args: &SignalArgs) -> Result<(), Failure> {
         .0
         .parse::<nix::sys::signal::Signal>()
         .map_err(|e| Failure::usage(format!("{e}")))? as i32;
-    let selected = select(
-        &unit_dir(global),
-        Some(&args.name),
-        args.namespace.as_deref(),
-        true,
-    )
-    .map_err(Failure::usage)?;
-    let sd = block_on(Systemd::connect_within(
-        global.user,
-        std::time::Duration::from_secs(10),
-    ))?;
+    let selected = super::selected(global, Some(&args.name), args.namespace.as_deref(), true)?;
+    let sd = super::connect(global, std::time::Duration::from_secs(10))?;
     let mut errors = Vec::new();
     for s in &selected {
         for unit in s.instance_units() {

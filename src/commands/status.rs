@@ -1,9 +1,8 @@
 //! `unitgen status [NAME] [-n NS] [--json]`: one row per instance.
 
-use super::{unit_dir, Failure};
-use crate::adapters::systemd::{block_on, Systemd};
+use super::Failure;
+use crate::adapters::systemd::block_on;
 use crate::cli::{Global, StatusArgs};
-use crate::selector::select;
 use crate::status::{
     collect_figures, human_bytes, human_ms, notes, summaries, Figures, Instance, State,
 };
@@ -14,19 +13,15 @@ pub fn run(global: &Global, args: &StatusArgs) -> Result<(), Failure> {
     if !hosts.is_empty() {
         return super::fleet::status(global, args, &hosts);
     }
-    let selected = select(
-        &unit_dir(global),
+    let selected = super::selected(
+        global,
         args.name.as_deref(),
         args.namespace.as_deref(),
         false,
-    )
-    .map_err(Failure::usage)?;
+    )?;
     let t0 = std::time::Instant::now();
     tracing::debug!("selected {} apps", selected.len());
-    let sd = block_on(Systemd::connect_within(
-        global.user,
-        std::time::Duration::from_secs(10),
-    ))?;
+    let sd = super::connect(global, std::time::Duration::from_secs(10))?;
     tracing::debug!("connected by {:?}", t0.elapsed());
     let figures = Figures {
         cpu_window: Some(crate::status::CPU_WINDOW),
