@@ -19,7 +19,7 @@
 //! so that their unit names do not clash).
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Mutex;
 
@@ -217,19 +217,25 @@ fn refusable(c: &Case) -> Option<String> {
     None
 }
 
-/// A path from the file made absolute against `base` and normalized, as the contract says.
+/// A path from the file made absolute against `base` and normalized, as the contract says:
+/// worked out on the text, `/`-separated words, apart from how unitgen does it.
 fn absolute(base: &Path, s: &str) -> PathBuf {
-    let mut out = PathBuf::from("/");
-    for c in base.join(s).components() {
-        match c {
-            Component::Normal(n) => out.push(n),
-            Component::ParentDir => {
-                out.pop();
+    let text = if s.starts_with('/') {
+        s.to_string()
+    } else {
+        format!("{}/{s}", base.display())
+    };
+    let mut words: Vec<&str> = Vec::new();
+    for w in text.split('/') {
+        match w {
+            "" | "." => {}
+            ".." => {
+                words.pop();
             }
-            _ => {}
+            w => words.push(w),
         }
     }
-    out
+    PathBuf::from(format!("/{}", words.join("/")))
 }
 
 /// The one file a glob(3) pattern matches, when it is a literal (every `*`, `?`, `[` and
