@@ -677,6 +677,21 @@ fn bad_app_without_script() {
             "--> bad/no-script.json",
         ],
     );
+    // Every app that cannot be imported is said, each with where and what to do.
+    let sb = Sandbox::new();
+    let err = text(&sb.unitgen(&["import", "bad/no-script.json"], &[]).stderr);
+    let errors: Vec<&str> = err.split("\n\n").collect();
+    assert_eq!(errors.len(), 2, "{err}");
+    assert!(
+        errors[1].starts_with("error: app #3 (mailer) has no `script`"),
+        "{err}"
+    );
+    for e in errors {
+        assert!(
+            e.contains("--> bad/no-script.json") && e.contains("= help: every PM2 app"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

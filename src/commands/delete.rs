@@ -23,7 +23,7 @@ pub fn run(global: &Global, args: &TargetArgs) -> Result<(), Failure> {
         ));
     }
     let dir = unit_dir(global);
-    let selected = super::selected(global, Some(&args.name), args.namespace.as_deref(), true)?;
+    let selected = super::selected(global, Some(&args.name), &args.namespace, true)?;
     let ns = match (&args.namespace, args.name.split_once('/')) {
         (_, Some((n, _))) => n.to_string(),
         (Some(n), None) => n.clone(),

@@ -58,12 +58,7 @@ pub fn run(global: &Global, args: &LogsArgs) -> Result<(), Failure> {
 
 /// The instance units of the selected apps; an error when there are none.
 fn units(global: &Global, args: &LogsArgs) -> Result<Vec<String>, Failure> {
-    let selected = super::selected(
-        global,
-        args.name.as_deref(),
-        args.namespace.as_deref(),
-        false,
-    )?;
+    let selected = super::selected(global, args.name.as_deref(), &args.namespace, false)?;
     if selected.is_empty() {
         return Err(Failure::usage("no apps are installed"));
     }

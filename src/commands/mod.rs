@@ -72,10 +72,10 @@ pub fn unit_dir(global: &Global) -> UnitDir {
 pub fn selected(
     global: &Global,
     name: Option<&str>,
-    namespace: Option<&str>,
+    namespace: &Option<String>,
     all_needs_ns: bool,
 ) -> Result<Vec<crate::selector::Selected>, Failure> {
-    crate::selector::select(&unit_dir(global), name, namespace, all_needs_ns)
+    crate::selector::select(&unit_dir(global), name, namespace.as_deref(), all_needs_ns)
         .map_err(Failure::usage)
 }
 
@@ -292,7 +292,7 @@ pub fn act(
 ) -> Result<(), Failure> {
     let printer = global.printer();
     use crate::adapters::systemd::{block_on, Verb};
-    let selected = selected(global, Some(&args.name), args.namespace.as_deref(), true)?;
+    let selected = selected(global, Some(&args.name), &args.namespace, true)?;
     let jobs: Vec<(String, Verb)> = selected.iter().flat_map(&units).collect();
     let sd = connect(global, std::time::Duration::from_secs(args.timeout))?;
     let results =

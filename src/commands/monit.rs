@@ -114,12 +114,7 @@ pub fn run(global: &Global, args: &MonitArgs) -> Result<(), Failure> {
         ));
     }
     let dir = unit_dir(global);
-    let selected = super::selected(
-        global,
-        args.name.as_deref(),
-        args.namespace.as_deref(),
-        false,
-    )?;
+    let selected = super::selected(global, args.name.as_deref(), &args.namespace, false)?;
     // The signals that end monit go to one thread that waits for them: blocked here, before
     // any other thread exists, so that every thread inherits the mask (children get a clean
     // mask from std's spawn).

@@ -18,7 +18,7 @@ pub fn run(global: &Global, args: &ReloadArgs) -> Result<(), Failure> {
         return super::fleet::reload(global, args, &hosts);
     }
     let limit = Duration::from_secs(args.timeout);
-    let selected = super::selected(global, Some(&args.name), args.namespace.as_deref(), true)?;
+    let selected = super::selected(global, Some(&args.name), &args.namespace, true)?;
     let sd = super::connect(global, limit)?;
     let opts = RollOptions {
         timeout: limit,

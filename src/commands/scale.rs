@@ -26,12 +26,12 @@ pub fn run(global: &Global, args: &ScaleArgs) -> Result<(), Failure> {
     }
     let limit = Duration::from_secs(args.timeout);
     let dir = unit_dir(global);
-    let first = super::selected(global, Some(&args.name), args.namespace.as_deref(), true)?;
+    let first = super::selected(global, Some(&args.name), &args.namespace, true)?;
     let ns = first[0].namespace.clone();
     let _lock = crate::adapters::lock::namespace(&ns, global.user, limit)?;
     let claims = crate::adapters::lock::claims(global.user, limit)?;
     // Read again under the lock.
-    let s = super::selected(global, Some(&first[0].app), Some(&ns), true)?.remove(0);
+    let s = super::selected(global, Some(&first[0].app), &Some(ns.clone()), true)?.remove(0);
     let owned = dir.owned(&ns).map_err(|e| Failure::io(&dir.path, e))?;
     let source = owned
         .get(&crate::core::names::template(&ns, &s.app))

@@ -24,7 +24,7 @@ pub fn run(global: &Global, args: &TargetArgs) -> Result<(), Failure> {
         return super::fleet::show(global, args, &hosts);
     }
     let printer = global.printer();
-    let selected = super::selected(global, Some(&args.name), args.namespace.as_deref(), true)?;
+    let selected = super::selected(global, Some(&args.name), &args.namespace, true)?;
     let sd = super::connect(global, std::time::Duration::from_secs(10))?;
     let env_dir = super::target(global).env_dir;
     let figures = Figures {

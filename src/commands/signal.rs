@@ -17,7 +17,7 @@ pub fn run(global: &Global, args: &SignalArgs) -> Result<(), Failure> {
         .0
         .parse::<nix::sys::signal::Signal>()
         .map_err(|e| Failure::usage(format!("{e}")))? as i32;
-    let selected = super::selected(global, Some(&args.name), args.namespace.as_deref(), true)?;
+    let selected = super::selected(global, Some(&args.name), &args.namespace, true)?;
     let sd = super::connect(global, std::time::Duration::from_secs(10))?;
     let mut errors = Vec::new();
     for s in &selected {

@@ -13,12 +13,7 @@ pub fn run(global: &Global, args: &StatusArgs) -> Result<(), Failure> {
     if !hosts.is_empty() {
         return super::fleet::status(global, args, &hosts);
     }
-    let selected = super::selected(
-        global,
-        args.name.as_deref(),
-        args.namespace.as_deref(),
-        false,
-    )?;
+    let selected = super::selected(global, args.name.as_deref(), &args.namespace, false)?;
     let t0 = std::time::Instant::now();
     tracing::debug!("selected {} apps", selected.len());
     let sd = super::connect(global, std::time::Duration::from_secs(10))?;

@@ -281,8 +281,17 @@ fn resolve_app(
         claims,
     );
     let ready = resolve_ready(c, own, shared, &listen, port_env);
-    let env_files = resolve_env_files(c, own, shared, cwd.as_deref(), cwd_exists);
-    let read_write_paths = resolve_read_write_paths(c, own, shared, cwd.as_deref(), cwd_exists);
+    let env_files = pick(&own.env_file, &shared.env_file).map(|l| l.v);
+    let env_files = resolve_paths(c, env_files, cwd.as_deref(), |c, s, base| {
+        env_file(c, s, base, cwd_exists)
+    });
+    // Each must exist: systemd cannot make a missing path writable.
+    let read_write_paths = pick(&own.read_write_paths, &shared.read_write_paths).map(|l| l.v);
+    let read_write_paths = resolve_paths(c, read_write_paths, cwd.as_deref(), |c, s, base| {
+        let help =
+            "create it (systemd cannot make a missing path writable and would not start the app)";
+        c.existing_path(s, base, cwd_exists, "writable", help)
+    });
     let after = unit_names(c, &pick(&own.after, &shared.after));
     let requires = unit_names(c, &pick(&own.requires, &shared.requires));
     let wants = unit_names(c, &pick(&own.wants, &shared.wants));
@@ -836,45 +845,20 @@ fn resolve_ready(
     Some(r.v)
 }
 
-/// `env_file`: each must exist. systemd reads them itself, as root and before the sandbox is
-/// set up, so neither the profile nor the app's user matters for them.
-fn resolve_env_files(
-    c: &mut Ctx<'_>,
-    own: &AppSpec,
-    shared: &AppSpec,
-    cwd: Option<&Path>,
-    cwd_exists: bool,
-) -> Vec<PathBuf> {
-    let list = pick(&own.env_file, &shared.env_file).map(|l| l.v);
-    resolve_paths(c, list, cwd, |c, s, base| {
-        let p = c.path(s, base, true)?;
-        let under_missing_cwd = !cwd_exists && Path::new(&s.v).is_relative();
-        if !under_missing_cwd && !c.host.is_file(&p) {
-            c.error(
-                s.span.clone(),
-                &s.key,
-                format!("the environment file {} does not exist", c.show(&p)),
-                "create it (it may be empty), or fix the path (relative to cwd)".to_string(),
-            );
-        }
-        Some(p)
-    })
-}
-
-/// `read_write_paths`: each must exist (systemd cannot make a missing path writable).
-fn resolve_read_write_paths(
-    c: &mut Ctx<'_>,
-    own: &AppSpec,
-    shared: &AppSpec,
-    cwd: Option<&Path>,
-    cwd_exists: bool,
-) -> Vec<PathBuf> {
-    let list = pick(&own.read_write_paths, &shared.read_write_paths).map(|l| l.v);
-    resolve_paths(c, list, cwd, |c, s, base| {
-        let help =
-            "create it (systemd cannot make a missing path writable and would not start the app)";
-        c.existing_path(s, base, cwd_exists, "writable", help)
-    })
+/// One `env_file`: it must exist. systemd reads it itself, as root and before the sandbox is
+/// set up, so neither the profile nor the app's user matters for it.
+fn env_file(c: &mut Ctx<'_>, s: &Sp<String>, base: &Path, cwd_exists: bool) -> Option<PathBuf> {
+    let p = c.path(s, base, true)?;
+    let under_missing_cwd = !cwd_exists && Path::new(&s.v).is_relative();
+    if !under_missing_cwd && !c.host.is_file(&p) {
+        c.error(
+            s.span.clone(),
+            &s.key,
+            format!("the environment file {} does not exist", c.show(&p)),
+            "create it (it may be empty), or fix the path (relative to cwd)".to_string(),
+        );
+    }
+    Some(p)
 }
 
 /// The paths of a list key, relative to `cwd` (or the file's directory), each checked and

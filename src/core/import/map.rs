@@ -1830,28 +1830,20 @@ impl Conv<'_> {
     // --- who it runs as ------------------------------------------------------------------
 
     fn identity(&mut self) {
-        if let Some((k, v)) = self.o.take("uid") {
-            let u = v.to_env_text();
-            if names::is_user_name(&u) {
-                self.line("user", toml::Value::String(u), None);
+        for (pm2, key, what) in [("uid", "user", "a user"), ("gid", "group", "a group")] {
+            let Some((k, v)) = self.o.take(pm2) else {
+                continue;
+            };
+            let name = v.to_env_text();
+            if names::is_user_name(&name) {
+                self.line(key, toml::Value::String(name), None);
             } else {
                 self.notes.push(format!(
-                    "PM2 {}: not a user name systemd accepts, not imported.",
+                    "PM2 {}: not {what} name systemd accepts, not imported.",
                     show(&k, &v)
                 ));
                 self.summary
-                    .push(format!("{}: not a valid user name", show(&k, &v)));
-            }
-        }
-        if let Some((k, v)) = self.o.take("gid") {
-            let g = v.to_env_text();
-            if names::is_user_name(&g) {
-                self.line("group", toml::Value::String(g), None);
-            } else {
-                self.notes.push(format!(
-                    "PM2 {}: not a group name systemd accepts, not imported.",
-                    show(&k, &v)
-                ));
+                    .push(format!("{}: not a valid {key} name", show(&k, &v)));
             }
         }
     }
