@@ -7,10 +7,13 @@
 //!   [`core::fleet`] decides a rollout across hosts, [`core::import`] turns a PM2 file into ours.
 //! - [`adapters`]: the outside world, thin and deciding nothing: [`adapters::unit_dir`] (files),
 //!   [`adapters::systemd`] (D-Bus), [`adapters::journal`], [`adapters::lock`],
-//!   [`adapters::host`] (the machine: users, paths, ports), [`adapters::ssh`].
-//! - [`status`], [`show`] and [`monit`] turn systemd's state into rows and views; [`selector`]
-//!   reads which installed apps a name means; [`watch`] decides when a watched app restarts.
-//! - The operations ([`ops`]) carry a plan out through the adapters and return a report; the
+//!   [`adapters::host`] (the machine: users, paths, ports), [`adapters::process`] (a bounded
+//!   run of a command), [`adapters::ssh`].
+//! - [`status`], [`show`] and [`monit`] turn what was read of systemd's state into rows and
+//!   views; [`selector`] reads which installed apps a name means; [`watch`] decides when a
+//!   watched app restarts.
+//! - The operations ([`ops`]) carry a plan out through the adapters and return a report
+//!   ([`ops::status`] and [`ops::show`] read what the views need); the
 //!   [`commands`] build options, call one operation and print through the [`printer`]; every
 //!   command ends with an [`error::Failure`] or success.
 

@@ -32,8 +32,8 @@ use crate::monit::input;
 use crate::monit::model::{self, AppKey, Effect, LogLine, LogTarget, Model, Op, Sample};
 use crate::monit::view;
 use crate::ops::roll::{roll, Roll, RollOptions};
+use crate::ops::status::collect;
 use crate::selector::{select, Selected};
-use crate::status::collect;
 
 /// How often systemd is asked.
 pub const INTERVAL: Duration = Duration::from_secs(1);

@@ -12,7 +12,8 @@ macro_rules! w {
 }
 use crate::adapters::systemd::block_on;
 use crate::cli::{Global, TargetArgs};
-use crate::show::{gather, AppDetails};
+use crate::ops::show::gather;
+use crate::show::AppDetails;
 use crate::status::Figures;
 
 /// Print each selected app: with a failing one, the reason of its last exit and its last error

@@ -3,9 +3,8 @@
 use super::Failure;
 use crate::adapters::systemd::block_on;
 use crate::cli::{Global, StatusArgs};
-use crate::status::{
-    collect_figures, human_bytes, human_ms, notes, summaries, Figures, Instance, State,
-};
+use crate::ops::status::collect_figures;
+use crate::status::{human_bytes, human_ms, notes, summaries, Figures, Instance, State};
 
 /// Print the table, or with `--json` one JSON array for scripts.
 pub fn run(global: &Global, args: &StatusArgs) -> Result<(), Failure> {

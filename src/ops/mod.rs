@@ -6,4 +6,6 @@ pub mod delete;
 pub mod fleet;
 pub mod roll;
 pub mod scale;
+pub mod show;
+pub mod status;
 pub mod watch;
