@@ -140,7 +140,7 @@ pub enum MemorySource {
     Rss,
 }
 
-/// Which figures [`collect_figures`] measures beyond one round of calls.
+/// Which figures [`crate::ops::status::collect_figures`] measures beyond one round of calls.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Figures {
     /// Read each running instance's cpu.stat twice, this long apart at least, for
