@@ -285,12 +285,9 @@ fn resolve_app(
     let env_files = resolve_paths(c, env_files, cwd.as_deref(), |c, s, base| {
         env_file(c, s, base, cwd_exists)
     });
-    // Each must exist: systemd cannot make a missing path writable.
     let read_write_paths = pick(&own.read_write_paths, &shared.read_write_paths).map(|l| l.v);
     let read_write_paths = resolve_paths(c, read_write_paths, cwd.as_deref(), |c, s, base| {
-        let help =
-            "create it (systemd cannot make a missing path writable and would not start the app)";
-        c.existing_path(s, base, cwd_exists, "writable", help)
+        c.existing_path(s, base, cwd_exists, "writable", WRITABLE_HELP)
     });
     let after = unit_names(c, &pick(&own.after, &shared.after));
     let requires = unit_names(c, &pick(&own.requires, &shared.requires));
@@ -299,24 +296,14 @@ fn resolve_app(
     let watch = resolve_watch(c, own, shared, cwd.as_deref(), cwd_exists);
     check_restart_limits(c, own, shared);
     let reach = match (&exec, base, &identity) {
-        (Some((cmd, e)), Some(dir), Some(id)) => {
-            let place = pick(&own.cwd, &shared.cwd).map_or_else(
-                || Place {
-                    span: name.span.clone(),
-                    key: format!("{}.cwd", name.key),
-                },
-                |s| Place::from(&s),
-            );
-            let r = program::check_reach(c, cmd, &place, Path::new(&e[0]), dir, &mut env, &id.cred);
-            program::check_arg_max(c, cmd, e, &env);
-            r
+        (Some(exec), Some(dir), Some(id)) => {
+            resolve_reach(c, name, own, shared, exec, dir, id, &mut env)
         }
         _ => None,
     };
     let runtime = exec.as_ref().map_or(Runtime::Other, |(_, e)| {
         runtime_of(c.host, Path::new(&e[0]))
     });
-
     // A Node app with `listen` is up when its own server listens (through the preload).
     let default_ready = if !listen.is_empty()
         && runtime == Runtime::Node
@@ -326,7 +313,6 @@ fn resolve_app(
     } else {
         Ready::Started
     };
-
     if c.diags.len() > errors_before {
         return None;
     }
@@ -377,6 +363,35 @@ fn resolve_app(
         log_rate_limit: pick(&own.log_rate_limit, &shared.log_rate_limit)
             .map_or_else(LogRateLimit::default, |s| s.v),
     })
+}
+
+/// Why a `read_write_paths` entry must exist.
+const WRITABLE_HELP: &str =
+    "create it (systemd cannot make a missing path writable and would not start the app)";
+
+/// Whether the app's user can reach its program and cwd (and its command fits the kernel's
+/// limit), said at `cwd` or else at the app.
+#[allow(clippy::too_many_arguments)]
+fn resolve_reach(
+    c: &mut Ctx<'_>,
+    name: &Sp<String>,
+    own: &AppSpec,
+    shared: &AppSpec,
+    (cmd, argv): &(Sp<Vec<String>>, Vec<String>),
+    dir: &Path,
+    id: &Identity,
+    env: &mut BTreeMap<String, String>,
+) -> Option<program::Reach> {
+    let place = pick(&own.cwd, &shared.cwd).map_or_else(
+        || Place {
+            span: name.span.clone(),
+            key: format!("{}.cwd", name.key),
+        },
+        |s| Place::from(&s),
+    );
+    let reach = program::check_reach(c, cmd, &place, Path::new(&argv[0]), dir, env, &id.cred);
+    program::check_arg_max(c, cmd, argv, env);
+    reach
 }
 
 /// The longest `watch_delay`: past an hour, a change would seem to do nothing.
