@@ -542,6 +542,13 @@ pub fn eco(sb: &Sandbox, name: &str, text: &str) -> String {
     path
 }
 
+/// `/srv/eco/NS.toml` for namespace `ns`, whose apps run as root unless they say otherwise,
+/// with `apps` (TOML text) after that. Returns its path.
+pub fn root_eco(sb: &Sandbox, ns: &str, apps: &str) -> String {
+    let text = format!("namespace = \"{ns}\"\n[defaults]\nuser = \"root\"\n{apps}");
+    eco(sb, &format!("{ns}.toml"), &text)
+}
+
 /// Run unitgen inside; panic unless it exits 0; return its stdout.
 pub fn unitgen_ok(sb: &Sandbox, args: &[&str]) -> String {
     let out = sb.unitgen(args);

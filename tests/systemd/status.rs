@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::harness::{
-    demo, eco, rows, status_line, unitgen_ok, wait_online, wait_until, Sandbox, Test,
+    demo, root_eco, rows, status_line, unitgen_ok, wait_online, wait_until, Sandbox, Test,
 };
 use crate::tests;
 
@@ -26,12 +26,11 @@ fn row<'a>(rows: &'a [serde_json::Value], app: &str) -> &'a serde_json::Value {
 
 /// A demo server spinning a core against an idle one, in the same run of `status`.
 fn status_cpu_tells_a_busy_instance_from_an_idle_one(sb: &Sandbox) {
-    let f = eco(
+    let f = root_eco(
         sb,
-        "sta1.toml",
+        "sta1",
         &format!(
-            "namespace = \"sta1\"\n[defaults]\nuser = \"root\"\n\
-             [apps.busy]\ncommand = [\"{d}\", \"--spin\"]\nlisten = [4701]\n\
+            "[apps.busy]\ncommand = [\"{d}\", \"--spin\"]\nlisten = [4701]\n\
              [apps.idle]\ncommand = \"{d}\"\nlisten = [4702]\n",
             d = demo()
         ),
@@ -106,12 +105,11 @@ fn status_cpu_tells_a_busy_instance_from_an_idle_one(sb: &Sandbox) {
 /// systemd's NRestarts resets on a start by hand; unitgen's count goes on, by one for a
 /// restart and by one for a reload.
 fn restarts_count_restart_and_reload(sb: &Sandbox) {
-    let f = eco(
+    let f = root_eco(
         sb,
-        "sta2.toml",
+        "sta2",
         &format!(
-            "namespace = \"sta2\"\n[defaults]\nuser = \"root\"\n\
-             [apps.web]\ncommand = \"{}\"\ninstances = 2\nlisten = [4703]\n",
+            "[apps.web]\ncommand = \"{}\"\ninstances = 2\nlisten = [4703]\n",
             demo()
         ),
     );
@@ -148,12 +146,11 @@ fn restarts_count_restart_and_reload(sb: &Sandbox) {
 /// An app that dies at start: `show` says why (exit code 1) and its last error line before
 /// anything else; limits in units; secrets masked.
 fn show_of_an_app_that_crashed_at_start_gives_the_reason_and_error_first(sb: &Sandbox) {
-    let f = eco(
+    let f = root_eco(
         sb,
-        "sta3.toml",
+        "sta3",
         &format!(
-            "namespace = \"sta3\"\n[defaults]\nuser = \"root\"\n\
-             [apps.crash]\ncommand = [\"{}\", \"--stderr-line\", \"Error: connect ECONNREFUSED 10.0.0.9:5432\", \"--exit-at-start\"]\n\
+            "[apps.crash]\ncommand = [\"{}\", \"--stderr-line\", \"Error: connect ECONNREFUSED 10.0.0.9:5432\", \"--exit-at-start\"]\n\
              tasks_max = 64\nmemory_max = \"256M\"\n\
              env = {{ API_TOKEN = \"hunter2-secret\", NODE_ENV = \"production\" }}\n",
             demo()
@@ -199,12 +196,11 @@ fn show_of_an_app_that_crashed_at_start_gives_the_reason_and_error_first(sb: &Sa
 /// bash completes NAME with the installed apps (through `unitgen __complete`), still
 /// completes commands, and offers no hidden command.
 fn completion_offers_the_installed_apps(sb: &Sandbox) {
-    let f = eco(
+    let f = root_eco(
         sb,
-        "sta4.toml",
+        "sta4",
         &format!(
-            "namespace = \"sta4\"\n[defaults]\nuser = \"root\"\n\
-             [apps.alphaweb]\ncommand = \"{d}\"\nlisten = [4704]\n\
+            "[apps.alphaweb]\ncommand = \"{d}\"\nlisten = [4704]\n\
              [apps.alphaworker]\ncommand = \"{d}\"\nlisten = [4705]\n",
             d = demo()
         ),

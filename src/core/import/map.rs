@@ -256,16 +256,18 @@ pub fn command_value(words: &[String]) -> toml::Value {
     }
 }
 
+/// A string, or a list of strings (`None` if any item is not one).
 fn string_list(v: &Js) -> Option<Vec<String>> {
     match v {
-        Js::Str(s) => Some(vec![s.clone()]),
-        Js::Arr(a) => a
-            .iter()
-            .map(|x| match x {
-                Js::Str(s) => Some(s.clone()),
-                _ => None,
-            })
-            .collect(),
+        Js::Arr(a) => a.iter().map(string).collect(),
+        v => Some(vec![string(v)?]),
+    }
+}
+
+/// A string value.
+fn string(v: &Js) -> Option<String> {
+    match v {
+        Js::Str(s) => Some(s.clone()),
         _ => None,
     }
 }
@@ -1874,15 +1876,8 @@ impl Conv<'_> {
         if let Some((k, v)) = self.o.take("ignore_watch") {
             let said = show(&k, &v);
             let items: Vec<Option<String>> = match &v {
-                Js::Arr(a) => a
-                    .iter()
-                    .map(|x| match x {
-                        Js::Str(s) => Some(s.clone()),
-                        _ => None,
-                    })
-                    .collect(),
-                Js::Str(s) => vec![Some(s.clone())],
-                _ => vec![None],
+                Js::Arr(a) => a.iter().map(string).collect(),
+                v => vec![string(v)],
             };
             let (kept, left): (Vec<_>, Vec<_>) = items
                 .into_iter()
