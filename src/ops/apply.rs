@@ -521,13 +521,8 @@ fn collect_failures(
     for (a, r) in actions.iter().zip(results) {
         if !r.ok() {
             let mut f = failure(sd, opts, a, format!("job {}", r.result));
-            if matches!(
-                f.result.as_deref(),
-                Some("exit-code" | "signal" | "core-dump")
-            ) {
-                // The process died before systemd counted it as started: the same crash at
-                // start that `settle` finds when it dies a moment later.
-                f.what = "did not stay up: it exited while it started".to_string();
+            if let Some(what) = died_starting(f.result.as_deref()) {
+                f.what = what;
             } else if f.result.as_deref() == Some("timeout") {
                 let app = planned.iter().find_map(|p| {
                     p.ns.apps
@@ -542,6 +537,13 @@ fn collect_failures(
             report_of(planned, reports, &a.unit).failures.push(f);
         }
     }
+}
+
+/// What a failed start job means when the unit's result says its process died: the same
+/// crash at start that the settle time finds when it dies a moment later.
+pub(super) fn died_starting(result: Option<&str>) -> Option<String> {
+    matches!(result, Some("exit-code" | "signal" | "core-dump"))
+        .then(|| "did not stay up: it exited while it started".to_string())
 }
 
 /// A failure with what systemd and the journal say about the unit.

@@ -185,7 +185,10 @@ fn step(
         systemd::text(&props, "Result").filter(|r| !r.is_empty() && r != "success")
     };
     if outcome != JobOutcome::Done {
-        return Ok(Err((format!("job {outcome}"), result_of())));
+        let result = result_of();
+        let what = super::apply::died_starting(result.as_deref())
+            .unwrap_or_else(|| format!("job {outcome}"));
+        return Ok(Err((what, result)));
     }
     let pid1 = first.get(unit).and_then(|l| l.main_pid);
     let restarts1 = first.get(unit).and_then(|l| l.restarts);
