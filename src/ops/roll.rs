@@ -70,6 +70,15 @@ pub struct RollFailure {
     pub not_rolled: Vec<String>,
 }
 
+/// Why one step's instance did not come back.
+#[derive(Debug, Clone)]
+struct Broke {
+    /// The job's end, or what happened while it settled.
+    what: String,
+    /// systemd's `Result` of the unit.
+    result: Option<String>,
+}
+
 /// The outcome of one roll: what came back, and where it stopped if it did.
 #[derive(Debug, Clone, Default)]
 pub struct RollReport {
@@ -92,7 +101,7 @@ pub fn roll(sd: &Systemd, r: &Roll, opts: RollOptions) -> Result<RollReport, sys
                 done.spare = true;
                 report.done.push(done);
             }
-            Err((what, result)) => {
+            Err(Broke { what, result }) => {
                 // The new version does not start: nothing else was touched.
                 let _ = systemd::block_on(sd.run_jobs(&[(s.clone(), Verb::Stop)], opts.timeout));
                 sd_reset(sd, s);
@@ -126,7 +135,7 @@ pub fn roll(sd: &Systemd, r: &Roll, opts: RollOptions) -> Result<RollReport, sys
         };
         match step(sd, &u, verb, opts)? {
             Ok(done) => report.done.push(done),
-            Err((what, result)) => {
+            Err(Broke { what, result }) => {
                 report.failure = Some(RollFailure {
                     unit: u,
                     verb,
@@ -163,13 +172,12 @@ fn sd_reset(sd: &Systemd, unit: &str) {
 
 /// Run one job on one unit and watch it settle: the instance that came back, or what went
 /// wrong and systemd's `Result`.
-#[allow(clippy::type_complexity)]
 fn step(
     sd: &Systemd,
     unit: &str,
     verb: Verb,
     opts: RollOptions,
-) -> Result<Result<Rolled, (String, Option<String>)>, systemd::Error> {
+) -> Result<Result<Rolled, Broke>, systemd::Error> {
     let names = [unit.to_string()];
     let before = systemd::block_on(sd.loaded(&[], &names))?;
     let pid0 = before.get(unit).and_then(|l| l.main_pid);
@@ -188,7 +196,7 @@ fn step(
         let result = result_of();
         let what = super::apply::died_starting(result.as_deref())
             .unwrap_or_else(|| format!("job {outcome}"));
-        return Ok(Err((what, result)));
+        return Ok(Err(Broke { what, result }));
     }
     let pid1 = first.get(unit).and_then(|l| l.main_pid);
     let restarts1 = first.get(unit).and_then(|l| l.restarts);
@@ -205,13 +213,13 @@ fn step(
             let state = l.map_or("inactive".to_string(), |l| {
                 format!("{} ({})", l.active.as_str(), l.sub)
             });
-            return Ok(Err((
-                format!(
+            return Ok(Err(Broke {
+                what: format!(
                     "did not stay up for {:.1} s after it was ready: it is now {state}",
                     opts.settle.as_secs_f64()
                 ),
-                result_of(),
-            )));
+                result: result_of(),
+            }));
         }
         if Instant::now() >= until {
             break;
