@@ -1,5 +1,6 @@
 //! The one output path of the commands (uv's `Printer`): a command's report goes through it,
-//! and it knows `--quiet` (nothing but errors and asked-for JSON) and colour.
+//! and it knows `--quiet` (nothing but errors and the output asked for: a table, a plan, JSON)
+//! and colour.
 
 use std::fmt::Display;
 
@@ -46,6 +47,14 @@ impl Printer {
     /// error: printed even with `--quiet`, as errors are.
     pub fn problem(&self, problem: impl Display) {
         eprintln!("{problem}\n");
+    }
+
+    /// What the user asked for (a table, a plan, a script), as text that ends its own lines:
+    /// printed even with `--quiet`.
+    pub fn output(&self, text: impl Display) {
+        use std::io::Write;
+        print!("{text}");
+        let _ = std::io::stdout().flush();
     }
 
     /// JSON the user asked for: printed even with `--quiet`.

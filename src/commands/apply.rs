@@ -49,10 +49,7 @@ pub fn run(global: &Global, args: &ApplyArgs) -> Result<(), Failure> {
     let planned = apply::plan_all(Some(&sd), namespaces, &opts)?;
     let reports = apply::apply(&sd, &planned, &opts, Some(claims))?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&reports).map_err(anyhow::Error::from)?
-        );
+        printer.json(&reports)?;
     }
     let mut failures = Vec::new();
     for r in &reports {

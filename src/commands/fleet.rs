@@ -105,7 +105,7 @@ fn preflight(
     words: &[String],
     input: Option<&[u8]>,
     skip_unreachable: bool,
-    quiet: bool,
+    printer: crate::printer::Printer,
 ) -> Result<(Vec<Host>, Vec<Outcome>, String), Failure> {
     let checks = each(hosts, |h| call(remote, h, words, input, READ_LIMIT));
     let mut go = Vec::new();
@@ -137,11 +137,11 @@ fn preflight(
             code: fleet::exit_code(&outcomes),
         });
     }
-    if !skipped.is_empty() && !quiet {
-        eprintln!(
+    if !skipped.is_empty() {
+        printer.note(format!(
             "{}\n(skipped, as --skip-unreachable asks)",
             skipped.join("\n")
-        );
+        ));
     }
     Ok((go, outcomes, skipped.join("\n")))
 }
@@ -155,31 +155,39 @@ pub fn plan(
 ) -> Result<(), Failure> {
     let remote = remote(global, h)?;
     let (abs, text) = one_file(texts)?;
-    per_host(&remote, hosts, &plan_args(&abs), Some(text.as_bytes()))
+    per_host(
+        global,
+        &remote,
+        hosts,
+        &plan_args(&abs),
+        Some(text.as_bytes()),
+    )
 }
 
 /// `words` on every host at once; each host's output under its name, in the hosts' order.
 fn per_host(
+    global: &Global,
     remote: &Remote,
     hosts: &[Host],
     words: &[String],
     input: Option<&[u8]>,
 ) -> Result<(), Failure> {
+    let printer = global.printer();
     let replies = each(hosts, |host| call(remote, host, words, input, READ_LIMIT));
     let mut outcomes = Vec::new();
     let mut errors = Vec::new();
     for (host, r) in &replies {
-        println!("== {host}");
+        printer.output(format!("== {host}\n"));
         match r {
             Ok(reply) => {
-                print!("{}", reply.stdout);
+                printer.output(&reply.stdout);
                 outcomes.push(outcome_of(reply));
                 if reply.code != 0 {
                     errors.push(host_error(host, &reply.stderr));
                 }
             }
             Err(e) => {
-                println!("(unreachable)");
+                printer.output("(unreachable)\n");
                 outcomes.push(Outcome::Unreachable);
                 errors.push(host_error(host, &e.to_string()));
             }
@@ -243,7 +251,7 @@ pub fn apply(
         &plan_args(&abs),
         input,
         args.rollout.skip_unreachable,
-        global.quiet,
+        printer,
     )?;
     let mut words: Vec<String> = ["apply", "--local", "--json", "--as", &abs]
         .map(String::from)
@@ -413,7 +421,7 @@ pub fn status(global: &Global, args: &StatusArgs, hosts: &[Host]) -> Result<(), 
     } else {
         let hosts_col: Vec<Host> = rows.iter().map(|(h, _)| h.clone()).collect();
         let instances: Vec<crate::status::Instance> = rows.into_iter().map(|(_, i)| i).collect();
-        super::status::print_table(&instances, &[], Some(&hosts_col), global.printer().color());
+        super::status::print_table(global.printer(), &instances, &[], Some(&hosts_col));
     }
     finish(errors, &outcomes)
 }
@@ -612,7 +620,7 @@ fn rolling(
         &["--version".to_string()],
         None,
         rollout.skip_unreachable,
-        global.quiet,
+        printer,
     )?;
     let limit = Duration::from_secs(timeout.saturating_mul(10).saturating_add(60));
     let mut errors = Vec::new();
@@ -655,5 +663,5 @@ fn rolling(
 pub fn show(global: &Global, args: &TargetArgs, hosts: &[Host]) -> Result<(), Failure> {
     let remote = remote(global, &args.remote)?;
     let words = selection(&["show"], Some(&args.name), &args.namespace);
-    per_host(&remote, hosts, &words, None)
+    per_host(global, &remote, hosts, &words, None)
 }

@@ -20,6 +20,7 @@ pub fn run(global: &Global, args: &PlanArgs) -> Result<(), Failure> {
 
 /// Print the plan of every namespace on this machine.
 pub fn local(global: &Global, texts: &[(PathBuf, String)]) -> Result<(), Failure> {
+    let printer = global.printer();
     let namespaces = resolve(global, texts)?;
     let opts = ApplyOptions {
         target: target(global),
@@ -34,20 +35,20 @@ pub fn local(global: &Global, texts: &[(PathBuf, String)]) -> Result<(), Failure
         Ok(sd) => apply::plan_all(Some(&sd), namespaces, &opts)?,
         // Without a manager (a build machine, a container): the files alone, said so.
         Err(e) => {
-            eprintln!("note: {e}\n  the plan below compares files only");
+            printer.note(format!("note: {e}\n  the plan below compares files only"));
             apply::plan_all(None, namespaces, &opts)?
         }
     };
     let mut refusals = Vec::new();
     for p in &planned {
-        print!("{}", p.plan.describe(&opts.dir.path, &opts.env_dir.path));
+        printer.output(p.plan.describe(&opts.dir.path, &opts.env_dir.path));
         for app in &p.ns.apps {
-            println!(
-                "  {}/{} runs as {}",
+            printer.output(format!(
+                "  {}/{} runs as {}\n",
                 p.ns.name,
                 app.name,
                 apply::user_of(app, opts.target.scope)
-            );
+            ));
         }
         refusals.extend(p.plan.refusals.iter().map(|r| r.problem(&p.ns.name)));
     }

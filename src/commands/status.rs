@@ -26,7 +26,7 @@ pub fn run(global: &Global, args: &StatusArgs) -> Result<(), Failure> {
     if args.json {
         return printer.json(&report.instances);
     }
-    print_table(&report.instances, &notes(&report), None, printer.color());
+    print_table(printer, &report.instances, &notes(&report), None);
     Ok(())
 }
 
@@ -38,12 +38,12 @@ fn percent(p: f64) -> String {
 /// a WATCH column only where an app is watched.
 /// Print the table (see [`table_text`]).
 pub(crate) fn print_table(
+    printer: crate::printer::Printer,
     rows: &[Instance],
     notes: &[String],
     hosts: Option<&[crate::core::fleet::Host]>,
-    color: bool,
 ) {
-    print!("{}", table_text(rows, notes, hosts, color));
+    printer.output(table_text(rows, notes, hosts, printer.color()));
 }
 
 pub(crate) fn table_text(

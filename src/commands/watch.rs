@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{unit_dir, Failure};
+use super::{unit_dir, Failure, Problem};
 use crate::cli::{Global, WatchArgs};
 use crate::ops::watch::{restart, watch, Report, WatchOptions};
 use crate::watch::Ignore;
@@ -23,8 +23,9 @@ pub fn run(global: &Global, args: &WatchArgs) -> Result<(), Failure> {
     };
     let dir = unit_dir(global);
     let shown: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+    let printer = global.printer();
     let mut report = |r: Report| match r {
-        Report::Watching(n) => println!(
+        Report::Watching(n) => printer.line(format!(
             "watching {} ({n} directories) for {ns}/{app}; ignoring: {}; delay {} ms",
             shown.join(", "),
             if args.ignore.is_empty() {
@@ -33,19 +34,19 @@ pub fn run(global: &Global, args: &WatchArgs) -> Result<(), Failure> {
                 args.ignore.join(" ")
             },
             args.delay.as_millis()
-        ),
-        Report::Warning(w) => eprintln!("warning: {w}"),
-        Report::Settled(p, n) => println!(
+        )),
+        Report::Warning(w) => printer.note(format!("warning: {w}")),
+        Report::Settled(p, n) => printer.line(format!(
             "{} change{} ({}{}): restarting {ns}/{app}",
             n,
             if n == 1 { "" } else { "s" },
             p.display(),
             if n > 1 { " first" } else { "" }
-        ),
+        )),
     };
     let mut again = || match restart(global.user, &dir, ns, app, Duration::from_secs(120)) {
-        Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
-        Err(e) => eprintln!("error: {e}"),
+        Ok(lines) => lines.iter().for_each(|l| printer.line(l)),
+        Err(e) => printer.problem(Problem::new(e)),
     };
     watch(&opts, &mut report, &mut again).map_err(Failure::failed)
 }
