@@ -147,6 +147,27 @@ fn place_fds(fds: &[RawFd]) -> io::Result<()> {
 
 // ------------------------------------------------------------------ processes
 
+/// An app started with a socket of its own at fd 3 (and PORT), listening on it.
+struct Serving {
+    /// The socket, kept open here too, as systemd keeps it.
+    l: TcpListener,
+    /// Its port.
+    p: u16,
+    app: App,
+}
+
+/// Start `launch` with a socket of its own (see [`Launch::socket`]); once it listens.
+fn serving(launch: Launch) -> Serving {
+    let l = tcp_any();
+    let app = launch.socket(&l).start();
+    app.listening(1);
+    Serving {
+        p: port(&l),
+        l,
+        app,
+    }
+}
+
 /// What to start, with which sockets and environment.
 struct Launch {
     cmd: Vec<String>,
@@ -196,6 +217,14 @@ impl Launch {
     fn listen(self, fds: &[RawFd], entries: &[String]) -> Self {
         let json = serde_json::to_string(entries).unwrap();
         self.fds(fds).env("UNITGEN_LISTEN", json)
+    }
+
+    /// The one socket `l` at fd 3, as unitgen hands it to an app with `listen = [PORT]`, and
+    /// `PORT` set to its port.
+    fn socket(self, l: &TcpListener) -> Self {
+        let p = port(l);
+        self.listen(&[l.as_raw_fd()], &[p.to_string()])
+            .env("PORT", p)
     }
 
     fn without_preload(mut self) -> Self {
@@ -292,6 +321,11 @@ impl App {
 
     fn stderr(&self) -> String {
         self.err.lock().unwrap().clone()
+    }
+
+    /// Fail unless the app wrote `text` on stderr.
+    fn assert_said(&self, text: &str) {
+        assert!(self.stderr().contains(text), "{}", self.describe());
     }
 
     /// The preload's lines on stderr.
@@ -440,6 +474,14 @@ struct Http<S> {
 
 fn connect(port: u16) -> Http<TcpStream> {
     Http::new(TcpStream::connect(local(port)).unwrap())
+}
+
+/// A connection to `port` with a request for `path` sent, given 200 ms to reach the app.
+fn under_way(port: u16, path: &str) -> Http<TcpStream> {
+    let mut c = connect(port);
+    c.send(path).unwrap();
+    thread::sleep(Duration::from_millis(200));
+    c
 }
 
 impl<S: Stream> Http<S> {
@@ -605,14 +647,8 @@ fn served_through_socket(app: &App, r: &Response, l: &TcpListener) {
 #[test]
 fn plain_listen_port_is_served_through_the_inherited_socket() {
     need!("node");
-    let l = tcp_any();
-    let p = port(&l);
     // PORT is a string: listen("4711") is a numeric string, as Node reads it.
-    let app = Launch::hello()
-        .listen(&[l.as_raw_fd()], &[p.to_string()])
-        .env("PORT", p)
-        .start();
-    app.listening(1);
+    let Serving { l, p, app } = serving(Launch::hello());
     let r = get(&app, p, "/");
     served_through(&app, &r, &l);
     assert_eq!(r.pid(), app.pid());
@@ -634,15 +670,11 @@ fn plain_listen_port_is_served_through_the_inherited_socket() {
 #[test]
 fn listen_port_and_host_gets_the_every_address_socket_with_one_warning() {
     need!("node");
-    let l = tcp_any();
-    let p = port(&l);
-    let app = Launch::hello()
-        .listen(&[l.as_raw_fd()], &[p.to_string()])
-        .env("PORT", p)
-        .env("LISTEN_FORM", "port-host")
-        .env("LISTEN_HOST", "127.0.0.1")
-        .start();
-    app.listening(1);
+    let Serving { l, p, app } = serving(
+        Launch::hello()
+            .env("LISTEN_FORM", "port-host")
+            .env("LISTEN_HOST", "127.0.0.1"),
+    );
     served_through(&app, &get(&app, p, "/"), &l);
     assert_eq!(
         app.unitgen_lines(),
@@ -694,14 +726,7 @@ fn address_entry_takes_listen_without_host_and_the_same_host_and_warns_for_anoth
 #[test]
 fn listen_with_an_options_object_gets_the_socket() {
     need!("node");
-    let l = tcp_any();
-    let p = port(&l);
-    let app = Launch::hello()
-        .listen(&[l.as_raw_fd()], &[p.to_string()])
-        .env("PORT", p)
-        .env("LISTEN_FORM", "options")
-        .start();
-    app.listening(1);
+    let Serving { l, p, app } = serving(Launch::hello().env("LISTEN_FORM", "options"));
     served_through(&app, &get(&app, p, "/"), &l);
 }
 
@@ -792,11 +817,7 @@ fn a_second_listen_on_the_same_port_fails_as_without_the_preload() {
     need!("node");
     let l = tcp_any();
     let p = port(&l);
-    let app = Launch::hello()
-        .listen(&[l.as_raw_fd()], &[p.to_string()])
-        .env("PORT", p)
-        .env("SECOND_PORT", p)
-        .start();
+    let app = Launch::hello().socket(&l).env("SECOND_PORT", p).start();
     app.listening(1);
     assert!(
         app.wait_stdout("listen error EADDRINUSE", Duration::from_secs(10)),
@@ -840,13 +861,7 @@ fn no_socket_in(listing: &str, l: RawFd) -> bool {
 #[test]
 fn npm_start_hands_the_socket_to_the_grandchild_and_not_to_its_children() {
     need!("node", "npm");
-    let l = tcp_any();
-    let p = port(&l);
-    let app = Launch::cmd(&["npm", "start"])
-        .listen(&[l.as_raw_fd()], &[p.to_string()])
-        .env("PORT", p)
-        .start();
-    app.listening(1);
+    let Serving { l, p, app } = serving(Launch::cmd(&["npm", "start"]));
     let r = get(&app, p, "/child-fds");
     served_through(&app, &r, &l);
     assert_ne!(r.pid(), app.pid(), "npm itself does not serve");
@@ -869,17 +884,9 @@ fn npm_start_drains_when_its_process_group_gets_sigterm() {
     // systemd's default stop (KillMode=control-group) sends SIGTERM to every process of the
     // unit: npm, sh and the app. npm and sh die of it; the app drains.
     need!("node", "npm");
-    let l = tcp_any();
-    let p = port(&l);
-    let app = Launch::cmd(&["npm", "start"])
-        .listen(&[l.as_raw_fd()], &[p.to_string()])
-        .env("PORT", p)
-        .start();
-    app.listening(1);
+    let Serving { l: _l, p, app } = serving(Launch::cmd(&["npm", "start"]));
     let server = get(&app, p, "/").pid();
-    let mut slow = connect(p);
-    slow.send("/slow?ms=800").unwrap();
-    thread::sleep(Duration::from_millis(200));
+    let mut slow = under_way(p, "/slow?ms=800");
     killpg(Pid::from_raw(app.pid() as i32), Signal::SIGTERM).unwrap();
     let r = slow.response().unwrap();
     assert!(r.status == 200 && r.closes(), "{r:?}");
@@ -889,12 +896,7 @@ fn npm_start_drains_when_its_process_group_gets_sigterm() {
         assert!(Instant::now() < end, "the app exits\n{}", app.describe());
         thread::sleep(Duration::from_millis(10));
     }
-    assert!(
-        app.stderr()
-            .contains(&format!("unitgen: SIGTERM: stopped accepting on {p};")),
-        "{}",
-        app.describe()
-    );
+    app.assert_said(&format!("unitgen: SIGTERM: stopped accepting on {p};"));
 }
 
 #[test]
@@ -982,14 +984,7 @@ fn express_app() -> PathBuf {
 fn express_from_the_registry_is_served_through_the_inherited_socket() {
     need!("node", "npm");
     let dir = express_app();
-    let l = tcp_any();
-    let p = port(&l);
-    let app = Launch::cmd(&["node", "app.js"])
-        .cwd(&dir)
-        .listen(&[l.as_raw_fd()], &[p.to_string()])
-        .env("PORT", p)
-        .start();
-    app.listening(1);
+    let Serving { l, p, app } = serving(Launch::cmd(&["node", "app.js"]).cwd(&dir));
     let r = get(&app, p, "/");
     served_through(&app, &r, &l);
     assert_eq!(r.json()["hello"], "express");
@@ -999,17 +994,8 @@ fn express_from_the_registry_is_served_through_the_inherited_socket() {
 fn express_with_signal_exit_still_drains_on_sigterm_and_runs_its_exit_hook() {
     need!("node", "npm");
     let dir = express_app();
-    let l = tcp_any();
-    let p = port(&l);
-    let mut app = Launch::cmd(&["node", "app.js"])
-        .cwd(&dir)
-        .listen(&[l.as_raw_fd()], &[p.to_string()])
-        .env("PORT", p)
-        .start();
-    app.listening(1);
-    let mut slow = connect(p);
-    slow.send("/slow?ms=800").unwrap();
-    thread::sleep(Duration::from_millis(200));
+    let Serving { l: _l, p, mut app } = serving(Launch::cmd(&["node", "app.js"]).cwd(&dir));
+    let mut slow = under_way(p, "/slow?ms=800");
     app.signal(Signal::SIGTERM);
     let r = slow.response().unwrap();
     assert_eq!(r.status, 200);
@@ -1068,11 +1054,7 @@ fn sigterm_finishes_an_in_flight_request_with_connection_close_and_exits_0() {
     let l = tcp_any();
     let p = port(&l);
     let other = free_port();
-    let mut app = Launch::hello()
-        .listen(&[l.as_raw_fd()], &[p.to_string()])
-        .env("PORT", p)
-        .env("SECOND_PORT", other)
-        .start();
+    let mut app = Launch::hello().socket(&l).env("SECOND_PORT", other).start();
     app.listening(2);
     let mut slow = connect(p);
     slow.send("/slow?ms=1500").unwrap();
@@ -1094,27 +1076,14 @@ fn sigterm_finishes_an_in_flight_request_with_connection_close_and_exits_0() {
         took < Duration::from_millis(2500),
         "right after the last response: {took:?}"
     );
-    assert!(
-        app.stderr()
-            .contains(&format!("unitgen: SIGTERM: stopped accepting on {p};")),
-        "{}",
-        app.describe()
-    );
+    app.assert_said(&format!("unitgen: SIGTERM: stopped accepting on {p};"));
 }
 
 #[test]
 fn sigint_drains_like_sigterm() {
     need!("node");
-    let l = tcp_any();
-    let p = port(&l);
-    let mut app = Launch::hello()
-        .listen(&[l.as_raw_fd()], &[p.to_string()])
-        .env("PORT", p)
-        .start();
-    app.listening(1);
-    let mut slow = connect(p);
-    slow.send("/slow?ms=700").unwrap();
-    thread::sleep(Duration::from_millis(200));
+    let Serving { l: _l, p, mut app } = serving(Launch::hello());
+    let mut slow = under_way(p, "/slow?ms=700");
     app.signal(Signal::SIGINT);
     let r = slow.response().unwrap();
     assert!(r.status == 200 && r.closes(), "{r:?}");
@@ -1125,13 +1094,7 @@ fn sigint_drains_like_sigterm() {
 #[test]
 fn sigterm_closes_an_idle_keepalive_connection_after_a_short_grace() {
     need!("node");
-    let l = tcp_any();
-    let p = port(&l);
-    let mut app = Launch::hello()
-        .listen(&[l.as_raw_fd()], &[p.to_string()])
-        .env("PORT", p)
-        .start();
-    app.listening(1);
+    let Serving { l: _l, p, mut app } = serving(Launch::hello());
     let mut idle = connect(p);
     let r = idle.get("/").unwrap();
     assert!(!r.closes(), "kept alive before the signal: {r:?}");
@@ -1154,13 +1117,7 @@ fn sigterm_closes_an_idle_keepalive_connection_after_a_short_grace() {
 #[test]
 fn a_response_under_way_keeps_its_connection_for_one_more_request_answered_with_close() {
     need!("node");
-    let l = tcp_any();
-    let p = port(&l);
-    let mut app = Launch::hello()
-        .listen(&[l.as_raw_fd()], &[p.to_string()])
-        .env("PORT", p)
-        .start();
-    app.listening(1);
+    let Serving { l: _l, p, mut app } = serving(Launch::hello());
     let mut c = connect(p);
     // Headers (keep-alive) go out at once, the body 600 ms later: too late to say "Connection:
     // close" in this response, and closing right behind it would race the client's next
@@ -1188,16 +1145,8 @@ fn a_response_under_way_keeps_its_connection_for_one_more_request_answered_with_
 #[test]
 fn idle_keepalive_clients_sending_as_their_connections_close_lose_next_to_nothing() {
     need!("node");
-    let l = tcp_any();
-    let p = port(&l);
-    let start = || {
-        Launch::hello()
-            .listen(&[l.as_raw_fd()], &[p.to_string()])
-            .env("PORT", p)
-            .start()
-    };
-    let mut a = start();
-    a.listening(1);
+    let Serving { l, p, app: mut a } = serving(Launch::hello());
+    let start = || Launch::hello().socket(&l).start();
     const N: u32 = 40;
     let conns: Vec<_> = (0..N)
         .map(|_| {
@@ -1253,17 +1202,8 @@ fn idle_keepalive_clients_sending_as_their_connections_close_lose_next_to_nothin
 #[test]
 fn the_drain_ends_at_unitgen_drain_ms() {
     need!("node");
-    let l = tcp_any();
-    let p = port(&l);
-    let mut app = Launch::hello()
-        .listen(&[l.as_raw_fd()], &[p.to_string()])
-        .env("PORT", p)
-        .env("UNITGEN_DRAIN_MS", 1500)
-        .start();
-    app.listening(1);
-    let mut stuck = connect(p);
-    stuck.send("/slow?ms=60000").unwrap();
-    thread::sleep(Duration::from_millis(200));
+    let Serving { l: _l, p, mut app } = serving(Launch::hello().env("UNITGEN_DRAIN_MS", 1500));
+    let _stuck = under_way(p, "/slow?ms=60000");
     let t = Instant::now();
     app.signal(Signal::SIGTERM);
     let status = app.wait_exit(Duration::from_secs(5)).expect("exits");
@@ -1273,25 +1213,13 @@ fn the_drain_ends_at_unitgen_drain_ms() {
         took >= Duration::from_millis(1400) && took < Duration::from_millis(2500),
         "{took:?}"
     );
-    assert!(
-        app.stderr()
-            .contains("unitgen: 1 connection still open after 1500 ms (UNITGEN_DRAIN_MS); exiting"),
-        "{}",
-        app.describe()
-    );
+    app.assert_said("unitgen: 1 connection still open after 1500 ms (UNITGEN_DRAIN_MS); exiting");
 }
 
 #[test]
 fn an_app_with_its_own_sigterm_handler_is_left_alone() {
     need!("node");
-    let l = tcp_any();
-    let p = port(&l);
-    let mut app = Launch::hello()
-        .listen(&[l.as_raw_fd()], &[p.to_string()])
-        .env("PORT", p)
-        .env("OWN_SIGTERM", 1)
-        .start();
-    app.listening(1);
+    let Serving { l: _l, p, mut app } = serving(Launch::hello().env("OWN_SIGTERM", 1));
     let mut kept = connect(p);
     kept.get("/").unwrap();
     app.signal(Signal::SIGTERM);
@@ -1354,16 +1282,8 @@ fn keepalive_client(p: u16, until: Instant, tally: &Tally) {
 #[test]
 fn keepalive_load_loses_no_request_while_one_process_drains() {
     need!("node");
-    let l = tcp_any();
-    let p = port(&l);
-    let start = || {
-        Launch::hello()
-            .listen(&[l.as_raw_fd()], &[p.to_string()])
-            .env("PORT", p)
-            .start()
-    };
-    let mut a = start();
-    a.listening(1);
+    let Serving { l, p, app: mut a } = serving(Launch::hello());
+    let start = || Launch::hello().socket(&l).start();
     let tally = Arc::new(Tally::default());
     let until = Instant::now() + Duration::from_millis(4500);
     // The clients connect while only `a` accepts, so that it has every connection to drain.
