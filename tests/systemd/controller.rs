@@ -36,6 +36,18 @@ fn pids(sb: &Sandbox, ns: &str) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// Namespaces of [`two_apps`] each, `(name, port, greeting)`, applied and all online.
+fn two_namespaces_up(sb: &Sandbox, namespaces: [(&str, u16, &str); 2]) {
+    let files = namespaces
+        .map(|(ns, port, text)| eco(sb, &format!("{ns}.toml"), &two_apps(ns, port, text)));
+    for f in &files {
+        apply(sb, f);
+    }
+    for (ns, ..) in namespaces {
+        wait_online(sb, ns, 3);
+    }
+}
+
 fn two_apps(ns: &str, port: u16, greeting: &str) -> String {
     format!(
         r#"namespace = "{ns}"
@@ -57,12 +69,13 @@ depends_on = ["api"]
 /// Must-show 1: two namespaces, every instance online, the port answers, and systemctl and
 /// journalctl see the same units.
 fn apply_two_namespaces_brings_every_instance_online(sb: &Sandbox) {
-    let prod = eco(sb, "c1prod.toml", &two_apps("c1prod", 3101, "hello prod"));
-    let test = eco(sb, "c1test.toml", &two_apps("c1test", 3102, "hello test"));
-    apply(sb, &prod);
-    apply(sb, &test);
-    wait_online(sb, "c1prod", 3);
-    wait_online(sb, "c1test", 3);
+    two_namespaces_up(
+        sb,
+        [
+            ("c1prod", 3101, "hello prod"),
+            ("c1test", 3102, "hello test"),
+        ],
+    );
     assert!(sb
         .wait_http(3101, Duration::from_secs(10))
         .contains("hello prod"));
@@ -441,12 +454,7 @@ fn ops_stop_dropins_and_foreign_units(sb: &Sandbox) {
 
 /// Must-show 8: `delete all -n NS` removes that namespace's units and files, and nothing else.
 fn delete_all_removes_one_namespace_only(sb: &Sandbox) {
-    let keep = eco(sb, "c9prod.toml", &two_apps("c9prod", 3112, "prod"));
-    let gone = eco(sb, "c9test.toml", &two_apps("c9test", 3113, "test"));
-    apply(sb, &keep);
-    apply(sb, &gone);
-    wait_online(sb, "c9prod", 3);
-    wait_online(sb, "c9test", 3);
+    two_namespaces_up(sb, [("c9prod", 3112, "prod"), ("c9test", 3113, "test")]);
     let before = pids(sb, "c9prod");
     let out = sb.unitgen(&["delete", "all", "-n", "c9test"]);
     assert!(out.status.success(), "{}", describe(&out));

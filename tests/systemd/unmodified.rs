@@ -57,6 +57,16 @@ fn import(sb: &Sandbox, user: &str, pm2: &str, out: &str, ns: &str) -> String {
     sb.read(out)
 }
 
+/// Express deployed in /srv/NS by its user NSdeploy (3 s of boot), the PM2 file `pm2_js` that
+/// user wrote beside it, imported as namespace NS: the TOML written.
+fn express_imported(sb: &Sandbox, ns: &str, pm2_js: &str) -> String {
+    let (dir, user) = (format!("/srv/{ns}"), format!("{ns}deploy"));
+    deploy_express(sb, &dir, &user, 3000);
+    let pm2 = format!("{dir}/ecosystem.config.js");
+    write_as(sb, &user, &pm2, pm2_js);
+    import(sb, &user, &pm2, &format!("{dir}/{ns}.toml"), ns)
+}
+
 fn ms(v: &serde_json::Value, key: &str) -> f64 {
     v[key].as_f64().unwrap_or(f64::NAN)
 }
@@ -64,15 +74,11 @@ fn ms(v: &serde_json::Value, key: &str) -> f64 {
 /// Issue must-show: a PM2 cluster-mode file (2 instances, `npm start`, PORT), imported and
 /// applied as produced; three reloads under load (`Connection: close`): 0 failed.
 fn pm2_cluster_app_imported_and_applied_unchanged_reloads_without_a_failed_request(sb: &Sandbox) {
-    deploy_express(sb, "/srv/u1", "u1deploy", 3000);
-    let pm2 = "/srv/u1/ecosystem.config.js";
-    write_as(
+    let toml = express_imported(
         sb,
-        "u1deploy",
-        pm2,
+        "u1",
         "module.exports = { apps: [{ name: 'shop', script: 'npm', args: 'start', cwd: '/srv/u1', instances: 2, exec_mode: 'cluster', env: { PORT: 4101, NODE_ENV: 'production' } }] };\n",
     );
-    let toml = import(sb, "u1deploy", pm2, "/srv/u1/u1.toml", "u1");
     assert!(toml.contains("listen = [4101]"), "{toml}");
     assert!(
         !toml.contains("LISTEN_FDS"),
@@ -134,15 +140,11 @@ fn pm2_cluster_app_imported_and_applied_unchanged_reloads_without_a_failed_reque
 
 /// One instance (PM2's fork mode): a spare takes the requests while the instance boots.
 fn pm2_fork_app_reloads_without_a_failed_request_nor_waiting_for_its_boot(sb: &Sandbox) {
-    deploy_express(sb, "/srv/u2", "u2deploy", 3000);
-    let pm2 = "/srv/u2/ecosystem.config.js";
-    write_as(
+    let toml = express_imported(
         sb,
-        "u2deploy",
-        pm2,
+        "u2",
         "module.exports = { apps: [{ name: 'shop', script: 'npm', args: 'start', cwd: '/srv/u2', env: { PORT: 4102 } }] };\n",
     );
-    let toml = import(sb, "u2deploy", pm2, "/srv/u2/u2.toml", "u2");
     assert!(toml.contains("listen = [4102]"), "{toml}");
     unitgen_ok(sb, &["apply", "/srv/u2/u2.toml"]);
     let baseline = sb.under_load(4102, false, || std::thread::sleep(Duration::from_secs(3)));
