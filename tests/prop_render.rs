@@ -20,7 +20,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 
 use proptest::prelude::*;
@@ -29,6 +28,10 @@ use unitgen::adapters::host::FixedHost;
 use unitgen::core::compile::{compile, Target, UnitFile};
 use unitgen::core::quote::unquote_words;
 use unitgen::core::render::Renderer;
+
+#[path = "common/verify.rs"]
+mod verify_kit;
+use verify_kit::verify;
 
 /// How many generated files to check.
 const CASES: u32 = 128;
@@ -268,13 +271,7 @@ fn known_bug(c: &Case) -> bool {
 
 /// The app's variables as systemd reads its environment file.
 fn env_of(ns: &str, c: &Case) -> Result<BTreeMap<String, String>, String> {
-    let text = toml_text(ns, c);
-    let ns = unitgen::core::config::load(
-        Path::new("/srv/app/prop.toml"),
-        &text,
-        &FixedHost::default(),
-    )
-    .map_err(|e| e.to_string())?;
+    let ns = namespace(ns, c)?;
     let files = unitgen::core::compile::env_files(&ns, &Target::system());
     Ok(unitgen::core::quote::parse_env_file(&files[0].content)
         .into_iter()
@@ -282,14 +279,22 @@ fn env_of(ns: &str, c: &Case) -> Result<BTreeMap<String, String>, String> {
 }
 
 fn load(ns: &str, c: &Case) -> Result<Vec<UnitFile>, String> {
+    Ok(compile(
+        &namespace(ns, c)?,
+        &Target::system(),
+        &Renderer::new(),
+    ))
+}
+
+/// The case's file, read and checked as unitgen does.
+fn namespace(ns: &str, c: &Case) -> Result<unitgen::core::config::Namespace, String> {
     let text = toml_text(ns, c);
-    let ns = unitgen::core::config::load(
+    unitgen::core::config::load(
         Path::new("/srv/app/prop.toml"),
         &text,
         &FixedHost::default(),
     )
-    .map_err(|e| e.to_string())?;
-    Ok(compile(&ns, &Target::system(), &Renderer::new()))
+    .map_err(|e| e.to_string())
 }
 
 /// The lines of a unit file as systemd's parser sees them: comment lines dropped, and a line
@@ -417,27 +422,6 @@ fn check_text(ns: &str, c: &Case, units: &[UnitFile]) -> Result<(), TestCaseErro
     Ok(())
 }
 
-/// What `systemd-analyze verify` says about these units (nothing, if all is well).
-fn verify(dir: &Path, names: &[String]) -> String {
-    let out = Command::new("systemd-analyze")
-        .arg("verify")
-        .args(names)
-        .current_dir(dir)
-        .env("SYSTEMD_LOG_COLOR", "0")
-        .output()
-        .expect("systemd-analyze is needed by the tests (Debian package systemd)");
-    let said = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    if out.status.success() {
-        said.trim().to_string()
-    } else {
-        format!("exit status {}\n{said}", out.status)
-    }
-}
-
 #[test]
 fn arbitrary_values_are_refused_or_written_faithfully() {
     let accepted: Mutex<Vec<(Case, Vec<UnitFile>)>> = Mutex::new(Vec::new());
@@ -503,13 +487,13 @@ fn arbitrary_values_are_refused_or_written_faithfully() {
                 names.push(u.name.clone());
             }
         }
-        if verify(dir.path(), &names).is_empty() {
+        if verify(dir.path(), &names, false).is_empty() {
             continue;
         }
         // Say which case it was.
         for (c, units) in batch {
             let names: Vec<String> = units.iter().map(|u| u.name.clone()).collect();
-            let said = verify(dir.path(), &names);
+            let said = verify(dir.path(), &names, false);
             assert!(
                 said.is_empty(),
                 "systemd-analyze verify said:\n{said}\nabout the case {c:#?}\nrendered as:\n{}",
@@ -542,7 +526,7 @@ fn assert_verified(units: &[UnitFile]) {
         std::fs::write(dir.path().join(&u.name), &u.content).unwrap();
     }
     let names: Vec<String> = units.iter().map(|u| u.name.clone()).collect();
-    let said = verify(dir.path(), &names);
+    let said = verify(dir.path(), &names, false);
     assert!(said.is_empty(), "systemd-analyze verify said:\n{said}");
 }
 
