@@ -48,6 +48,21 @@ fn two_namespaces_up(sb: &Sandbox, namespaces: [(&str, u16, &str); 2]) {
     }
 }
 
+/// A property of the service at `path`, as `busctl --json=short` gives it to anyone.
+fn service_property(sb: &Sandbox, path: &str, name: &str) -> String {
+    let interface = "org.freedesktop.systemd1.Service";
+    let systemd = "org.freedesktop.systemd1";
+    sb.ok(&[
+        "busctl",
+        "--json=short",
+        "get-property",
+        systemd,
+        path,
+        interface,
+        name,
+    ])
+}
+
 fn two_apps(ns: &str, port: u16, greeting: &str) -> String {
     format!(
         r#"namespace = "{ns}"
@@ -196,15 +211,7 @@ fn values_round_trip_byte_for_byte_and_inject_nothing(sb: &Sandbox) {
         "c4-echo@1.service",
     ]);
     let path = path.split('"').nth(1).expect("object path").to_string();
-    let env = sb.ok(&[
-        "busctl",
-        "--json=short",
-        "get-property",
-        "org.freedesktop.systemd1",
-        &path,
-        "org.freedesktop.systemd1.Service",
-        "Environment",
-    ]);
+    let env = service_property(sb, &path, "Environment");
     let env: serde_json::Value = serde_json::from_str(&env).unwrap();
     let list: Vec<&str> = env["data"]
         .as_array()
@@ -219,15 +226,7 @@ fn values_round_trip_byte_for_byte_and_inject_nothing(sb: &Sandbox) {
             .any(|e| e.starts_with("TRICKY=") || e.starts_with("EVIL=")),
         "{list:?}"
     );
-    let exec = sb.ok(&[
-        "busctl",
-        "--json=short",
-        "get-property",
-        "org.freedesktop.systemd1",
-        &path,
-        "org.freedesktop.systemd1.Service",
-        "ExecStart",
-    ]);
+    let exec = service_property(sb, &path, "ExecStart");
     let exec: serde_json::Value = serde_json::from_str(&exec).unwrap();
     // systemd keeps `$$` in the stored command line and folds it when it runs the program
     // (the argv above); so the stored form is the escaped one.

@@ -84,13 +84,7 @@ fn deb_installs_serves_the_example_and_removes_cleanly(sb: &Sandbox) {
         "list",
         deb,
     ]);
-    let existed_before = sb.ok(&[
-        "sh",
-        "-c",
-        r#"for p in $1; do [ -e "$p" ] && echo "$p"; done; true"#,
-        "exists",
-        &contents,
-    ]);
+    let existed_before = existing(sb, &contents);
     let existed_before = words(&existed_before);
 
     // Install. (--path-include: so that an image whose dpkg.cfg.d drops man pages and docs, as
@@ -192,13 +186,7 @@ fn deb_installs_serves_the_example_and_removes_cleanly(sb: &Sandbox) {
             .success(),
         "removing the package deleted a generated unit"
     );
-    let left = sb.ok(&[
-        "sh",
-        "-c",
-        r#"for p in $1; do [ -e "$p" ] && echo "$p"; done; true"#,
-        "exists",
-        &contents,
-    ]);
+    let left = existing(sb, &contents);
     let left: BTreeSet<String> = words(&left).difference(&existed_before).cloned().collect();
     assert!(
         left.is_empty(),
@@ -217,4 +205,10 @@ fn deb_installs_serves_the_example_and_removes_cleanly(sb: &Sandbox) {
     // `unitgen delete` here would be one more daemon-reload under the tests running meanwhile
     // (a reload resets systemd's start-limit counters, which the crash-loop test counts on).
     sb.sh("dpkg --purge unitgen >/dev/null 2>&1; true");
+}
+
+/// The paths of `paths` (one per line) that exist in the sandbox.
+fn existing(sb: &Sandbox, paths: &str) -> String {
+    let script = r#"for p in $1; do [ -e "$p" ] && echo "$p"; done; true"#;
+    sb.ok(&["sh", "-c", script, "exists", paths])
 }

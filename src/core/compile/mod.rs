@@ -237,39 +237,9 @@ fn head<'a>(ns: &'a Namespace, app: &'a str) -> Head<'a> {
 
 fn service(ns: &Namespace, app: &App, target: &Target, r: &Renderer) -> UnitFile {
     let scope = target.scope;
-    // A user manager has no network.target (it cannot see system units).
-    let mut after: Vec<String> = if scope == Scope::User {
-        Vec::new()
-    } else {
-        vec!["network.target".to_string()]
-    };
-    let mut requires = app.requires.clone();
     let socket = (!app.listen.is_empty()).then(|| names::socket(&ns.name, &app.name));
-    if let Some(s) = &socket {
-        after.push(s.clone());
-        requires.push(s.clone());
-    }
-    after.extend(app.after.iter().cloned());
-    after.extend(app.requires.iter().cloned());
-    after.extend(app.wants.iter().cloned());
-    for dep in &app.depends_on {
-        if let Some(d) = ns.apps.iter().find(|a| &a.name == dep) {
-            after.extend((1..=d.instances).map(|i| names::instance(&ns.name, dep, i)));
-        }
-    }
-    // A unit named in several of after/requires/wants is ordered once.
-    let mut seen = std::collections::HashSet::new();
-    after.retain(|u| seen.insert(u.clone()));
-    let start_limit = match (app.restart, app.max_restarts) {
-        (Restart::Never, _) | (_, None) => None,
-        (_, Some(n)) => {
-            let window = app.restart_window.unwrap_or_else(|| {
-                let per = app.restart_delay.map_or(100, |d| d.0) + 1_000;
-                crate::core::config::Duration((per * u64::from(n)).max(10_000))
-            });
-            Some((n.to_string(), window.to_string()))
-        }
-    };
+    let after = after(ns, app, scope, socket.as_deref());
+    let requires: Vec<String> = app.requires.iter().cloned().chain(socket.clone()).collect();
     let ready_port = (app.ready == Ready::Listen && app.listen.is_empty())
         .then(|| {
             app.env
@@ -292,7 +262,7 @@ fn service(ns: &Namespace, app: &App, target: &Target, r: &Renderer) -> UnitFile
         after,
         wants: app.wants.clone(),
         requires,
-        start_limit,
+        start_limit: start_limit(app),
         kind: if app.ready == Ready::Notify {
             "notify"
         } else {
@@ -355,6 +325,42 @@ fn service(ns: &Namespace, app: &App, target: &Target, r: &Renderer) -> UnitFile
     UnitFile {
         name: names::template(&ns.name, &app.name),
         content: render(r, "service", &view),
+    }
+}
+
+/// What an instance starts after: the network (a user manager has none it can see), its
+/// socket, the units the app names, and every instance of the apps it `depends_on`; each once.
+fn after(ns: &Namespace, app: &App, scope: Scope, socket: Option<&str>) -> Vec<String> {
+    let network = (scope == Scope::System).then(|| "network.target".to_string());
+    let mut after: Vec<String> = network
+        .into_iter()
+        .chain(socket.map(str::to_string))
+        .collect();
+    after.extend(app.after.iter().cloned());
+    after.extend(app.requires.iter().cloned());
+    after.extend(app.wants.iter().cloned());
+    for dep in &app.depends_on {
+        if let Some(d) = ns.apps.iter().find(|a| &a.name == dep) {
+            after.extend((1..=d.instances).map(|i| names::instance(&ns.name, dep, i)));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    after.retain(|u| seen.insert(u.clone()));
+    after
+}
+
+/// `StartLimitBurst=` and `StartLimitIntervalSec=` from `max_restarts` and `restart_window`
+/// (by default long enough for the restarts and their delays).
+fn start_limit(app: &App) -> Option<(String, String)> {
+    match (app.restart, app.max_restarts) {
+        (Restart::Never, _) | (_, None) => None,
+        (_, Some(n)) => {
+            let window = app.restart_window.unwrap_or_else(|| {
+                let per = app.restart_delay.map_or(100, |d| d.0) + 1_000;
+                crate::core::config::Duration((per * u64::from(n)).max(10_000))
+            });
+            Some((n.to_string(), window.to_string()))
+        }
     }
 }
 

@@ -2,13 +2,13 @@
 //! running it with the machine's `node`, as PM2 itself does (`require` for `.js` and `.cjs`,
 //! `import()` for ES modules).
 
-use std::io::Read;
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use super::value::Js;
 use super::Error;
+use crate::adapters::process;
 
 /// The kinds of ecosystem file PM2 reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,6 +35,9 @@ pub struct Loaded {
 
 /// How long a JavaScript ecosystem file may take to evaluate.
 const NODE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The most read of what node prints while it evaluates the file (each of stdout, stderr).
+const NODE_OUTPUT: u64 = 1024 * 1024;
 
 /// The format, from the file name (as PM2 decides it).
 pub fn format_of(path: &Path) -> Option<Format> {
@@ -189,106 +192,85 @@ fn run_node(path: &Path, mode: &str) -> Result<Loaded, Error> {
         .suffix(".json")
         .tempfile()
         .map_err(|e| Error::new(format!("cannot create a temporary file: {e}")))?;
-    let mut child = Command::new("node")
-        .arg("-e")
+    let mut node = Command::new("node");
+    node.arg("-e")
         .arg(NODE_SCRIPT)
         .arg(mode)
         .arg(&abs)
         .arg(out.path())
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(std::io::stderr()))
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::new(format!(
-                    "{shown} is JavaScript, and reading it needs `node`, which is not in PATH"
-                ))
-                .help("install Node.js (the apps need it anyway), or import a JSON or YAML copy of the file")
-            } else {
-                Error::new(format!("cannot run node to read {shown}: {e}"))
-            }
-        })?;
-    // Drain stderr on a thread so that a chatty file cannot fill the pipe and stall.
-    let mut err_pipe = child.stderr.take();
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        if let Some(p) = err_pipe.as_mut() {
-            let _ = p.read_to_string(&mut s);
+        .current_dir(&dir);
+    let ran = process::run(node, None, NODE_TIMEOUT, NODE_OUTPUT).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::new(format!(
+                "{shown} is JavaScript, and reading it needs `node`, which is not in PATH"
+            ))
+            .help("install Node.js (the apps need it anyway), or import a JSON or YAML copy of the file")
+        } else {
+            Error::new(format!("cannot run node to read {shown}: {e}"))
         }
-        s
-    });
-    let start = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(st)) => break st,
-            Ok(None) if start.elapsed() > NODE_TIMEOUT => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(Error::new(format!(
-                    "{shown} did not finish evaluating within {}s (node was stopped)",
-                    NODE_TIMEOUT.as_secs()
-                ))
-                .help("an ecosystem file should only export its configuration: move work such as connecting to a database out of it"));
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-            Err(e) => return Err(Error::new(format!("waiting for node: {e}"))),
-        }
-    };
-    let stderr = reader.join().unwrap_or_default();
-    if !status.success() {
-        // The file's own frames matter; node's internals and our loader do not.
-        let lines: Vec<&str> = stderr
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .filter(|l| {
-                let t = l.trim_start();
-                !(t.starts_with("at ") && (t.contains("node:internal") || t.contains("[eval]")))
-            })
-            .filter(|l| !l.contains("Node.js v"))
-            .collect();
-        let shown_lines: Vec<&str> = lines.iter().take(12).copied().collect();
-        let mut msg = format!("{shown} failed when node evaluated it");
-        if !shown_lines.is_empty() {
-            msg.push_str(":\n");
-            msg.push_str(
-                &shown_lines
-                    .iter()
-                    .map(|l| format!("    {l}"))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            );
-        }
-        return Err(Error::new(msg).help(
-            "the file is code: it must run without errors under `node` in this environment (a missing module or environment variable?)",
-        ));
+    })?;
+    // What the file printed while it loaded (console.log) is the user's business: passed on,
+    // on standard error. So are node's warnings, when it went well.
+    let printed = String::from_utf8_lossy(&ran.stdout);
+    if !printed.is_empty() {
+        eprint!("{printed}");
     }
-    // Warnings node printed while the file loaded are the user's business: pass them on.
-    if !stderr.trim().is_empty() {
-        eprint!("{stderr}");
+    let said = String::from_utf8_lossy(&ran.stderr);
+    match ran.status {
+        None => {
+            return Err(Error::new(format!(
+                "{shown} did not finish evaluating within {}s (node was stopped)",
+                NODE_TIMEOUT.as_secs()
+            ))
+            .help("an ecosystem file should only export its configuration: move work such as connecting to a database out of it"))
+        }
+        Some(status) if !status.success() => return Err(node_failed(&shown, &said)),
+        Some(_) => {}
+    }
+    if !said.trim().is_empty() {
+        eprint!("{said}");
     }
     let json = std::fs::read_to_string(out.path())
         .map_err(|e| Error::new(format!("reading what node made of {shown}: {e}")))?;
     let doc: Js = serde_json::from_str(&json)
         .map_err(|e| Error::new(format!("reading what node made of {shown}: {e}")))?;
-    let kind = match doc.get("kind") {
-        Some(Js::Str(s)) => s.clone(),
-        _ => String::new(),
+    exported(&shown, &doc)
+}
+
+/// Why node could not evaluate the file: its error, with the file's own frames (node's
+/// internals and our loader left out).
+fn node_failed(shown: &str, said: &str) -> Error {
+    let lines: Vec<&str> = said
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| {
+            let t = l.trim_start();
+            !(t.starts_with("at ") && (t.contains("node:internal") || t.contains("[eval]")))
+        })
+        .filter(|l| !l.contains("Node.js v"))
+        .take(12)
+        .collect();
+    let mut msg = format!("{shown} failed when node evaluated it");
+    if !lines.is_empty() {
+        msg.push_str(":\n");
+        let indented: Vec<String> = lines.iter().map(|l| format!("    {l}")).collect();
+        msg.push_str(&indented.join("\n"));
+    }
+    Error::new(msg).help(
+        "the file is code: it must run without errors under `node` in this environment (a missing module or environment variable?)",
+    )
+}
+
+/// What the loader wrote about the file's export: its value, or why it is no configuration.
+fn exported(shown: &str, doc: &Js) -> Result<Loaded, Error> {
+    let not = |what: &str, pm2: &str| {
+        Error::new(format!("{shown} exports a {what}, not a configuration")).help(format!(
+            "PM2 does not {pm2} either: export the object, `module.exports = {{ apps: [...] }}`"
+        ))
     };
-    match kind.as_str() {
-        "function" => {
-            return Err(Error::new(format!(
-                "{shown} exports a function, not a configuration"
-            ))
-            .help("PM2 does not call it either: export the object, `module.exports = { apps: [...] }`"))
-        }
-        "promise" => {
-            return Err(Error::new(format!(
-                "{shown} exports a promise, not a configuration"
-            ))
-            .help("PM2 does not wait for it either: export the object, `module.exports = { apps: [...] }`"))
-        }
+    match doc.get("kind") {
+        Some(Js::Str(s)) if s == "function" => return Err(not("function", "call it")),
+        Some(Js::Str(s)) if s == "promise" => return Err(not("promise", "wait for it")),
         _ => {}
     }
     let dropped = match doc.get("dropped") {
