@@ -403,6 +403,132 @@ pub fn human_ms(ms: u64) -> String {
     }
 }
 
+/// `status`'s table and a summary per namespace; with `hosts` (one per row), a HOST column
+/// first; a WATCH column only where an app is watched.
+pub fn table(
+    rows: &[Instance],
+    notes: &[String],
+    hosts: Option<&[crate::core::fleet::Host]>,
+    color: bool,
+) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let watched = rows.iter().any(|r| r.watch.is_some());
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let host = hosts.and_then(|h| h.get(i)).map(|h| h.to_string());
+            host.into_iter().chain(cells(r)).collect()
+        })
+        .collect();
+    let head = [
+        "NAME", "PID", "USER", "STATE", "CPU", "MEMORY", "UPTIME", "RESTARTS", "LISTEN", "WATCH",
+    ];
+    let head: Vec<String> = hosts
+        .map(|_| "HOST")
+        .into_iter()
+        .chain(head)
+        .map(str::to_string)
+        .collect();
+    let columns = if watched { head.len() } else { head.len() - 1 };
+    let mut width: Vec<usize> = head.iter().map(|h| h.len()).collect();
+    for row in &table {
+        for (w, c) in width.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: &[String]| {
+        cells[..columns]
+            .iter()
+            .zip(&width)
+            .map(|(c, w)| format!("{c:<w$}", w = *w))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let _ = writeln!(out, "{}", line(&head));
+    for (row, r) in table.iter().zip(rows) {
+        let text = line(row);
+        match color_code(r.state).filter(|_| color) {
+            Some(code) => writeln!(out, "\x1b[{code}m{text}\x1b[0m"),
+            None => writeln!(out, "{text}"),
+        }
+        .unwrap_or_default();
+    }
+    if rows.is_empty() {
+        out.push_str(if hosts.is_some() {
+            "(no apps installed on the hosts that answered)\n"
+        } else {
+            "(no apps installed; `unitgen apply FILE` installs some)\n"
+        });
+        return out;
+    }
+    out.push('\n');
+    for s in summaries(rows) {
+        let _ = writeln!(out, "{}", summary_line(&s));
+    }
+    for n in notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    out
+}
+
+fn dash() -> String {
+    "-".to_string()
+}
+
+fn percent(p: f64) -> String {
+    format!("{p:.1}%")
+}
+
+/// One instance's cells, NAME to WATCH.
+fn cells(r: &Instance) -> [String; 10] {
+    [
+        format!("{}/{}@{}", r.namespace, r.app, r.instance),
+        r.pid.map_or_else(dash, |p| p.to_string()),
+        r.user.clone().unwrap_or_else(dash),
+        r.state.to_string(),
+        r.cpu_percent.map_or_else(dash, percent),
+        r.memory_bytes.map_or_else(dash, human_bytes),
+        r.uptime_ms.map_or_else(dash, human_ms),
+        r.restarts.map_or_else(dash, |n| n.to_string()),
+        if r.listen.is_empty() {
+            dash()
+        } else {
+            r.listen.join(",")
+        },
+        r.watch.map_or_else(dash, |w| w.as_str().to_string()),
+    ]
+}
+
+/// The colour of a row in its state (ANSI SGR); none for the others.
+fn color_code(state: State) -> Option<&'static str> {
+    Some(match state {
+        State::Online => "32",
+        State::Errored | State::Crashing => "31",
+        State::Starting | State::Stopping | State::Restarting => "33",
+        State::Stopped => "2",
+    })
+}
+
+/// A namespace's summary line under the table.
+fn summary_line(s: &Summary) -> String {
+    let states: Vec<String> = s.states.iter().map(|(st, n)| format!("{n} {st}")).collect();
+    format!(
+        "{}: {} instance{} ({}); CPU {}, memory {}, {} restart{}",
+        s.namespace,
+        s.instances,
+        if s.instances == 1 { "" } else { "s" },
+        states.join(", "),
+        s.cpu_percent.map_or_else(dash, percent),
+        s.memory_bytes.map_or_else(dash, human_bytes),
+        s.restarts,
+        if s.restarts == 1 { "" } else { "s" },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -496,5 +622,61 @@ mod tests {
             "\"crashing\""
         );
         assert_eq!(format!("{:<9}|", State::Online), "online   |");
+    }
+
+    /// An instance as `status --json` would print it.
+    fn row(app: &str, i: u32, state: &str, more: serde_json::Value) -> Instance {
+        let mut v = serde_json::json!({
+            "namespace": "prod", "app": app, "instance": i,
+            "unit": format!("prod-{app}@{i}.service"), "state": state,
+            "active_state": "active", "sub_state": "running", "listen": [],
+        });
+        v.as_object_mut()
+            .unwrap()
+            .extend(more.as_object().unwrap().clone());
+        serde_json::from_value(v).expect("an instance")
+    }
+
+    #[test]
+    fn the_table_and_its_summary() {
+        let rows = [
+            row(
+                "api",
+                1,
+                "online",
+                serde_json::json!({"pid": 4242, "user": "deploy", "cpu_percent": 97.4,
+                    "memory_bytes": 58_720_256u64, "uptime_ms": 3_723_000u64, "restarts": 2,
+                    "listen": ["3000"]}),
+            ),
+            row(
+                "api",
+                2,
+                "crashing",
+                serde_json::json!({"user": "deploy", "restarts": 17, "listen": ["3000"]}),
+            ),
+            row(
+                "worker",
+                1,
+                "stopped",
+                serde_json::json!({"watch": "stopped"}),
+            ),
+        ];
+        let notes = ["CPU is `-` where the cgroup has no cpu.stat".to_string()];
+        insta::assert_snapshot!(table(&rows, &notes, None, false), @r"
+        NAME           PID   USER    STATE     CPU    MEMORY  UPTIME  RESTARTS  LISTEN  WATCH
+        prod/api@1     4242  deploy  online    97.4%  56.0M   1h      2         3000    -
+        prod/api@2     -     deploy  crashing  -      -       -       17        3000    -
+        prod/worker@1  -     -       stopped   -      -       -       -         -       stopped
+
+        prod: 3 instances (1 online, 1 crashing, 1 stopped); CPU 97.4%, memory 56.0M, 19 restarts
+        note: CPU is `-` where the cgroup has no cpu.stat
+        ");
+        let unwatched = &rows[..2];
+        let text = table(unwatched, &[], None, false);
+        assert!(!text.contains("WATCH"), "{text}");
+        assert_eq!(
+            table(&[], &[], None, false),
+            "NAME  PID  USER  STATE  CPU  MEMORY  UPTIME  RESTARTS  LISTEN\n(no apps installed; `unitgen apply FILE` installs some)\n"
+        );
     }
 }
