@@ -403,11 +403,19 @@ fn unreachable_missing_and_old_hosts_are_said_and_change_nothing(_: &Sandbox) {
 /// `logs --host a --host b --nostream`: both hosts' lines, in time order, with their host.
 fn logs_of_two_hosts_merge_in_time_order(_: &Sandbox) {
     let f = fleet();
+    // Both hosts tick at the same instants, one a second from 6 s from now, so that their
+    // lines interleave in time however long each host takes to start the app.
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 6;
     let file = f.file(
         "fl3.toml",
-        "namespace = \"fl3\"\n[defaults]\nuser = \"root\"\n[apps.tick]\ncommand = [\"/bin/sh\", \"-c\", \"for i in 1 2 3 4 5; do echo tick $i; sleep 1; done; exec sleep 600\"]\n",
+        &format!(
+            "namespace = \"fl3\"\n[defaults]\nuser = \"root\"\n[apps.tick]\ncommand = [\"/bin/sh\", \"-c\", \"for i in 1 2 3 4 5; do while [ $(date +%s) -lt $(({start} + i)) ]; do sleep 0.05; done; echo tick $i; done; exec sleep 600\"]\n"
+        ),
     );
-    // Both at once, so that their lines (one a second for 5 s) interleave in time.
     f.ok(&[
         "apply",
         &file,
